@@ -1,0 +1,265 @@
+//! Run a [`Plan`] on a connection: one transaction, verified before it commits.
+//!
+//! Architecture invariant: apply runs the plan's SQL exactly as [`crate::render::render_sql`]
+//! prints it (foreign-key switch, `BEGIN IMMEDIATE`, the steps, `PRAGMA foreign_key_check`,
+//! `COMMIT`), and in between only reads: the data checks, and the re-introspection that must
+//! diff empty against the target, or everything is rolled back.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::diff::{diff, DiffOptions, Hints};
+use crate::error::{Error, Refusal, Result, Violation};
+use crate::introspect::introspect;
+use crate::model::Schema;
+use crate::plan::{Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
+
+/// What apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Steps run (0 when the database was already in sync).
+    pub steps_applied: usize,
+    /// Whether foreign-key enforcement was switched off around the transaction (and restored).
+    pub foreign_keys_toggled: bool,
+    /// The plan that was applied.
+    pub plan: Plan,
+}
+
+/// Apply options.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    /// How long to wait for another connection's lock before giving up.
+    pub busy_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+fn db_path(conn: &Connection) -> String {
+    match conn.path() {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => ":memory:".to_string(),
+    }
+}
+
+/// Map an error from SQLite while opening the transaction or reading to a database error.
+pub(crate) fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
+    let path = db_path(conn);
+    let message = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string()
+            }
+            rusqlite::ErrorCode::NotADatabase => {
+                "file is not a SQLite database (or is encrypted)".to_string()
+            }
+            rusqlite::ErrorCode::DatabaseCorrupt => {
+                "database disk image is malformed (corrupt); restore it from a backup".to_string()
+            }
+            rusqlite::ErrorCode::ReadOnly => {
+                "database is read-only; check the file's permissions".to_string()
+            }
+            rusqlite::ErrorCode::CannotOpen => "unable to open the database file".to_string(),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    };
+    Error::Database { path, message }
+}
+
+/// Apply `plan` to `conn`, whose result must equal `target`.
+pub fn apply(
+    conn: &mut Connection,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    opts: ApplyOptions,
+) -> Result<Report> {
+    let report = |n: usize, toggled: bool| Report {
+        steps_applied: n,
+        foreign_keys_toggled: toggled,
+        plan: plan.clone(),
+    };
+    if plan.steps.is_empty() {
+        return Ok(report(0, false));
+    }
+    let lost = plan.destructive_steps();
+    if !policy.allow_data_loss && !lost.is_empty() {
+        return Err(Error::Refused(Refusal::DataLoss { steps: lost }));
+    }
+    let in_tx = !conn.is_autocommit();
+    let fk_on: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .map_err(|e| database_error(conn, e))?;
+    let toggle = plan.foreign_keys_off && fk_on;
+    if toggle && in_tx {
+        return Err(Error::InTransaction);
+    }
+    let old_timeout: i64 = conn
+        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+        .unwrap_or(0);
+    conn.busy_timeout(opts.busy_timeout)?;
+    if toggle {
+        conn.execute_batch(FK_OFF)?;
+    }
+    let result = run(conn, plan, target, policy, in_tx);
+    if toggle {
+        let _ = conn.execute_batch(FK_ON);
+    }
+    let _ = conn.busy_timeout(Duration::from_millis(old_timeout.max(0) as u64));
+    result.map(|n| report(n, toggle))
+}
+
+fn run(conn: &Connection, plan: &Plan, target: &Schema, policy: Policy, in_tx: bool) -> Result<usize> {
+    let (begin, commit, rollback) = if in_tx {
+        (
+            "SAVEPOINT liteshift",
+            "RELEASE liteshift",
+            "ROLLBACK TO liteshift; RELEASE liteshift",
+        )
+    } else {
+        (BEGIN, "COMMIT", "ROLLBACK")
+    };
+    conn.execute_batch(begin)
+        .map_err(|e| database_error(conn, e))?;
+    let outcome = (|| -> Result<usize> {
+        let current = introspect(conn)?;
+        let actual = current.fingerprint();
+        if actual != plan.fingerprint {
+            return Err(Error::StalePlan {
+                planned: plan.fingerprint.clone(),
+                actual,
+            });
+        }
+        let mut violations = Vec::new();
+        for check in &plan.checks {
+            let count: u64 = conn.query_row(
+                &format!("SELECT count(*) FROM ({})", check.sql),
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
+            if count > 0 {
+                let mut stmt = conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
+                let examples = stmt
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                violations.push(Violation {
+                    constraint: check.constraint.clone(),
+                    table: check.table.clone(),
+                    column: check.column.clone(),
+                    count,
+                    examples,
+                });
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::Refused(Refusal::Violations { violations }));
+        }
+        for (i, step) in plan.steps.iter().enumerate() {
+            if let Err(e) = conn.execute_batch(&step.sql) {
+                return Err(step_error(i, &step.reason, e));
+            }
+        }
+        let fk = fk_violations(conn)?;
+        if !fk.is_empty() {
+            return Err(Error::Refused(Refusal::Violations { violations: fk }));
+        }
+        let after = introspect(conn)?;
+        let left = diff(
+            &after,
+            target,
+            &Hints::default(),
+            DiffOptions {
+                exact_column_order: policy.exact_column_order,
+            },
+        );
+        if !left.is_empty() {
+            return Err(Error::Verification(format!(
+                "the result still differs from the declared schema: {}. This is a liteshift bug; please report it with both schemas",
+                left.summary().join("; ")
+            )));
+        }
+        Ok(plan.steps.len())
+    })();
+    match outcome {
+        Ok(n) => {
+            conn.execute_batch(commit)
+                .map_err(|e| database_error(conn, e))?;
+            Ok(n)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch(rollback);
+            Err(e)
+        }
+    }
+}
+
+fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {
+    let msg = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        _ => e.to_string(),
+    };
+    let constraint = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+        || msg.starts_with("cannot store");
+    if constraint {
+        let table = reason
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .trim_end_matches(':')
+            .to_string();
+        return Error::Refused(Refusal::Violations {
+            violations: vec![Violation {
+                constraint: msg.replace("_liteshift_new_", ""),
+                table,
+                column: None,
+                count: 1,
+                examples: vec![format!("step {} ({reason}) stopped at the first offending row", i + 1)],
+            }],
+        });
+    }
+    Error::Verification(format!("step {} ({reason}) failed: {msg}", i + 1))
+}
+
+/// `PRAGMA foreign_key_check`, grouped by child table and parent.
+fn fk_violations(conn: &Connection) -> Result<Vec<Violation>> {
+    let mut stmt = conn.prepare(FK_CHECK)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut grouped: BTreeMap<(String, String), (u64, Vec<String>)> = BTreeMap::new();
+    for (table, rowid, parent) in rows {
+        let e = grouped.entry((table, parent)).or_default();
+        e.0 += 1;
+        if e.1.len() < 3 {
+            e.1.push(match rowid {
+                Some(r) => format!("rowid {r}"),
+                None => "a row".into(),
+            });
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|((table, parent), (count, examples))| Violation {
+            constraint: format!("FOREIGN KEY -> {parent}"),
+            table,
+            column: None,
+            count,
+            examples,
+        })
+        .collect())
+}

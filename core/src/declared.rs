@@ -1,0 +1,239 @@
+//! Load a declared schema (plain SQL) into a pristine in-memory SQLite, so that SQLite itself
+//! validates it, then introspect it like any database.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use sqlite3_parser::FallibleIterator as _;
+
+use crate::diff::Hints;
+use crate::error::{Error, Result};
+use crate::introspect::introspect;
+use crate::model::Schema;
+use crate::sqltext::{ident_key, line_col, skip_space_and_comments};
+
+/// A declared schema: the objects it creates and the rename hints its annotations carry.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub schema: Schema,
+    pub hints: Hints,
+}
+
+/// Load declared SQL. `source_name` names the input in error messages (a file path).
+pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
+    let conn = Connection::open_in_memory()?;
+    let hints = parse_annotations(sql, source_name)?;
+    load_into(&conn, sql, source_name)?;
+    let schema = introspect(&conn)?;
+    if schema.object_count() == 0 {
+        return Err(Error::Schema {
+            source_name: source_name.to_string(),
+            line: 1,
+            column: 1,
+            message: "the declared schema creates no objects; applying it would drop every table. Declare at least one CREATE statement".into(),
+        });
+    }
+    Ok(Declared { schema, hints })
+}
+
+fn schema_error(sql: &str, source_name: &str, offset: usize, message: String) -> Error {
+    let (line, column) = line_col(sql, offset);
+    Error::Schema {
+        source_name: source_name.to_string(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn object_count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?)
+}
+
+/// Run every statement of `sql` on `conn`, accepting only CREATE statements.
+pub(crate) fn load_into(conn: &Connection, sql: &str, source_name: &str) -> Result<()> {
+    let mut batch = rusqlite::Batch::new(conn, sql);
+    let mut search_from = 0usize;
+    // name key -> byte offset of the statement that created it
+    let mut created_at: BTreeMap<String, usize> = BTreeMap::new();
+    loop {
+        let stmt = match batch.next() {
+            Ok(Some(s)) => s,
+            Ok(None) => break,
+            Err(rusqlite::Error::SqlInputError {
+                msg,
+                sql: tail,
+                offset,
+                ..
+            }) => {
+                let base = sql.len().saturating_sub(tail.len());
+                let at = base + offset.max(0) as usize;
+                return Err(schema_error(sql, source_name, at, msg));
+            }
+            Err(e) => {
+                let at = skip_offset(sql, search_from);
+                return Err(schema_error(sql, source_name, at, e.to_string()));
+            }
+        };
+        let text = stmt.expanded_sql().unwrap_or_default();
+        let start = sql[search_from..]
+            .find(text.as_str())
+            .map(|i| i + search_from)
+            .unwrap_or_else(|| skip_offset(sql, search_from));
+        search_from = (start + text.len()).min(sql.len());
+        let body = skip_space_and_comments(&text);
+        let words: Vec<String> = body
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .take(2)
+            .map(|w| w.to_ascii_uppercase())
+            .collect();
+        if words.first().map(String::as_str) != Some("CREATE") {
+            let first: String = body.chars().take(40).collect();
+            return Err(schema_error(
+                sql,
+                source_name,
+                start,
+                format!(
+                    "only CREATE TABLE/INDEX/VIEW/TRIGGER statements belong in a declared schema, found `{}`; move data changes and PRAGMAs elsewhere",
+                    first.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            ));
+        }
+        if matches!(words.get(1).map(String::as_str), Some("TEMP" | "TEMPORARY")) {
+            return Err(schema_error(
+                sql,
+                source_name,
+                start,
+                "TEMP objects live only as long as a connection and are not part of a database file's schema; remove TEMP".into(),
+            ));
+        }
+        let before = object_count(conn)?;
+        drop(stmt);
+        if let Err(e) = conn.execute_batch(&text) {
+            let at = match &e {
+                rusqlite::Error::SqlInputError { offset, .. } => start + (*offset).max(0) as usize,
+                _ => start,
+            };
+            let msg = match e {
+                rusqlite::Error::SqlInputError { msg, .. } => msg,
+                rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+                other => other.to_string(),
+            };
+            return Err(schema_error(sql, source_name, at, msg));
+        }
+        let after = object_count(conn)?;
+        let name = crate::sqltext::create_name_range(&text)
+            .map(|r| ident_key(&text[r]))
+            .unwrap_or_default();
+        if after == before {
+            return Err(schema_error(
+                sql,
+                source_name,
+                start,
+                format!("duplicate object name `{name}`: it is already declared earlier (IF NOT EXISTS hid the clash); every object needs a unique name"),
+            ));
+        }
+        created_at.insert(name, start);
+    }
+    check_foreign_keys(conn, sql, source_name, &created_at)
+}
+
+fn skip_offset(sql: &str, from: usize) -> usize {
+    let rest = skip_space_and_comments(&sql[from..]);
+    sql.len() - rest.len()
+}
+
+/// Every foreign key must name a declared table and existing columns.
+fn check_foreign_keys(
+    conn: &Connection,
+    sql: &str,
+    source_name: &str,
+    created_at: &BTreeMap<String, usize>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.\"table\", f.\"from\", f.\"to\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq",
+    )?;
+    let rows: Vec<(String, String, String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (child, parent, from, to) in rows {
+        let at = created_at
+            .get(&child.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0);
+        let exists: bool = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            [&parent],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !exists {
+            return Err(schema_error(
+                sql,
+                source_name,
+                at,
+                format!("foreign key {child}.{from} references table `{parent}`, which the schema does not declare; declare it or remove the REFERENCES clause"),
+            ));
+        }
+        if let Some(to) = to {
+            let has_col: bool = conn.query_row(
+                "SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE",
+                [&parent, &to],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !has_col {
+                return Err(schema_error(
+                    sql,
+                    source_name,
+                    at,
+                    format!("foreign key {child}.{from} references column {parent}.{to}, which does not exist"),
+                ));
+            }
+        }
+    }
+    // A parent key without a PRIMARY KEY/UNIQUE index makes every write fail ("foreign key
+    // mismatch"); foreign_key_check reports it on an empty database too.
+    if let Err(e) = conn.query_row("PRAGMA foreign_key_check", [], |_| Ok(())) {
+        if !matches!(e, rusqlite::Error::QueryReturnedNoRows) {
+            return Err(schema_error(
+                sql,
+                source_name,
+                0,
+                format!("{e}: a foreign key's parent columns must be the parent's PRIMARY KEY or have a UNIQUE index"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parse `-- liteshift:rename-table old=new` and `-- liteshift:rename-column table.old=new`.
+pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
+    let mut hints = Hints::default();
+    let mut offset = 0;
+    for line in sql.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("--") {
+            let rest = rest.trim();
+            if let Some(directive) = rest.strip_prefix("liteshift:") {
+                let col = offset + (line.len() - trimmed.len());
+                let directive = directive.trim();
+                let (verb, arg) = directive
+                    .split_once(char::is_whitespace)
+                    .map(|(a, b)| (a, b.trim()))
+                    .unwrap_or((directive, ""));
+                let res = match verb {
+                    "rename-table" => hints.add_table_rename(arg),
+                    "rename-column" => hints.add_column_rename(arg),
+                    _ => Err(format!(
+                        "unknown liteshift annotation `{verb}`; known: rename-table old=new, rename-column table.old=new"
+                    )),
+                };
+                if let Err(m) = res {
+                    return Err(schema_error(sql, source_name, col, m));
+                }
+            }
+        }
+        offset += line.len();
+    }
+    Ok(hints)
+}

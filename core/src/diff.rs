@@ -1,0 +1,568 @@
+//! `diff(current, target, hints) -> Changes`: what changed, with no SQL and no I/O.
+//!
+//! Architecture invariant: this module only compares two [`Schema`] values. How a change is
+//! carried out (native `ALTER TABLE` or a rebuild) is decided in one place, `plan`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::model::*;
+use crate::sqltext::ident_key;
+
+/// Rename hints: renames cannot be inferred safely, so they are declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Hints {
+    /// (old table name, new table name)
+    pub tables: Vec<(String, String)>,
+    /// (table name — old or new, old column name, new column name)
+    pub columns: Vec<(String, String, String)>,
+}
+
+impl Hints {
+    /// Parse `old=new`.
+    pub fn add_table_rename(&mut self, arg: &str) -> Result<(), String> {
+        let (o, n) = arg
+            .split_once('=')
+            .map(|(a, b)| (a.trim(), b.trim()))
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .ok_or_else(|| format!("bad table rename `{arg}`: expected old=new"))?;
+        self.tables.push((o.to_string(), n.to_string()));
+        Ok(())
+    }
+    /// Parse `table.old=new`.
+    pub fn add_column_rename(&mut self, arg: &str) -> Result<(), String> {
+        let err = || format!("bad column rename `{arg}`: expected table.old=new");
+        let (lhs, n) = arg.split_once('=').ok_or_else(err)?;
+        let (t, o) = lhs.trim().rsplit_once('.').ok_or_else(err)?;
+        let (t, o, n) = (t.trim(), o.trim(), n.trim());
+        if t.is_empty() || o.is_empty() || n.is_empty() {
+            return Err(err());
+        }
+        self.columns
+            .push((t.to_string(), o.to_string(), n.to_string()));
+        Ok(())
+    }
+    /// Add every hint of `other`.
+    pub fn extend(&mut self, other: &Hints) {
+        for t in &other.tables {
+            if !self.tables.contains(t) {
+                self.tables.push(t.clone());
+            }
+        }
+        for c in &other.columns {
+            if !self.columns.contains(c) {
+                self.columns.push(c.clone());
+            }
+        }
+    }
+}
+
+/// Everything that differs between two schemas.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changes {
+    /// Tables to create (target name keys), in target creation order.
+    pub added_tables: Vec<String>,
+    /// Tables to drop (current name keys).
+    pub dropped_tables: Vec<String>,
+    /// Tables that exist on both sides and differ (or are renamed).
+    pub altered_tables: Vec<TableAlter>,
+    pub indexes: Vec<ObjectChange>,
+    pub views: Vec<ObjectChange>,
+    pub triggers: Vec<ObjectChange>,
+    /// Likely renames that were not hinted, as advice.
+    pub suggestions: Vec<String>,
+    /// Hints that did not apply, and similar notes.
+    pub warnings: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added_tables.is_empty()
+            && self.dropped_tables.is_empty()
+            && self.altered_tables.is_empty()
+            && self.indexes.is_empty()
+            && self.views.is_empty()
+            && self.triggers.is_empty()
+    }
+
+    /// One line per change, for people.
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.added_tables {
+            out.push(format!("add table {t}"));
+        }
+        for t in &self.dropped_tables {
+            out.push(format!("drop table {t}"));
+        }
+        for a in &self.altered_tables {
+            out.extend(a.describe());
+        }
+        for (kind, list) in [
+            ("index", &self.indexes),
+            ("view", &self.views),
+            ("trigger", &self.triggers),
+        ] {
+            for c in list {
+                out.push(format!("{} {kind} {}", c.action.verb(), c.name));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Add,
+    Drop,
+    Replace,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Drop => "drop",
+            Action::Replace => "change",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectChange {
+    /// Name key.
+    pub name: String,
+    pub action: Action,
+}
+
+/// How one table differs. Names are keys (lower-cased).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableAlter {
+    /// Current table key.
+    pub from: String,
+    /// Target table key.
+    pub to: String,
+    /// (old column key, new column key)
+    pub column_renames: Vec<(String, String)>,
+    /// Target column keys with no source column.
+    pub added_columns: Vec<String>,
+    /// Current column keys not carried over.
+    pub dropped_columns: Vec<String>,
+    /// Columns whose definition changed: (target key, what changed).
+    pub modified_columns: Vec<(String, Vec<String>)>,
+    /// Table CHECK constraints (after renames) only in the target.
+    pub checks_added: Vec<Check>,
+    /// Table CHECK constraints only in the current table.
+    pub checks_dropped: Vec<Check>,
+    /// Other table-level differences, each needing a rebuild.
+    pub other: Vec<String>,
+    /// The current table is a virtual table or the target is, and they differ.
+    pub virtual_changed: bool,
+}
+
+impl TableAlter {
+    pub fn renamed(&self) -> bool {
+        self.from != self.to
+    }
+    pub fn is_empty(&self) -> bool {
+        !self.renamed()
+            && self.column_renames.is_empty()
+            && self.added_columns.is_empty()
+            && self.dropped_columns.is_empty()
+            && self.modified_columns.is_empty()
+            && self.checks_added.is_empty()
+            && self.checks_dropped.is_empty()
+            && self.other.is_empty()
+            && !self.virtual_changed
+    }
+    pub fn describe(&self) -> Vec<String> {
+        let t = &self.to;
+        let mut out = Vec::new();
+        if self.renamed() {
+            out.push(format!("rename table {} to {t}", self.from));
+        }
+        for (o, n) in &self.column_renames {
+            out.push(format!("rename column {t}.{o} to {n}"));
+        }
+        for c in &self.added_columns {
+            out.push(format!("add column {t}.{c}"));
+        }
+        for c in &self.dropped_columns {
+            out.push(format!("drop column {t}.{c}"));
+        }
+        for (c, what) in &self.modified_columns {
+            out.push(format!("change column {t}.{c}: {}", what.join(", ")));
+        }
+        for c in &self.checks_added {
+            out.push(format!("add CHECK ({}) on {t}", c.sql));
+        }
+        for c in &self.checks_dropped {
+            out.push(format!("drop CHECK ({}) on {t}", c.sql));
+        }
+        for o in &self.other {
+            out.push(format!("change table {t}: {o}"));
+        }
+        if self.virtual_changed {
+            out.push(format!("change virtual table {t}"));
+        }
+        out
+    }
+}
+
+/// Options that change what counts as a difference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DiffOptions {
+    /// Column order is significant (a reorder plans a rebuild).
+    pub exact_column_order: bool,
+}
+
+/// Replace whole normalised tokens according to `map` (old key -> new key).
+pub fn rename_tokens(text: &str, map: &BTreeMap<String, String>) -> String {
+    if map.is_empty() {
+        return text.to_string();
+    }
+    text.split(' ')
+        .map(|tok| map.get(tok).map(String::as_str).unwrap_or(tok))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Compute the changes from `current` to `target`.
+pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions) -> Changes {
+    let mut ch = Changes::default();
+
+    // Resolve table renames: target key -> current key.
+    let mut table_src: BTreeMap<String, String> = BTreeMap::new();
+    for (o, n) in &hints.tables {
+        let (ok, nk) = (ident_key(o), ident_key(n));
+        if current.tables.contains_key(&ok)
+            && !current.tables.contains_key(&nk)
+            && target.tables.contains_key(&nk)
+            && !target.tables.contains_key(&ok)
+        {
+            table_src.insert(nk, ok);
+        } else if !(current.tables.contains_key(&nk) && !current.tables.contains_key(&ok)) {
+            ch.warnings.push(format!(
+                "rename hint {o}={n} does not apply: the database needs a table `{o}` and no `{n}`, and the declared schema a table `{n}` and no `{o}`"
+            ));
+        }
+    }
+    let table_map: BTreeMap<String, String> = table_src
+        .iter()
+        .map(|(n, o)| (o.clone(), n.clone()))
+        .collect();
+
+    let mut matched_current: BTreeSet<String> = BTreeSet::new();
+    let mut targets: Vec<&Table> = target.tables.values().collect();
+    targets.sort_by_key(|t| t.seq);
+    for t in targets {
+        let tk = t.name.to_ascii_lowercase();
+        let ck = table_src.get(&tk).cloned().unwrap_or_else(|| tk.clone());
+        match current.tables.get(&ck) {
+            None => ch.added_tables.push(tk),
+            Some(c) => {
+                matched_current.insert(ck.clone());
+                let alter = diff_table(c, t, &ck, &tk, hints, &table_map, opts, &mut ch.warnings);
+                if !alter.is_empty() {
+                    ch.altered_tables.push(alter);
+                }
+            }
+        }
+    }
+    let mut dropped: Vec<&Table> = current
+        .tables
+        .iter()
+        .filter(|(k, _)| !matched_current.contains(*k))
+        .map(|(_, t)| t)
+        .collect();
+    dropped.sort_by_key(|t| t.seq);
+    ch.dropped_tables = dropped.iter().map(|t| t.name.to_ascii_lowercase()).collect();
+
+    // Rename suggestions.
+    for d in &dropped {
+        for a in &ch.added_tables {
+            let at = &target.tables[a];
+            if same_shape(d, at) {
+                ch.suggestions.push(format!(
+                    "table {} is dropped and {} added with the same columns: if it is a rename, pass --rename-table {}={} (or annotate `-- liteshift:rename-table {}={}`)",
+                    d.name, at.name, d.name, at.name, d.name, at.name
+                ));
+            }
+        }
+    }
+    for alter in &ch.altered_tables {
+        let (c, t) = (&current.tables[&alter.from], &target.tables[&alter.to]);
+        for dcol in &alter.dropped_columns {
+            for acol in &alter.added_columns {
+                let (Some(dc), Some(ac)) = (c.column(dcol), t.column(acol)) else {
+                    continue;
+                };
+                if dc.decl_type.eq_ignore_ascii_case(&ac.decl_type)
+                    && dc.not_null == ac.not_null
+                    && dc.generated == ac.generated
+                {
+                    ch.suggestions.push(format!(
+                        "column {}.{} is dropped and {}.{} added with the same type: if it is a rename, pass --rename-column {}.{}={}",
+                        t.name, dc.name, t.name, ac.name, t.name, dc.name, ac.name
+                    ));
+                }
+            }
+        }
+    }
+
+    // Column renames per table (current table key -> old col -> new col), for comparing text.
+    let mut rename_all: BTreeMap<String, String> = table_map.clone();
+    for a in &ch.altered_tables {
+        for (o, n) in &a.column_renames {
+            rename_all.insert(o.clone(), n.clone());
+        }
+    }
+
+    ch.indexes = diff_objects(
+        current.indexes.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        target.indexes.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        &rename_all,
+    );
+    ch.views = diff_objects(
+        current.views.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        target.views.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        &rename_all,
+    );
+    ch.triggers = diff_objects(
+        current.triggers.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        target.triggers.iter().map(|(k, v)| (k, &v.norm, v.seq)),
+        &rename_all,
+    );
+    ch
+}
+
+fn same_shape(a: &Table, b: &Table) -> bool {
+    a.columns.len() == b.columns.len()
+        && !a.columns.is_empty()
+        && a.columns.iter().zip(&b.columns).all(|(x, y)| {
+            x.name.eq_ignore_ascii_case(&y.name) && x.decl_type.eq_ignore_ascii_case(&y.decl_type)
+        })
+}
+
+fn diff_objects<'a>(
+    cur: impl Iterator<Item = (&'a String, &'a String, i64)>,
+    tgt: impl Iterator<Item = (&'a String, &'a String, i64)>,
+    renames: &BTreeMap<String, String>,
+) -> Vec<ObjectChange> {
+    let cur: BTreeMap<&String, &String> = cur.map(|(k, n, _)| (k, n)).collect();
+    let mut tgt: Vec<(&String, &String, i64)> = tgt.collect();
+    tgt.sort_by_key(|x| x.2);
+    let mut out = Vec::new();
+    let tkeys: BTreeSet<&String> = tgt.iter().map(|x| x.0).collect();
+    for (k, norm) in &cur {
+        if !tkeys.contains(k) {
+            out.push(ObjectChange {
+                name: (*k).clone(),
+                action: Action::Drop,
+            });
+        } else {
+            let _ = norm;
+        }
+    }
+    for (k, norm, _) in tgt {
+        match cur.get(k) {
+            None => out.push(ObjectChange {
+                name: k.clone(),
+                action: Action::Add,
+            }),
+            Some(cn) => {
+                if *cn != norm && rename_tokens(cn, renames) != *norm {
+                    out.push(ObjectChange {
+                        name: k.clone(),
+                        action: Action::Replace,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn diff_table(
+    c: &Table,
+    t: &Table,
+    ck: &str,
+    tk: &str,
+    hints: &Hints,
+    table_map: &BTreeMap<String, String>,
+    opts: DiffOptions,
+    warnings: &mut Vec<String>,
+) -> TableAlter {
+    let mut a = TableAlter {
+        from: ck.to_string(),
+        to: tk.to_string(),
+        ..Default::default()
+    };
+    if c.is_virtual() || t.is_virtual() {
+        let same = match (&c.def, &t.def) {
+            (TableDef::Text(x), TableDef::Text(y)) => {
+                let mut m = table_map.clone();
+                m.insert(ck.to_string(), tk.to_string());
+                rename_tokens(x, &m) == *y
+            }
+            _ => false,
+        };
+        if !same {
+            a.virtual_changed = true;
+        }
+        return a;
+    }
+
+    // Column renames: target key -> current key.
+    let mut col_src: BTreeMap<String, String> = BTreeMap::new();
+    for (tn, o, n) in &hints.columns {
+        let tnk = ident_key(tn);
+        if tnk != ck && tnk != tk {
+            continue;
+        }
+        let (ok, nk) = (ident_key(o), ident_key(n));
+        if c.column(&ok).is_some()
+            && c.column(&nk).is_none()
+            && t.column(&nk).is_some()
+            && t.column(&ok).is_none()
+        {
+            col_src.insert(nk.clone(), ok.clone());
+            a.column_renames.push((ok, nk));
+        } else if !(c.column(&nk).is_some() && c.column(&ok).is_none()) {
+            warnings.push(format!(
+                "rename hint {tn}.{o}={n} does not apply: the database table needs a column `{o}` and no `{n}`, and the declared table a column `{n}` and no `{o}`"
+            ));
+        }
+    }
+    let col_map: BTreeMap<String, String> = a
+        .column_renames
+        .iter()
+        .map(|(o, n)| (o.clone(), n.clone()))
+        .collect();
+
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for tc in &t.columns {
+        let key = tc.key();
+        let src = col_src.get(&key).cloned().unwrap_or_else(|| key.clone());
+        if c.column(&src).is_some() {
+            used.insert(src);
+        } else {
+            a.added_columns.push(key);
+        }
+    }
+    for cc in &c.columns {
+        if !used.contains(&cc.key()) {
+            a.dropped_columns.push(cc.key());
+        }
+    }
+
+    let mut all_map = table_map.clone();
+    all_map.insert(ck.to_string(), tk.to_string());
+    all_map.extend(col_map.clone());
+
+    match (c.canon(), t.canon()) {
+        (Some(cc), Some(tc)) => {
+            for tcol in &tc.columns {
+                let src = col_src.get(&tcol.key).cloned().unwrap_or(tcol.key.clone());
+                let Some(ccol) = cc.column(&src) else { continue };
+                let mut what = Vec::new();
+                if ccol.decl_type != tcol.decl_type {
+                    what.push(format!("type {:?} -> {:?}", ccol.decl_type, tcol.decl_type));
+                }
+                if ccol.not_null != tcol.not_null {
+                    what.push(
+                        if tcol.not_null.is_some() {
+                            "NOT NULL added"
+                        } else {
+                            "NOT NULL dropped"
+                        }
+                        .to_string(),
+                    );
+                }
+                if ccol.default != tcol.default {
+                    what.push("default".into());
+                }
+                if ccol.collate != tcol.collate {
+                    what.push("collation".into());
+                }
+                let cg = ccol.generated.as_ref().map(|g| rename_tokens(g, &all_map));
+                if cg != tcol.generated {
+                    what.push("generated expression".into());
+                }
+                if !what.is_empty() {
+                    a.modified_columns.push((tcol.key.clone(), what));
+                }
+            }
+            let rn = |v: &Option<PrimaryKey>| v.as_ref().map(|p| rename_tokens(&p.text, &all_map));
+            if rn(&cc.primary_key) != tc.primary_key.as_ref().map(|p| p.text.clone()) {
+                a.other.push("primary key".into());
+            }
+            let rs = |v: &[String]| -> BTreeSet<String> {
+                v.iter().map(|s| rename_tokens(s, &all_map)).collect()
+            };
+            if rs(&cc.uniques) != tc.uniques.iter().cloned().collect() {
+                a.other.push("UNIQUE constraints".into());
+            }
+            if rs(&cc.foreign_keys) != tc.foreign_keys.iter().cloned().collect() {
+                a.other.push("foreign keys".into());
+            }
+            if cc.options != tc.options {
+                a.other.push(format!(
+                    "table options {:?} -> {:?}",
+                    cc.options, tc.options
+                ));
+            }
+            let cur_checks: Vec<Check> = cc
+                .checks
+                .iter()
+                .map(|k| Check {
+                    expr: rename_tokens(&k.expr, &all_map),
+                    ..k.clone()
+                })
+                .collect();
+            for k in &tc.checks {
+                if !cur_checks.contains(k) {
+                    a.checks_added.push(k.clone());
+                }
+            }
+            for (k, orig) in cur_checks.iter().zip(&cc.checks) {
+                if !tc.checks.contains(k) {
+                    a.checks_dropped.push(orig.clone());
+                }
+            }
+            if opts.exact_column_order {
+                let cur_order: Vec<String> = cc
+                    .columns
+                    .iter()
+                    .map(|x| col_map.get(&x.key).cloned().unwrap_or(x.key.clone()))
+                    .filter(|k| tc.column(k).is_some())
+                    .collect();
+                let tgt_kept: Vec<String> = tc
+                    .columns
+                    .iter()
+                    .map(|x| x.key.clone())
+                    .filter(|k| !a.added_columns.contains(k))
+                    .collect();
+                let added_at_end = tc
+                    .columns
+                    .iter()
+                    .skip(tgt_kept.len())
+                    .all(|x| a.added_columns.contains(&x.key));
+                if cur_order != tgt_kept || !added_at_end {
+                    a.other.push("column order".into());
+                }
+            }
+        }
+        _ => {
+            // At least one side is not parsed: compare normalised text.
+            let cn = crate::sqltext::normalize_sql(&c.sql);
+            let tn = crate::sqltext::normalize_sql(&t.sql);
+            if rename_tokens(&cn, &all_map) != tn {
+                a.other.push("definition (compared as text)".into());
+            }
+        }
+    }
+    a
+}

@@ -1,0 +1,137 @@
+//! Typed errors. Every message says what went wrong, where, and what to do.
+
+use serde::Serialize;
+
+/// Everything that can go wrong in liteshift.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The declared schema is invalid. Carries the source name and a 1-based line and column.
+    #[error("{source_name}:{line}:{column}: {message}")]
+    Schema {
+        source_name: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// The database file cannot be used (missing, not SQLite, corrupt, locked, read-only...).
+    #[error("database {path}: {message}")]
+    Database { path: String, message: String },
+
+    /// The migration was refused by policy or by the data. Nothing was changed.
+    #[error("{0}")]
+    Refused(Refusal),
+
+    /// The plan was computed for a different schema than the database has now.
+    #[error("the database schema changed since the plan was made (plan fingerprint {planned}, database {actual}): plan again")]
+    StalePlan { planned: String, actual: String },
+
+    /// The caller's connection is inside a transaction and the plan needs foreign-key
+    /// enforcement switched off, which SQLite only allows outside a transaction.
+    #[error("the connection is inside a transaction, and this migration must switch foreign-key enforcement off first (PRAGMA foreign_keys cannot change inside a transaction): commit or roll back, then migrate")]
+    InTransaction,
+
+    /// After applying, the database did not equal the target. Rolled back.
+    #[error("verification failed after applying the plan (rolled back, nothing changed): {0}")]
+    Verification(String),
+
+    /// A bad option value (rename hint, SQLite version...).
+    #[error("{0}")]
+    InvalidOption(String),
+
+    /// An error from SQLite that is none of the above.
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// Whether this is a refusal (exit code 1 in the CLI) rather than an error (exit code 2).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::Refused(_))
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Schema { .. } => "schema_error",
+            Error::Database { .. } => "database_error",
+            Error::Refused(Refusal::DataLoss { .. }) => "data_loss_refused",
+            Error::Refused(Refusal::Violations { .. }) => "data_violates_schema",
+            Error::StalePlan { .. } => "stale_plan",
+            Error::InTransaction => "in_transaction",
+            Error::Verification(_) => "verification_failed",
+            Error::InvalidOption(_) => "invalid_option",
+            Error::Sqlite(_) => "sqlite_error",
+        }
+    }
+}
+
+/// Why a migration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// Steps that would lose data, and data loss was not allowed.
+    DataLoss { steps: Vec<String> },
+    /// Existing rows violate the declared schema.
+    Violations { violations: Vec<Violation> },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::DataLoss { steps } => {
+                writeln!(
+                    f,
+                    "refused: the migration would lose data in {} step(s); nothing was changed:",
+                    steps.len()
+                )?;
+                for s in steps {
+                    writeln!(f, "  - {s}")?;
+                }
+                write!(
+                    f,
+                    "allow it with --allow-data-loss (Options::allow_data_loss), or declare a rename hint if this is a rename"
+                )
+            }
+            Refusal::Violations { violations } => {
+                writeln!(
+                    f,
+                    "refused: existing rows violate the declared schema; nothing was changed:"
+                )?;
+                for v in violations {
+                    writeln!(f, "  - {v}")?;
+                }
+                write!(f, "fix or delete those rows, or change the declared schema")
+            }
+        }
+    }
+}
+
+/// Existing rows that violate a constraint of the target schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// What is violated, e.g. `NOT NULL`, `CHECK (price > 0)`, `UNIQUE (email)`, `FOREIGN KEY`.
+    pub constraint: String,
+    pub table: String,
+    pub column: Option<String>,
+    /// How many rows violate it.
+    pub count: u64,
+    /// A few offending rows, rendered as text (rowid and values).
+    pub examples: Vec<String>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = match &self.column {
+            Some(c) => format!("{}.{}", self.table, c),
+            None => self.table.clone(),
+        };
+        write!(f, "{} on {}: {} row(s) violate it", self.constraint, at, self.count)?;
+        if !self.examples.is_empty() {
+            write!(f, ", e.g. {}", self.examples.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,163 @@
+//! liteshift: declarative schema evolution for SQLite.
+//!
+//! Declare the schema you want as plain SQL; liteshift reads the live database, computes the
+//! smallest safe migration, and applies it in one transaction, verified before it commits.
+//!
+//! ```
+//! use liteshift::{migrate, Options};
+//! use rusqlite::Connection;
+//!
+//! let mut conn = Connection::open_in_memory()?;
+//! conn.execute_batch("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);
+//!                     INSERT INTO users(name) VALUES ('ada');")?;
+//!
+//! let schema = "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);
+//!               CREATE INDEX users_email ON users(email);";
+//! let report = migrate(&mut conn, schema, &Options::default())?;
+//! assert!(report.steps_applied > 0);
+//!
+//! // Already in sync: nothing to do.
+//! assert_eq!(migrate(&mut conn, schema, &Options::default())?.steps_applied, 0);
+//! let name: String = conn.query_row("SELECT name FROM users", [], |r| r.get(0))?;
+//! assert_eq!(name, "ada");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The pipeline: [`introspect`] both sides into a [`Schema`] → [`diff()`] → [`Changes`] →
+//! [`plan()`] → [`Plan`] → [`apply()`] (or [`render_sql`]).
+
+pub mod apply;
+pub mod declared;
+pub mod diff;
+pub mod error;
+pub mod introspect;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod sqltext;
+
+use std::time::Duration;
+
+pub use apply::{apply, ApplyOptions, Report};
+pub use declared::{load_declared, Declared};
+pub use diff::{diff, Changes, DiffOptions, Hints};
+pub use error::{Error, Refusal, Result, Violation};
+pub use introspect::introspect;
+pub use model::Schema;
+pub use plan::{plan, Capabilities, Plan, Policy, SqliteVersion, Step};
+pub use render::{render_sql, render_summary};
+
+use rusqlite::Connection;
+
+/// Everything a migration can be told.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Allow steps that lose data (drop table, drop column).
+    pub allow_data_loss: bool,
+    /// Column order is significant: a reorder plans a rebuild.
+    pub exact_column_order: bool,
+    /// Rename hints (added to those the schema's annotations carry).
+    pub hints: Hints,
+    /// Plan for this SQLite version instead of the connection's.
+    pub sqlite_version: Option<SqliteVersion>,
+    /// How long to wait for another connection's write lock.
+    pub busy_timeout: Duration,
+    /// Name of the schema source in error messages (a file path).
+    pub source_name: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            allow_data_loss: false,
+            exact_column_order: false,
+            hints: Hints::default(),
+            sqlite_version: None,
+            busy_timeout: Duration::from_secs(5),
+            source_name: "<schema>".into(),
+        }
+    }
+}
+
+impl Options {
+    fn policy(&self) -> Policy {
+        Policy {
+            allow_data_loss: self.allow_data_loss,
+            exact_column_order: self.exact_column_order,
+        }
+    }
+    fn diff_options(&self) -> DiffOptions {
+        DiffOptions {
+            exact_column_order: self.exact_column_order,
+        }
+    }
+}
+
+/// A plan together with the schemas it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub current: Schema,
+    pub target: Schema,
+    pub changes: Changes,
+    pub plan: Plan,
+}
+
+/// The SQLite version of a connection.
+pub fn connection_version(conn: &Connection) -> Result<SqliteVersion> {
+    let v: String = conn
+        .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+        .map_err(|e| apply::database_error(conn, e))?;
+    Ok(SqliteVersion::parse(&v).unwrap_or_else(SqliteVersion::bundled))
+}
+
+/// Plan the migration of `current` to the declared schema `target`.
+pub fn plan_schemas(current: Schema, target: &Declared, opts: &Options, caps: Capabilities) -> Planned {
+    let mut hints = target.hints.clone();
+    hints.extend(&opts.hints);
+    let changes = diff(&current, &target.schema, &hints, opts.diff_options());
+    let plan = plan::plan(&current, &target.schema, &changes, caps, opts.policy());
+    Planned {
+        current,
+        target: target.schema.clone(),
+        changes,
+        plan,
+    }
+}
+
+/// Plan (without applying) the migration of `conn`'s database to `schema_sql`.
+pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Result<Planned> {
+    let declared = load_declared(schema_sql, &opts.source_name)?;
+    let current = introspect(conn).map_err(|e| match e {
+        Error::Sqlite(se) => apply::database_error(conn, se),
+        other => other,
+    })?;
+    let version = match opts.sqlite_version {
+        Some(v) => v,
+        None => connection_version(conn)?,
+    };
+    Ok(plan_schemas(current, &declared, opts, Capabilities::new(version)))
+}
+
+/// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
+/// database. Running the rendered plan on a database at `from_sql` yields `to_sql`.
+pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
+    let from = load_declared(from_sql, from_name)?;
+    let to = load_declared(to_sql, &opts.source_name)?;
+    let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
+    Ok(plan_schemas(from.schema, &to, opts, Capabilities::new(version)))
+}
+
+/// Migrate `conn`'s database to the declared schema `schema_sql`, in one transaction.
+/// Does nothing when the database already matches.
+pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Result<Report> {
+    let planned = plan_migration(conn, schema_sql, opts)?;
+    apply(
+        conn,
+        &planned.plan,
+        &planned.target,
+        opts.policy(),
+        ApplyOptions {
+            busy_timeout: opts.busy_timeout,
+        },
+    )
+}

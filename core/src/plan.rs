@@ -1,0 +1,935 @@
+//! `plan(current, target, changes, capabilities, policy) -> Plan`: how to carry the changes out.
+//!
+//! Architecture invariant: the planner is pure. It reads two [`Schema`] values and the
+//! [`Changes`] between them, does no I/O, and iterates only ordered maps, so the same inputs
+//! give a byte-identical plan. [`table_strategy`] is the one place that decides between native
+//! `ALTER TABLE` statements and a table rebuild.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::diff::{Action, Changes, ObjectChange, TableAlter};
+use crate::model::*;
+use crate::sqltext::{mentioned_names, quote_ident as q, quote_str, rename_create};
+
+/// A SQLite version, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SqliteVersion(pub u32, pub u32, pub u32);
+
+impl SqliteVersion {
+    /// Parse `3.45.1` (a missing patch is 0).
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut it = s.trim().split('.').map(|p| p.parse::<u32>());
+        let major = it.next()?.ok()?;
+        let minor = it.next().unwrap_or(Ok(0)).ok()?;
+        let patch = it.next().unwrap_or(Ok(0)).ok()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Some(SqliteVersion(major, minor, patch))
+    }
+    /// The SQLite linked into this build.
+    pub fn bundled() -> Self {
+        Self::parse(rusqlite::version()).unwrap_or(SqliteVersion(3, 0, 0))
+    }
+}
+
+impl std::fmt::Display for SqliteVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// What the SQLite that will run the plan can do natively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub version: SqliteVersion,
+}
+
+impl Capabilities {
+    pub fn new(version: SqliteVersion) -> Self {
+        Capabilities { version }
+    }
+    /// `ALTER TABLE ... RENAME COLUMN` (3.25.0).
+    pub fn rename_column(&self) -> bool {
+        self.version >= SqliteVersion(3, 25, 0)
+    }
+    /// `ALTER TABLE ... DROP COLUMN` (3.35.0).
+    pub fn drop_column(&self) -> bool {
+        self.version >= SqliteVersion(3, 35, 0)
+    }
+    /// `ALTER COLUMN ... SET/DROP NOT NULL` and `ADD/DROP CONSTRAINT ... CHECK` (3.53.0).
+    pub fn alter_constraints(&self) -> bool {
+        self.version >= SqliteVersion(3, 53, 0)
+    }
+}
+
+/// What the caller allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Allow steps that lose data (drop table, drop column).
+    pub allow_data_loss: bool,
+    /// Column order is significant.
+    pub exact_column_order: bool,
+}
+
+/// One statement (or a short group of statements) of the migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The SQL, exactly as apply runs it.
+    pub sql: String,
+    /// The change this step serves, for people.
+    pub reason: String,
+    /// Whether it loses data.
+    pub destructive: bool,
+    /// Whether it rewrites every row of a table (otherwise O(1) or an index/scan).
+    pub rewrites_rows: bool,
+}
+
+/// A check of existing rows against a constraint of the target, run inside the transaction
+/// before any step. `sql` selects one text column `example` per offending row (or group).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataCheck {
+    pub constraint: String,
+    pub table: String,
+    pub column: Option<String>,
+    pub sql: String,
+}
+
+/// The migration: ordered steps plus everything apply needs to run them safely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Fingerprint of the schema the plan was computed from.
+    pub fingerprint: String,
+    /// SQLite version the plan targets.
+    pub sqlite_version: String,
+    /// Whether foreign-key enforcement must be off while the steps run (a rebuild or a dropped
+    /// table would otherwise cascade deletes). Done before `BEGIN` and restored after `COMMIT`.
+    pub foreign_keys_off: bool,
+    pub checks: Vec<DataCheck>,
+    pub steps: Vec<Step>,
+    /// One line per change, for people.
+    pub changes: Vec<String>,
+    pub suggestions: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Statement that switches foreign-key enforcement off before the transaction.
+pub const FK_OFF: &str = "PRAGMA foreign_keys = OFF";
+/// Statement that restores it after the transaction.
+pub const FK_ON: &str = "PRAGMA foreign_keys = ON";
+/// Statement that opens the transaction.
+pub const BEGIN: &str = "BEGIN IMMEDIATE";
+/// The foreign-key verification run before COMMIT.
+pub const FK_CHECK: &str = "PRAGMA foreign_key_check";
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+    /// Descriptions of the data-losing steps.
+    pub fn destructive_steps(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.destructive)
+            .map(|s| s.reason.clone())
+            .collect()
+    }
+}
+
+/// How one altered table is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// Native `ALTER TABLE` statements.
+    Native(Vec<Step>),
+    /// A rebuild, for these reasons.
+    Rebuild(Vec<String>),
+}
+
+fn step(sql: String, reason: String) -> Step {
+    Step {
+        sql,
+        reason,
+        destructive: false,
+        rewrites_rows: false,
+    }
+}
+
+/// Whether a column `DEFAULT` (PRAGMA `dflt_value` text) is allowed by `ADD COLUMN`.
+fn constant_default(d: &Option<String>) -> bool {
+    match d {
+        None => true,
+        Some(d) => {
+            let u = d.trim().to_ascii_uppercase();
+            !(u.starts_with('(') || u.starts_with("CURRENT_"))
+        }
+    }
+}
+
+fn default_is_null(d: &Option<String>) -> bool {
+    d.as_deref()
+        .map(|d| d.trim().eq_ignore_ascii_case("NULL"))
+        .unwrap_or(true)
+}
+
+/// Decide native vs rebuild for one altered table. `c` is the current table as it is after the
+/// renames that run first (table `RENAME TO` always; `RENAME COLUMN` when supported).
+pub fn table_strategy(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    current: &Schema,
+    caps: Capabilities,
+    doomed_indexes: &BTreeSet<String>,
+) -> Strategy {
+    let mut why = Vec::new();
+    if a.virtual_changed {
+        return Strategy::Rebuild(vec!["virtual table definition".into()]);
+    }
+    why.extend(a.other.iter().cloned());
+    if !a.column_renames.is_empty() && !caps.rename_column() {
+        why.push(format!("RENAME COLUMN needs SQLite 3.25.0 (target {})", caps.version));
+    }
+    let (Some(cc), Some(tc)) = (c.canon(), t.canon()) else {
+        why.push("definition could not be parsed".into());
+        return Strategy::Rebuild(why);
+    };
+    let tname = q(&t.name);
+    let mut drops_checks = Vec::new();
+    let mut drops = Vec::new();
+    let mut adds = Vec::new();
+    let mut alters = Vec::new();
+    let mut adds_checks = Vec::new();
+
+    for (col, what) in &a.modified_columns {
+        let only_nn = what.len() == 1 && what[0].starts_with("NOT NULL");
+        let (Some(ccol), Some(tcol)) = (
+            cc.column(
+                &a.column_renames
+                    .iter()
+                    .find(|(_, n)| n == col)
+                    .map(|(o, _)| o.clone())
+                    .unwrap_or(col.clone()),
+            ),
+            tc.column(col),
+        ) else {
+            why.push(format!("column {col} changed"));
+            continue;
+        };
+        let conflict_free = ccol.not_null.as_deref().unwrap_or("").is_empty()
+            && tcol.not_null.as_deref().unwrap_or("").is_empty();
+        let is_pk = t.column(col).map(|x| x.pk > 0).unwrap_or(false);
+        if only_nn && caps.alter_constraints() && conflict_free && !is_pk {
+            let verb = if tcol.not_null.is_some() {
+                "SET NOT NULL"
+            } else {
+                "DROP NOT NULL"
+            };
+            alters.push(step(
+                format!("ALTER TABLE {tname} ALTER COLUMN {} {verb}", q(&tcol.name)),
+                format!("{} {}.{}", verb.to_lowercase(), t.name, tcol.name),
+            ));
+        } else if only_nn && !caps.alter_constraints() {
+            why.push(format!(
+                "column {col}: {} (native form needs SQLite 3.53.0, target {})",
+                what.join(", "),
+                caps.version
+            ));
+        } else {
+            why.push(format!("column {col}: {}", what.join(", ")));
+        }
+    }
+
+    // Dropped columns.
+    for col in &a.dropped_columns {
+        let Some(ccol) = c.column(col) else { continue };
+        let mut blockers = Vec::new();
+        if !caps.drop_column() {
+            blockers.push(format!("DROP COLUMN needs SQLite 3.35.0 (target {})", caps.version));
+        }
+        if ccol.pk > 0 {
+            blockers.push("part of the primary key".into());
+        }
+        if ccol.generated != Generated::No {
+            blockers.push("generated column".into());
+        }
+        let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
+        if cc.uniques.iter().any(|u| mentions(u)) {
+            blockers.push("in a UNIQUE constraint".into());
+        }
+        if cc.foreign_keys.iter().any(|u| mentions(u)) {
+            blockers.push("in a foreign key".into());
+        }
+        if cc
+            .checks
+            .iter()
+            .any(|k| k.column.as_deref() != Some(col.as_str()) && mentions(&k.expr))
+        {
+            blockers.push("used by a table CHECK".into());
+        }
+        if cc
+            .columns
+            .iter()
+            .any(|x| x.key != *col && x.generated.as_deref().map(mentions).unwrap_or(false))
+        {
+            blockers.push("used by a generated column".into());
+        }
+        let ckey = c.name.to_ascii_lowercase();
+        if current.indexes.iter().any(|(k, i)| {
+            i.table.eq_ignore_ascii_case(&ckey) && !doomed_indexes.contains(k) && mentions(&i.norm)
+        }) {
+            blockers.push("indexed".into());
+        }
+        if blockers.is_empty() {
+            drops.push(Step {
+                sql: format!("ALTER TABLE {tname} DROP COLUMN {}", q(&ccol.name)),
+                reason: format!("drop column {}.{} (its values are lost)", t.name, ccol.name),
+                destructive: true,
+                rewrites_rows: true,
+            });
+        } else {
+            why.push(format!("drop column {col}: {}", blockers.join(", ")));
+        }
+    }
+
+    // Added columns.
+    for col in &a.added_columns {
+        let (Some(tcol), Some(tcc), Some(def_sql)) =
+            (t.column(col), tc.column(col), tc.column_sql.get(col))
+        else {
+            why.push(format!("add column {col}"));
+            continue;
+        };
+        let mut blockers = Vec::new();
+        let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
+        if tcol.pk > 0 {
+            blockers.push("part of the primary key");
+        }
+        if tc.uniques.iter().any(|u| mentions(u)) {
+            blockers.push("UNIQUE");
+        }
+        if !constant_default(&tcol.default) {
+            blockers.push("non-constant default");
+        }
+        if tcc.not_null.is_some() && default_is_null(&tcol.default) && tcol.generated == Generated::No {
+            blockers.push("NOT NULL without a non-NULL default");
+        }
+        if tcol.generated == Generated::Stored {
+            blockers.push("STORED generated column");
+        }
+        if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcol.default) {
+            blockers.push("REFERENCES with a non-NULL default");
+        }
+        if blockers.is_empty() {
+            adds.push(step(
+                format!("ALTER TABLE {tname} ADD COLUMN {def_sql}"),
+                format!("add column {}.{}", t.name, tcol.name),
+            ));
+        } else {
+            why.push(format!("add column {col}: {}", blockers.join(", ")));
+        }
+    }
+
+    // CHECK constraints.
+    for k in &a.checks_added {
+        if k.column.as_ref().map(|c| a.added_columns.contains(c)).unwrap_or(false) {
+            continue; // comes with ADD COLUMN
+        }
+        match (&k.raw_name, caps.alter_constraints()) {
+            (Some(name), true) => adds_checks.push(step(
+                format!(
+                    "ALTER TABLE {tname} ADD CONSTRAINT {} CHECK ({})",
+                    q(&crate::sqltext::unquote(name)),
+                    k.sql
+                ),
+                format!("add CHECK {} on {}", crate::sqltext::unquote(name), t.name),
+            )),
+            (None, _) => why.push(format!("add unnamed CHECK ({})", k.sql)),
+            (Some(_), false) => why.push(format!(
+                "add CHECK ({}) (native form needs SQLite 3.53.0, target {})",
+                k.sql, caps.version
+            )),
+        }
+    }
+    for k in &a.checks_dropped {
+        if k.column.as_ref().map(|c| a.dropped_columns.contains(c)).unwrap_or(false) {
+            continue; // goes with DROP COLUMN
+        }
+        match (&k.raw_name, caps.alter_constraints()) {
+            (Some(name), true) => drops_checks.push(step(
+                format!(
+                    "ALTER TABLE {tname} DROP CONSTRAINT {}",
+                    q(&crate::sqltext::unquote(name))
+                ),
+                format!("drop CHECK {} on {}", crate::sqltext::unquote(name), t.name),
+            )),
+            (None, _) => why.push(format!("drop unnamed CHECK ({})", k.sql)),
+            (Some(_), false) => why.push(format!(
+                "drop CHECK ({}) (native form needs SQLite 3.53.0, target {})",
+                k.sql, caps.version
+            )),
+        }
+    }
+
+    if !why.is_empty() {
+        return Strategy::Rebuild(why);
+    }
+    let mut steps = drops_checks;
+    steps.extend(drops);
+    steps.extend(adds);
+    steps.extend(alters);
+    steps.extend(adds_checks);
+    Strategy::Native(steps)
+}
+
+/// The name of the rowid column to use for `t` (`rowid`, `_rowid_` or `oid`, whichever is not
+/// shadowed by a real column).
+fn rowid_name(t: &Table) -> Option<&'static str> {
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|n| t.column(n).is_none())
+}
+
+/// Build the migration plan.
+pub fn plan(
+    current: &Schema,
+    target: &Schema,
+    changes: &Changes,
+    caps: Capabilities,
+    _policy: Policy,
+) -> Plan {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut checks: Vec<DataCheck> = Vec::new();
+    let mut fk_off = false;
+
+    let doomed_indexes: BTreeSet<String> = changes
+        .indexes
+        .iter()
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .collect();
+
+    // Decide strategies first: they determine which views/triggers must be dropped.
+    let mut strategies: Vec<(usize, Strategy)> = Vec::new();
+    for (i, a) in changes.altered_tables.iter().enumerate() {
+        let c = &current.tables[&a.from];
+        let t = &target.tables[&a.to];
+        strategies.push((i, table_strategy(a, c, t, current, caps, &doomed_indexes)));
+    }
+
+    // Tables whose dependents (views, triggers) must be dropped and recreated.
+    let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
+    let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
+    for (i, s) in &strategies {
+        let a = &changes.altered_tables[*i];
+        let structural = a.renamed()
+            || !a.column_renames.is_empty()
+            || !a.dropped_columns.is_empty()
+            || matches!(s, Strategy::Rebuild(_));
+        if structural {
+            affected.insert(a.from.clone());
+            affected.insert(a.to.clone());
+        }
+        if matches!(s, Strategy::Rebuild(_)) {
+            rebuilt_targets.insert(a.to.clone());
+            fk_off = true;
+        }
+    }
+    if !changes.dropped_tables.is_empty() {
+        fk_off = true;
+    }
+
+    // Views and triggers to drop: changed/removed ones, and those depending on affected tables
+    // or on dropped views (to a fixed point).
+    let mut drop_views: BTreeSet<String> = changes
+        .views
+        .iter()
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut drop_triggers: BTreeSet<String> = changes
+        .triggers
+        .iter()
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .collect();
+    let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
+        match mentioned_names(sql) {
+            Some(names) => names.iter().any(|n| on.contains(n)),
+            None => true,
+        }
+    };
+    loop {
+        let mut on = affected.clone();
+        on.extend(drop_views.iter().cloned());
+        let before = drop_views.len();
+        for (k, v) in &current.views {
+            if !drop_views.contains(k) && depends(&v.sql, &on) {
+                drop_views.insert(k.clone());
+            }
+        }
+        if drop_views.len() == before {
+            break;
+        }
+    }
+    let mut on = affected.clone();
+    on.extend(drop_views.iter().cloned());
+    for (k, t) in &current.triggers {
+        if !drop_triggers.contains(k) && depends(&t.sql, &on) {
+            drop_triggers.insert(k.clone());
+        }
+    }
+
+    // Phase A: drop triggers, views, indexes.
+    for k in &drop_triggers {
+        steps.push(step(
+            format!("DROP TRIGGER {}", q(&current.triggers[k].name)),
+            format!("drop trigger {}", current.triggers[k].name),
+        ));
+    }
+    let mut views_by_seq: Vec<&View> = drop_views.iter().map(|k| &current.views[k]).collect();
+    views_by_seq.sort_by_key(|v| std::cmp::Reverse(v.seq));
+    for v in views_by_seq {
+        steps.push(step(
+            format!("DROP VIEW {}", q(&v.name)),
+            format!("drop view {}", v.name),
+        ));
+    }
+    for c in &changes.indexes {
+        if c.action != Action::Add {
+            let i = &current.indexes[&c.name];
+            steps.push(step(
+                format!("DROP INDEX {}", q(&i.name)),
+                format!("drop index {}", i.name),
+            ));
+        }
+    }
+
+    // Phase B: table renames; phase C: column renames (when native).
+    for a in &changes.altered_tables {
+        if a.renamed() {
+            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+            steps.push(step(
+                format!("ALTER TABLE {} RENAME TO {}", q(&c.name), q(&t.name)),
+                format!("rename table {} to {}", c.name, t.name),
+            ));
+        }
+    }
+    if caps.rename_column() {
+        for a in &changes.altered_tables {
+            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+            for (o, n) in &a.column_renames {
+                let oc = c.column(o).map(|x| x.name.clone()).unwrap_or(o.clone());
+                let nc = t.column(n).map(|x| x.name.clone()).unwrap_or(n.clone());
+                steps.push(step(
+                    format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(&t.name), q(&oc), q(&nc)),
+                    format!("rename column {}.{} to {}", t.name, oc, nc),
+                ));
+            }
+        }
+    }
+
+    // Phase D: new tables.
+    for k in &changes.added_tables {
+        let t = &target.tables[k];
+        steps.push(step(t.sql.clone(), format!("create table {}", t.name)));
+    }
+
+    // Phase E: altered tables.
+    for (i, s) in strategies {
+        let a = &changes.altered_tables[i];
+        let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+        checks.extend(data_checks(a, c, t));
+        match s {
+            Strategy::Native(native) => steps.extend(native),
+            Strategy::Rebuild(why) => {
+                steps.extend(rebuild_steps(a, c, t, current, target, caps, &why));
+            }
+        }
+    }
+
+    // Phase F: dropped tables.
+    for k in &changes.dropped_tables {
+        let t = &current.tables[k];
+        steps.push(Step {
+            sql: format!("DROP TABLE {}", q(&t.name)),
+            reason: format!("drop table {} (all its rows are lost)", t.name),
+            destructive: true,
+            rewrites_rows: false,
+        });
+    }
+
+    // Phase G: indexes (new, changed, and every index of a rebuilt table).
+    let mut idx: Vec<&Index> = target
+        .indexes
+        .iter()
+        .filter(|(k, i)| {
+            changes
+                .indexes
+                .iter()
+                .any(|c| &c.name == *k && c.action != Action::Drop)
+                || rebuilt_targets.contains(&i.table.to_ascii_lowercase())
+        })
+        .map(|(_, i)| i)
+        .collect();
+    idx.sort_by_key(|i| i.seq);
+    for i in idx {
+        steps.push(step(i.sql.clone(), format!("create index {}", i.name)));
+    }
+
+    // Phase H: views; phase I: triggers (target creation order).
+    let recreate = |changes: &[ObjectChange], dropped: &BTreeSet<String>, k: &String| {
+        dropped.contains(k) || changes.iter().any(|c| &c.name == k && c.action == Action::Add)
+    };
+    let mut views: Vec<&View> = target
+        .views
+        .iter()
+        .filter(|(k, _)| recreate(&changes.views, &drop_views, k))
+        .map(|(_, v)| v)
+        .collect();
+    views.sort_by_key(|v| v.seq);
+    for v in views {
+        steps.push(step(v.sql.clone(), format!("create view {}", v.name)));
+    }
+    let mut trgs: Vec<&Trigger> = target
+        .triggers
+        .iter()
+        .filter(|(k, _)| recreate(&changes.triggers, &drop_triggers, k))
+        .map(|(_, v)| v)
+        .collect();
+    trgs.sort_by_key(|v| v.seq);
+    for tr in trgs {
+        steps.push(step(tr.sql.clone(), format!("create trigger {}", tr.name)));
+    }
+
+    Plan {
+        fingerprint: current.fingerprint(),
+        sqlite_version: caps.version.to_string(),
+        foreign_keys_off: fk_off,
+        checks,
+        steps,
+        changes: changes.summary(),
+        suggestions: changes.suggestions.clone(),
+        warnings: changes.warnings.clone(),
+    }
+}
+
+/// Name of the current column that feeds target column `tkey`, as it is named when the
+/// rebuild runs (after native renames), or `None` for a new column.
+fn source_column(a: &TableAlter, c: &Table, tkey: &str, caps: Capabilities) -> Option<String> {
+    if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| n == tkey) {
+        return if caps.rename_column() {
+            Some(tkey.to_string())
+        } else {
+            c.column(o).map(|x| x.name.clone())
+        };
+    }
+    if a.added_columns.iter().any(|x| x == tkey) {
+        return None;
+    }
+    c.column(tkey).map(|x| x.name.clone())
+}
+
+fn rebuild_steps(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    current: &Schema,
+    target: &Schema,
+    caps: Capabilities,
+    why: &[String],
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let why = why.join("; ");
+    if t.is_virtual() || c.is_virtual() {
+        out.push(Step {
+            sql: format!("DROP TABLE {}", q(&t.name)),
+            reason: format!(
+                "drop virtual table {} to recreate it ({why}); its content must be rebuilt",
+                t.name
+            ),
+            destructive: true,
+            rewrites_rows: false,
+        });
+        out.push(step(t.sql.clone(), format!("create virtual table {}", t.name)));
+        return out;
+    }
+    let mut tmp = format!("_liteshift_new_{}", t.name);
+    while current.tables.contains_key(&tmp.to_ascii_lowercase())
+        || target.tables.contains_key(&tmp.to_ascii_lowercase())
+    {
+        tmp.push('_');
+    }
+    let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
+    out.push(step(
+        create,
+        format!("rebuild {} ({why}): create the new table", t.name),
+    ));
+
+    let mut cols = Vec::new();
+    let mut exprs = Vec::new();
+    let alias = t.rowid_alias().map(|x| x.key());
+    let mut alias_fed = false;
+    for tc in &t.columns {
+        if tc.generated != Generated::No {
+            continue;
+        }
+        match source_column(a, c, &tc.key(), caps) {
+            Some(src) => {
+                if Some(tc.key()) == alias {
+                    alias_fed = true;
+                }
+                cols.push(q(&tc.name));
+                exprs.push(q(&src));
+            }
+            None => {
+                if Some(tc.key()) == alias && c.has_rowid() {
+                    if let Some(r) = rowid_name(c) {
+                        alias_fed = true;
+                        cols.push(q(&tc.name));
+                        exprs.push(r.to_string());
+                    }
+                }
+            }
+        }
+    }
+    if t.has_rowid() && c.has_rowid() && !alias_fed && alias.is_none() {
+        if let (Some(rt), Some(rc)) = (rowid_name(t), rowid_name(c)) {
+            cols.insert(0, rt.to_string());
+            exprs.insert(0, rc.to_string());
+        }
+    }
+    let src_name = &t.name; // after RENAME TO, the current table has the target name
+    let src_name = if a.renamed() { src_name } else { &c.name };
+    let lost: Vec<String> = a
+        .dropped_columns
+        .iter()
+        .filter_map(|k| c.column(k).map(|x| x.name.clone()))
+        .collect();
+    let became_generated: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|tc| tc.generated != Generated::No)
+        .filter_map(|tc| {
+            source_column(a, c, &tc.key(), caps)
+                .and_then(|s| c.column(&s.to_ascii_lowercase()).cloned())
+                .filter(|cc| cc.generated == Generated::No)
+                .map(|_| tc.name.clone())
+        })
+        .collect();
+    let mut reason = format!("rebuild {}: copy every row", t.name);
+    if !lost.is_empty() {
+        reason.push_str(&format!(
+            " (the values of dropped column(s) {} are lost)",
+            lost.join(", ")
+        ));
+    }
+    if !became_generated.is_empty() {
+        reason.push_str(&format!(
+            " (stored values of column(s) {} are replaced by generated ones)",
+            became_generated.join(", ")
+        ));
+    }
+    if !cols.is_empty() {
+        out.push(Step {
+            sql: format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {}",
+                q(&tmp),
+                cols.join(", "),
+                exprs.join(", "),
+                q(src_name)
+            ),
+            reason,
+            destructive: !lost.is_empty() || !became_generated.is_empty(),
+            rewrites_rows: true,
+        });
+    } else if !lost.is_empty() {
+        out.push(Step {
+            sql: String::new(),
+            reason,
+            destructive: true,
+            rewrites_rows: false,
+        });
+        out.retain(|s| !s.sql.is_empty() || !s.destructive);
+    }
+    if c.autoincrement && t.autoincrement {
+        out.push(step(
+            format!(
+                "DELETE FROM sqlite_sequence WHERE name = {tmpq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {tmpq}, seq FROM sqlite_sequence WHERE name = {srcq}",
+                tmpq = quote_str(&tmp),
+                srcq = quote_str(src_name)
+            ),
+            format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
+        ));
+    }
+    out.push(step(
+        format!("DROP TABLE {}", q(src_name)),
+        format!("rebuild {}: drop the old table", t.name),
+    ));
+    out.push(step(
+        format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
+        format!("rebuild {}: rename the new table into place", t.name),
+    ));
+    out
+}
+
+/// Checks of existing rows against the constraints the target adds to an altered table.
+/// They read the current table as it is before any step runs.
+fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
+    let mut out = Vec::new();
+    if c.is_virtual() || t.is_virtual() {
+        return out;
+    }
+    // Project current rows into the target's shape (target column names).
+    let mut proj = Vec::new();
+    let rid = if c.has_rowid() { rowid_name(c) } else { None };
+    if let Some(r) = rid {
+        proj.push(format!("{r} AS \"__liteshift_rowid\""));
+    }
+    let mut src_of: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for tc in &t.columns {
+        if tc.generated != Generated::No {
+            continue;
+        }
+        let key = tc.key();
+        let src = if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| *n == key) {
+            c.column(o).map(|x| x.name.clone())
+        } else if a.added_columns.contains(&key) {
+            None
+        } else {
+            c.column(&key).map(|x| x.name.clone())
+        };
+        let expr = match &src {
+            Some(s) => q(s),
+            None => tc.default.clone().unwrap_or_else(|| "NULL".into()),
+        };
+        proj.push(format!("{expr} AS {}", q(&tc.name)));
+        src_of.insert(key, src);
+    }
+    let from = format!("(SELECT {} FROM {}) AS {}", proj.join(", "), q(&c.name), q(&t.name));
+    let row_label = |cols: &[String]| -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if rid.is_some() {
+            parts.push("'rowid ' || \"__liteshift_rowid\"".into());
+        }
+        for col in cols {
+            parts.push(format!("'{}=' || quote({})", col.replace('\'', "''"), q(col)));
+        }
+        if parts.is_empty() {
+            "'row'".into()
+        } else {
+            parts.join(" || ', ' || ")
+        }
+    };
+
+    // NOT NULL.
+    for tc in &t.columns {
+        if !tc.not_null || tc.generated != Generated::No {
+            continue;
+        }
+        let key = tc.key();
+        let was_nn = src_of
+            .get(&key)
+            .cloned()
+            .flatten()
+            .and_then(|s| c.column(&s.to_ascii_lowercase()).map(|x| x.not_null))
+            .unwrap_or(false);
+        if was_nn {
+            continue;
+        }
+        out.push(DataCheck {
+            constraint: "NOT NULL".into(),
+            table: t.name.clone(),
+            column: Some(tc.name.clone()),
+            sql: format!(
+                "SELECT {} AS example FROM {from} WHERE {} IS NULL",
+                row_label(&[]),
+                q(&tc.name)
+            ),
+        });
+    }
+    // CHECK constraints that are new (after renames).
+    for k in &a.checks_added {
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|x| k.expr.split(' ').any(|tok| tok == x.key()) && x.generated == Generated::No)
+            .map(|x| x.name.clone())
+            .collect();
+        let generated_ref = t
+            .columns
+            .iter()
+            .any(|x| x.generated != Generated::No && k.expr.split(' ').any(|tok| tok == x.key()));
+        if generated_ref {
+            continue; // checked by SQLite when the rows are copied
+        }
+        out.push(DataCheck {
+            constraint: format!("CHECK ({})", k.sql),
+            table: t.name.clone(),
+            column: k.column.as_ref().and_then(|c| t.column(c)).map(|x| x.name.clone()),
+            sql: format!(
+                "SELECT {} AS example FROM {from} WHERE NOT ({})",
+                row_label(&cols),
+                k.sql
+            ),
+        });
+    }
+    // UNIQUE keys (and the primary key) that are new.
+    if let (Some(cc), Some(tc)) = (c.canon(), t.canon()) {
+        let mut map: BTreeMap<String, String> = a.column_renames.iter().cloned().collect();
+        map.insert(a.from.clone(), a.to.clone());
+        let cur: BTreeSet<String> = cc
+            .uniques
+            .iter()
+            .chain(cc.primary_key.as_ref().map(|p| &p.text))
+            .map(|u| crate::diff::rename_tokens(&strip_conflict(u), &map))
+            .collect();
+        let tgt = tc
+            .uniques
+            .iter()
+            .chain(tc.primary_key.as_ref().map(|p| &p.text));
+        for u in tgt {
+            let key = strip_conflict(u);
+            if cur.contains(&key) {
+                continue;
+            }
+            let names: Vec<String> = key
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(", ")
+                .map(|s| s.trim_end_matches(" desc").to_string())
+                .collect();
+            let cols: Option<Vec<String>> = names
+                .iter()
+                .map(|n| t.column(n).map(|x| x.name.clone()))
+                .collect();
+            let Some(cols) = cols else { continue }; // expressions: SQLite checks on copy
+            let list = cols.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ");
+            let nn = cols
+                .iter()
+                .map(|x| format!("{} IS NOT NULL", q(x)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let label = cols
+                .iter()
+                .map(|x| format!("'{}=' || quote({})", x.replace('\'', "''"), q(x)))
+                .collect::<Vec<_>>()
+                .join(" || ', ' || ");
+            out.push(DataCheck {
+                constraint: format!("UNIQUE ({})", cols.join(", ")),
+                table: t.name.clone(),
+                column: if cols.len() == 1 { Some(cols[0].clone()) } else { None },
+                sql: format!(
+                    "SELECT {label} || ' (' || count(*) || ' rows)' AS example FROM {from} WHERE {nn} GROUP BY {list} HAVING count(*) > 1"
+                ),
+            });
+        }
+    }
+    out
+}
+
+fn strip_conflict(u: &str) -> String {
+    let u = u.split(" on conflict ").next().unwrap_or(u);
+    u.trim_end_matches(" autoincrement").to_string()
+}

@@ -1,0 +1,237 @@
+//! SQL text helpers: quoting, positions, and the *normalised token text* that every
+//! comparison in liteshift is based on.
+//!
+//! Normalised text is a comparison key, not SQL meant to be run: identifiers are unquoted and
+//! lower-cased, keywords lower-cased, whitespace and comments dropped, `==`/`<>` folded to
+//! `=`/`!=`. String, number and blob literals keep their exact spelling.
+
+use sqlite3_parser::ast::fmt::{ToTokens, TokenStream};
+use sqlite3_parser::lexer::sql::{TokenType, Tokenizer};
+use sqlite3_parser::lexer::Scanner;
+
+/// Quote an identifier for SQLite, always with double quotes.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quote a string literal for SQLite.
+pub fn quote_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Remove one level of SQLite identifier quoting (`"x"`, `` `x` ``, `[x]`, `'x'`).
+pub fn unquote(raw: &str) -> String {
+    let b = raw.as_bytes();
+    if b.len() >= 2 {
+        let (open, close) = (b[0], b[b.len() - 1]);
+        let inner = &raw[1..raw.len() - 1];
+        match (open, close) {
+            (b'"', b'"') => return inner.replace("\"\"", "\""),
+            (b'`', b'`') => return inner.replace("``", "`"),
+            (b'\'', b'\'') => return inner.replace("''", "'"),
+            (b'[', b']') => return inner.to_string(),
+            _ => {}
+        }
+    }
+    raw.to_string()
+}
+
+/// The comparison key of an identifier: unquoted, ASCII lower-cased (SQLite's own rule).
+pub fn ident_key(raw: &str) -> String {
+    unquote(raw).to_ascii_lowercase()
+}
+
+/// A 1-based line and column (in characters) of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let mut line = 1;
+    let mut col = 1;
+    for (i, ch) in text.char_indices() {
+        if i >= offset {
+            break;
+        }
+        if ch == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
+}
+
+fn norm_token(ty: TokenType, raw: &str, out: &mut Vec<String>) {
+    use TokenType::*;
+    let t = match ty {
+        TK_ID => ident_key(raw),
+        TK_STRING | TK_INTEGER | TK_FLOAT | TK_BLOB | TK_VARIABLE => raw.to_string(),
+        TK_EQ => "=".to_string(),
+        TK_NE => "!=".to_string(),
+        _ => raw.to_ascii_lowercase(),
+    };
+    out.push(t);
+}
+
+/// Tokenize SQL text with SQLite's tokenizer. Returns `(token type, byte range)` items, or
+/// `None` when the text does not tokenize (the caller then falls back to whitespace folding).
+pub fn tokens(sql: &str) -> Option<Vec<(TokenType, std::ops::Range<usize>)>> {
+    let input = sql.as_bytes();
+    let mut scanner = Scanner::new(Tokenizer::new());
+    let mut out = Vec::new();
+    loop {
+        match scanner.scan(input) {
+            Ok((_, None, _)) => return Some(out),
+            Ok((start, Some((_, ty)), end)) => out.push((ty, start..end)),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Normalised token text of arbitrary SQL (a view, trigger, index or unparsed table).
+pub fn normalize_sql(sql: &str) -> String {
+    match tokens(sql) {
+        Some(toks) => {
+            let mut out = Vec::with_capacity(toks.len());
+            for (ty, r) in toks {
+                norm_token(ty, &sql[r], &mut out);
+            }
+            while out.last().map(|s| s == ";").unwrap_or(false) {
+                out.pop();
+            }
+            // `CREATE ... IF NOT EXISTS name` means the same object as without the clause.
+            let joined = out.join(" ");
+            joined.replacen(" if not exists ", " ", 1)
+        }
+        None => sql.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// Identifier keys (lower-cased, unquoted) mentioned anywhere in `sql`: used to find which
+/// objects a view or trigger depends on. Over-approximates, never under-approximates
+/// (any token that could be a name is included), unless the text does not tokenize.
+pub fn mentioned_names(sql: &str) -> Option<std::collections::BTreeSet<String>> {
+    let toks = tokens(sql)?;
+    let mut set = std::collections::BTreeSet::new();
+    for (ty, r) in toks {
+        let raw = &sql[r];
+        match ty {
+            TokenType::TK_INTEGER
+            | TokenType::TK_FLOAT
+            | TokenType::TK_BLOB
+            | TokenType::TK_VARIABLE => {}
+            _ => {
+                set.insert(ident_key(raw));
+            }
+        }
+    }
+    Some(set)
+}
+
+/// A token stream that renders AST nodes as normalised text.
+struct NormStream {
+    out: Vec<String>,
+}
+
+impl TokenStream for NormStream {
+    type Error = std::convert::Infallible;
+    fn append(&mut self, ty: TokenType, value: Option<&str>) -> Result<(), Self::Error> {
+        match value {
+            Some(v) => {
+                if ty == TokenType::TK_ID {
+                    self.out.push(ident_key(v));
+                } else if let Some(kw) = ty.as_str() {
+                    // keyword followed by a value (e.g. a type name): keep both
+                    self.out.push(kw.to_ascii_lowercase());
+                    self.out.push(v.to_string());
+                } else {
+                    self.out.push(v.to_string());
+                }
+            }
+            None => {
+                let t = match ty {
+                    TokenType::TK_EQ => "=",
+                    TokenType::TK_NE => "!=",
+                    _ => ty.as_str().unwrap_or("?"),
+                };
+                self.out.push(t.to_ascii_lowercase());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Normalised text of an AST node.
+pub fn norm_node<T: ToTokens + ?Sized>(node: &T) -> String {
+    let mut s = NormStream { out: Vec::new() };
+    let Ok(()) = node.to_tokens(&mut s);
+    s.out.join(" ")
+}
+
+/// Find the byte range of the object name in a `CREATE ...` statement: the token after
+/// `TABLE`/`INDEX`/`VIEW`/`TRIGGER` (skipping `IF NOT EXISTS` and a `schema.` prefix).
+pub fn create_name_range(sql: &str) -> Option<std::ops::Range<usize>> {
+    let toks = tokens(sql)?;
+    let mut i = 0;
+    while i < toks.len() {
+        let kw = sql[toks[i].1.clone()].to_ascii_lowercase();
+        if matches!(kw.as_str(), "table" | "index" | "view" | "trigger") {
+            break;
+        }
+        i += 1;
+    }
+    i += 1;
+    let word = |j: usize| toks.get(j).map(|t| sql[t.1.clone()].to_ascii_lowercase());
+    if word(i).as_deref() == Some("if") {
+        i += 3;
+    }
+    if word(i + 1).as_deref() == Some(".") {
+        i += 2;
+    }
+    toks.get(i).map(|t| t.1.clone())
+}
+
+/// Replace the object name of a `CREATE ...` statement with `new_name` (quoted).
+pub fn rename_create(sql: &str, new_name: &str) -> Option<String> {
+    let r = create_name_range(sql)?;
+    let mut s = String::with_capacity(sql.len() + 16);
+    s.push_str(&sql[..r.start]);
+    s.push_str(&quote_ident(new_name));
+    s.push_str(&sql[r.end..]);
+    Some(s)
+}
+
+/// Skip leading whitespace and SQL comments; return the rest.
+pub fn skip_space_and_comments(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start();
+        if let Some(rest) = t.strip_prefix("--") {
+            s = rest.find('\n').map(|i| &rest[i + 1..]).unwrap_or("");
+        } else if let Some(rest) = t.strip_prefix("/*") {
+            s = rest.find("*/").map(|i| &rest[i + 2..]).unwrap_or("");
+        } else {
+            return t;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_ignores_quoting_case_whitespace_comments() {
+        let a = normalize_sql("CREATE VIEW \"V\" AS SELECT [A], `b` FROM t -- c\n WHERE a == 1;");
+        let b = normalize_sql("create view v as /* x */ select a,b from T where a=1");
+        assert_eq!(a, b);
+        assert_ne!(normalize_sql("select 'A'"), normalize_sql("select 'a'"));
+    }
+
+    #[test]
+    fn renames_create_statement() {
+        assert_eq!(
+            rename_create("CREATE TABLE IF NOT EXISTS main.\"t\"(a)", "x").unwrap(),
+            "CREATE TABLE IF NOT EXISTS main.\"x\"(a)"
+        );
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}
