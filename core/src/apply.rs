@@ -118,7 +118,13 @@ pub fn apply(
     result.map(|n| report(n, toggle))
 }
 
-fn run(conn: &Connection, plan: &Plan, target: &Schema, policy: Policy, in_tx: bool) -> Result<usize> {
+fn run(
+    conn: &Connection,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    in_tx: bool,
+) -> Result<usize> {
     let (begin, commit, rollback) = if in_tx {
         (
             "SAVEPOINT liteshift",
@@ -141,13 +147,13 @@ fn run(conn: &Connection, plan: &Plan, target: &Schema, policy: Policy, in_tx: b
         }
         let mut violations = Vec::new();
         for check in &plan.checks {
-            let count: u64 = conn.query_row(
-                &format!("SELECT count(*) FROM ({})", check.sql),
-                [],
-                |r| r.get::<_, i64>(0),
-            )? as u64;
+            let count: u64 =
+                conn.query_row(&format!("SELECT count(*) FROM ({})", check.sql), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64;
             if count > 0 {
-                let mut stmt = conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
+                let mut stmt =
+                    conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
                 let examples = stmt
                     .query_map([], |r| r.get::<_, String>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -163,12 +169,23 @@ fn run(conn: &Connection, plan: &Plan, target: &Schema, policy: Policy, in_tx: b
         if !violations.is_empty() {
             return Err(Error::Refused(Refusal::Violations { violations }));
         }
+        let fk_before = fk_violations(conn)?;
         for (i, step) in plan.steps.iter().enumerate() {
             if let Err(e) = conn.execute_batch(&step.sql) {
                 return Err(step_error(i, &step.reason, e));
             }
         }
-        let fk = fk_violations(conn)?;
+        let fk: Vec<Violation> = fk_violations(conn)?
+            .into_iter()
+            .filter(|v| {
+                let was = fk_before
+                    .iter()
+                    .find(|b| b.table == v.table && b.constraint == v.constraint)
+                    .map(|b| b.count)
+                    .unwrap_or(0);
+                v.count > was
+            })
+            .collect();
         if !fk.is_empty() {
             return Err(Error::Refused(Refusal::Violations { violations: fk }));
         }
@@ -222,25 +239,47 @@ fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {
                 table,
                 column: None,
                 count: 1,
-                examples: vec![format!("step {} ({reason}) stopped at the first offending row", i + 1)],
+                examples: vec![format!(
+                    "step {} ({reason}) stopped at the first offending row",
+                    i + 1
+                )],
             }],
         });
     }
     Error::Verification(format!("step {} ({reason}) failed: {msg}", i + 1))
 }
 
-/// `PRAGMA foreign_key_check`, grouped by child table and parent.
+/// `PRAGMA foreign_key_check`, grouped by child table and parent. A table whose foreign key
+/// cannot be checked at all ("foreign key mismatch": the parent key does not exist) is
+/// reported as one violation with count 0 so it is compared like the rest.
 fn fk_violations(conn: &Connection) -> Result<Vec<Violation>> {
-    let mut stmt = conn.prepare(FK_CHECK)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let read = |sql: &str| -> rusqlite::Result<Vec<(String, Option<i64>, String)>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    };
+    let rows = match read(FK_CHECK) {
+        Ok(rows) => rows,
+        Err(_) => {
+            // Check table by table, skipping those SQLite cannot check.
+            let tables: Vec<String> = conn
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut all = Vec::new();
+            for t in tables {
+                if let Ok(rows) = read(&format!(
+                    "PRAGMA foreign_key_check({})",
+                    crate::sqltext::quote_ident(&t)
+                )) {
+                    all.extend(rows);
+                }
+            }
+            all
+        }
+    };
     let mut grouped: BTreeMap<(String, String), (u64, Vec<String>)> = BTreeMap::new();
     for (table, rowid, parent) in rows {
         let e = grouped.entry((table, parent)).or_default();

@@ -17,13 +17,32 @@ use crate::sqltext::{ident_key, line_col, skip_space_and_comments};
 pub struct Declared {
     pub schema: Schema,
     pub hints: Hints,
+    /// Problems tolerated because the caller asked (dangling foreign keys).
+    pub warnings: Vec<String>,
 }
 
 /// Load declared SQL. `source_name` names the input in error messages (a file path).
+/// A foreign key to an undeclared table or column is an error.
 pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
+    load_declared_with(sql, source_name, false)
+}
+
+/// Like [`load_declared`]; with `allow_dangling_fks`, a foreign key to an undeclared table or
+/// column is a warning instead of an error (some published schemas have them).
+pub fn load_declared_with(
+    sql: &str,
+    source_name: &str,
+    allow_dangling_fks: bool,
+) -> Result<Declared> {
     let conn = Connection::open_in_memory()?;
     let hints = parse_annotations(sql, source_name)?;
-    load_into(&conn, sql, source_name)?;
+    let mut warnings = Vec::new();
+    load_into(
+        &conn,
+        sql,
+        source_name,
+        allow_dangling_fks.then_some(&mut warnings),
+    )?;
     let schema = introspect(&conn)?;
     if schema.object_count() == 0 {
         return Err(Error::Schema {
@@ -33,7 +52,11 @@ pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
             message: "the declared schema creates no objects; applying it would drop every table. Declare at least one CREATE statement".into(),
         });
     }
-    Ok(Declared { schema, hints })
+    Ok(Declared {
+        schema,
+        hints,
+        warnings,
+    })
 }
 
 fn schema_error(sql: &str, source_name: &str, offset: usize, message: String) -> Error {
@@ -51,7 +74,12 @@ fn object_count(conn: &Connection) -> Result<i64> {
 }
 
 /// Run every statement of `sql` on `conn`, accepting only CREATE statements.
-pub(crate) fn load_into(conn: &Connection, sql: &str, source_name: &str) -> Result<()> {
+pub(crate) fn load_into(
+    conn: &Connection,
+    sql: &str,
+    source_name: &str,
+    tolerate_fks: Option<&mut Vec<String>>,
+) -> Result<()> {
     let mut batch = rusqlite::Batch::new(conn, sql);
     let mut search_from = 0usize;
     // name key -> byte offset of the statement that created it
@@ -136,7 +164,16 @@ pub(crate) fn load_into(conn: &Connection, sql: &str, source_name: &str) -> Resu
         }
         created_at.insert(name, start);
     }
-    check_foreign_keys(conn, sql, source_name, &created_at)
+    match (
+        check_foreign_keys(conn, sql, source_name, &created_at),
+        tolerate_fks,
+    ) {
+        (Err(e @ Error::Schema { .. }), Some(w)) => {
+            w.push(format!("{e} (tolerated: --allow-dangling-foreign-keys)"));
+            Ok(())
+        }
+        (r, _) => r,
+    }
 }
 
 fn skip_offset(sql: &str, from: usize) -> usize {

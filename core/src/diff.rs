@@ -277,7 +277,10 @@ pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions)
         .map(|(_, t)| t)
         .collect();
     dropped.sort_by_key(|t| t.seq);
-    ch.dropped_tables = dropped.iter().map(|t| t.name.to_ascii_lowercase()).collect();
+    ch.dropped_tables = dropped
+        .iter()
+        .map(|t| t.name.to_ascii_lowercase())
+        .collect();
 
     // Rename suggestions.
     for d in &dropped {
@@ -466,7 +469,9 @@ fn diff_table(
         (Some(cc), Some(tc)) => {
             for tcol in &tc.columns {
                 let src = col_src.get(&tcol.key).cloned().unwrap_or(tcol.key.clone());
-                let Some(ccol) = cc.column(&src) else { continue };
+                let Some(ccol) = cc.column(&src) else {
+                    continue;
+                };
                 let mut what = Vec::new();
                 if ccol.decl_type != tcol.decl_type {
                     what.push(format!("type {:?} -> {:?}", ccol.decl_type, tcol.decl_type));

@@ -126,7 +126,11 @@ impl std::fmt::Display for Violation {
             Some(c) => format!("{}.{}", self.table, c),
             None => self.table.clone(),
         };
-        write!(f, "{} on {}: {} row(s) violate it", self.constraint, at, self.count)?;
+        write!(
+            f,
+            "{} on {}: {} row(s) violate it",
+            self.constraint, at, self.count
+        )?;
         if !self.examples.is_empty() {
             write!(f, ", e.g. {}", self.examples.join("; "))?;
         }

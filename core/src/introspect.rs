@@ -140,11 +140,14 @@ pub fn introspect(conn: &Connection) -> Result<Schema> {
 /// `PRAGMA table_list` (SQLite 3.37+): name key -> (type, strict, without rowid).
 fn table_list(conn: &Connection) -> BTreeMap<String, (String, bool, bool)> {
     let mut out = BTreeMap::new();
-    let Ok(mut stmt) = conn.prepare("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'")
+    let Ok(mut stmt) =
+        conn.prepare("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'")
     else {
         return out;
     };
-    let Ok(mut q) = stmt.query([]) else { return out };
+    let Ok(mut q) = stmt.query([]) else {
+        return out;
+    };
     while let Ok(Some(r)) = q.next() {
         let name: String = r.get(0).unwrap_or_default();
         let ty: String = r.get(1).unwrap_or_default();
@@ -169,7 +172,8 @@ pub(crate) fn virtual_module(sql: &str) -> Option<String> {
     let pos = toks
         .iter()
         .position(|(_, r)| sql[r.clone()].eq_ignore_ascii_case("using"))?;
-    toks.get(pos + 1).map(|(_, r)| unquote(&sql[r.clone()]).to_ascii_lowercase())
+    toks.get(pos + 1)
+        .map(|(_, r)| unquote(&sql[r.clone()]).to_ascii_lowercase())
 }
 
 fn read_table(
@@ -217,7 +221,10 @@ fn read_table(
     let parsed = parse_table(sql);
     let (strict, without_rowid) = match (info, &parsed) {
         (Some(i), _) => (i.1, i.2),
-        (None, Some(p)) => (p.options.contains("strict"), p.options.contains("without rowid")),
+        (None, Some(p)) => (
+            p.options.contains("strict"),
+            p.options.contains("without rowid"),
+        ),
         (None, None) => (false, false),
     };
     let autoincrement = match &parsed {
@@ -478,8 +485,9 @@ mod tests {
 
     #[test]
     fn column_level_and_table_level_constraints_are_equal() {
-        let a = parse_table("CREATE TABLE t(a INTEGER UNIQUE CHECK (a > 0), b TEXT REFERENCES p(id))")
-            .unwrap();
+        let a =
+            parse_table("CREATE TABLE t(a INTEGER UNIQUE CHECK (a > 0), b TEXT REFERENCES p(id))")
+                .unwrap();
         let b = parse_table(
             "create table T(\"A\" integer, b text, unique(a), check(A>0), foreign key(b) references \"p\"(id))",
         )

@@ -64,6 +64,9 @@ pub struct Options {
     pub busy_timeout: Duration,
     /// Name of the schema source in error messages (a file path).
     pub source_name: String,
+    /// Accept a declared foreign key to an undeclared table or column (a warning, not an
+    /// error). Apply then refuses only foreign-key violations the migration itself creates.
+    pub allow_dangling_foreign_keys: bool,
 }
 
 impl Default for Options {
@@ -75,6 +78,7 @@ impl Default for Options {
             sqlite_version: None,
             busy_timeout: Duration::from_secs(5),
             source_name: "<schema>".into(),
+            allow_dangling_foreign_keys: false,
         }
     }
 }
@@ -111,11 +115,17 @@ pub fn connection_version(conn: &Connection) -> Result<SqliteVersion> {
 }
 
 /// Plan the migration of `current` to the declared schema `target`.
-pub fn plan_schemas(current: Schema, target: &Declared, opts: &Options, caps: Capabilities) -> Planned {
+pub fn plan_schemas(
+    current: Schema,
+    target: &Declared,
+    opts: &Options,
+    caps: Capabilities,
+) -> Planned {
     let mut hints = target.hints.clone();
     hints.extend(&opts.hints);
     let changes = diff(&current, &target.schema, &hints, opts.diff_options());
-    let plan = plan::plan(&current, &target.schema, &changes, caps, opts.policy());
+    let mut plan = plan::plan(&current, &target.schema, &changes, caps, opts.policy());
+    plan.warnings.extend(target.warnings.iter().cloned());
     Planned {
         current,
         target: target.schema.clone(),
@@ -126,7 +136,11 @@ pub fn plan_schemas(current: Schema, target: &Declared, opts: &Options, caps: Ca
 
 /// Plan (without applying) the migration of `conn`'s database to `schema_sql`.
 pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Result<Planned> {
-    let declared = load_declared(schema_sql, &opts.source_name)?;
+    let declared = declared::load_declared_with(
+        schema_sql,
+        &opts.source_name,
+        opts.allow_dangling_foreign_keys,
+    )?;
     let current = introspect(conn).map_err(|e| match e {
         Error::Sqlite(se) => apply::database_error(conn, se),
         other => other,
@@ -135,16 +149,27 @@ pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Re
         Some(v) => v,
         None => connection_version(conn)?,
     };
-    Ok(plan_schemas(current, &declared, opts, Capabilities::new(version)))
+    Ok(plan_schemas(
+        current,
+        &declared,
+        opts,
+        Capabilities::new(version),
+    ))
 }
 
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
 /// database. Running the rendered plan on a database at `from_sql` yields `to_sql`.
 pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
-    let from = load_declared(from_sql, from_name)?;
-    let to = load_declared(to_sql, &opts.source_name)?;
+    let lenient = opts.allow_dangling_foreign_keys;
+    let from = declared::load_declared_with(from_sql, from_name, lenient)?;
+    let to = declared::load_declared_with(to_sql, &opts.source_name, lenient)?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    Ok(plan_schemas(from.schema, &to, opts, Capabilities::new(version)))
+    Ok(plan_schemas(
+        from.schema,
+        &to,
+        opts,
+        Capabilities::new(version),
+    ))
 }
 
 /// Migrate `conn`'s database to the declared schema `schema_sql`, in one transaction.

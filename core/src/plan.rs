@@ -189,7 +189,10 @@ pub fn table_strategy(
     }
     why.extend(a.other.iter().cloned());
     if !a.column_renames.is_empty() && !caps.rename_column() {
-        why.push(format!("RENAME COLUMN needs SQLite 3.25.0 (target {})", caps.version));
+        why.push(format!(
+            "RENAME COLUMN needs SQLite 3.25.0 (target {})",
+            caps.version
+        ));
     }
     let (Some(cc), Some(tc)) = (c.canon(), t.canon()) else {
         why.push("definition could not be parsed".into());
@@ -246,7 +249,10 @@ pub fn table_strategy(
         let Some(ccol) = c.column(col) else { continue };
         let mut blockers = Vec::new();
         if !caps.drop_column() {
-            blockers.push(format!("DROP COLUMN needs SQLite 3.35.0 (target {})", caps.version));
+            blockers.push(format!(
+                "DROP COLUMN needs SQLite 3.35.0 (target {})",
+                caps.version
+            ));
         }
         if ccol.pk > 0 {
             blockers.push("part of the primary key".into());
@@ -312,7 +318,10 @@ pub fn table_strategy(
         if !constant_default(&tcol.default) {
             blockers.push("non-constant default");
         }
-        if tcc.not_null.is_some() && default_is_null(&tcol.default) && tcol.generated == Generated::No {
+        if tcc.not_null.is_some()
+            && default_is_null(&tcol.default)
+            && tcol.generated == Generated::No
+        {
             blockers.push("NOT NULL without a non-NULL default");
         }
         if tcol.generated == Generated::Stored {
@@ -333,7 +342,11 @@ pub fn table_strategy(
 
     // CHECK constraints.
     for k in &a.checks_added {
-        if k.column.as_ref().map(|c| a.added_columns.contains(c)).unwrap_or(false) {
+        if k.column
+            .as_ref()
+            .map(|c| a.added_columns.contains(c))
+            .unwrap_or(false)
+        {
             continue; // comes with ADD COLUMN
         }
         match (&k.raw_name, caps.alter_constraints()) {
@@ -353,7 +366,11 @@ pub fn table_strategy(
         }
     }
     for k in &a.checks_dropped {
-        if k.column.as_ref().map(|c| a.dropped_columns.contains(c)).unwrap_or(false) {
+        if k.column
+            .as_ref()
+            .map(|c| a.dropped_columns.contains(c))
+            .unwrap_or(false)
+        {
             continue; // goes with DROP COLUMN
         }
         match (&k.raw_name, caps.alter_constraints()) {
@@ -523,7 +540,12 @@ pub fn plan(
                 let oc = c.column(o).map(|x| x.name.clone()).unwrap_or(o.clone());
                 let nc = t.column(n).map(|x| x.name.clone()).unwrap_or(n.clone());
                 steps.push(step(
-                    format!("ALTER TABLE {} RENAME COLUMN {} TO {}", q(&t.name), q(&oc), q(&nc)),
+                    format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                        q(&t.name),
+                        q(&oc),
+                        q(&nc)
+                    ),
                     format!("rename column {}.{} to {}", t.name, oc, nc),
                 ));
             }
@@ -580,7 +602,10 @@ pub fn plan(
 
     // Phase H: views; phase I: triggers (target creation order).
     let recreate = |changes: &[ObjectChange], dropped: &BTreeSet<String>, k: &String| {
-        dropped.contains(k) || changes.iter().any(|c| &c.name == k && c.action == Action::Add)
+        dropped.contains(k)
+            || changes
+                .iter()
+                .any(|c| &c.name == k && c.action == Action::Add)
     };
     let mut views: Vec<&View> = target
         .views
@@ -652,7 +677,10 @@ fn rebuild_steps(
             destructive: true,
             rewrites_rows: false,
         });
-        out.push(step(t.sql.clone(), format!("create virtual table {}", t.name)));
+        out.push(step(
+            t.sql.clone(),
+            format!("create virtual table {}", t.name),
+        ));
         return out;
     }
     let mut tmp = format!("_liteshift_new_{}", t.name);
@@ -807,14 +835,23 @@ fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
         proj.push(format!("{expr} AS {}", q(&tc.name)));
         src_of.insert(key, src);
     }
-    let from = format!("(SELECT {} FROM {}) AS {}", proj.join(", "), q(&c.name), q(&t.name));
+    let from = format!(
+        "(SELECT {} FROM {}) AS {}",
+        proj.join(", "),
+        q(&c.name),
+        q(&t.name)
+    );
     let row_label = |cols: &[String]| -> String {
         let mut parts: Vec<String> = Vec::new();
         if rid.is_some() {
             parts.push("'rowid ' || \"__liteshift_rowid\"".into());
         }
         for col in cols {
-            parts.push(format!("'{}=' || quote({})", col.replace('\'', "''"), q(col)));
+            parts.push(format!(
+                "'{}=' || quote({})",
+                col.replace('\'', "''"),
+                q(col)
+            ));
         }
         if parts.is_empty() {
             "'row'".into()
@@ -867,7 +904,11 @@ fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
         out.push(DataCheck {
             constraint: format!("CHECK ({})", k.sql),
             table: t.name.clone(),
-            column: k.column.as_ref().and_then(|c| t.column(c)).map(|x| x.name.clone()),
+            column: k
+                .column
+                .as_ref()
+                .and_then(|c| t.column(c))
+                .map(|x| x.name.clone()),
             sql: format!(
                 "SELECT {} AS example FROM {from} WHERE NOT ({})",
                 row_label(&cols),

@@ -38,7 +38,13 @@ pub fn render_sql(plan: &Plan) -> String {
         } else {
             format!(" [{}]", flags.join(", "))
         };
-        s.push_str(&format!("-- {}. {}{}\n{};\n", i + 1, st.reason, flags, st.sql));
+        s.push_str(&format!(
+            "-- {}. {}{}\n{};\n",
+            i + 1,
+            st.reason,
+            flags,
+            st.sql
+        ));
     }
     s.push_str(&format!("{FK_CHECK};\nCOMMIT;\n"));
     if plan.foreign_keys_off {

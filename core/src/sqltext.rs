@@ -60,10 +60,30 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Normalised form of an identifier token. A double-quoted token whose content is not a plain
+/// identifier is most likely a string literal in SQLite's double-quoted-string fallback, which
+/// SQLite's own ALTER TABLE rewrites into single quotes: it is keyed as that string literal.
+pub fn norm_ident(raw: &str) -> String {
+    let inner = unquote(raw);
+    let plain = inner
+        .chars()
+        .next()
+        .map(|c| c.is_ascii_alphabetic() || c == '_')
+        .unwrap_or(false)
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if raw.starts_with('"') && !plain {
+        quote_str(&inner)
+    } else {
+        inner.to_ascii_lowercase()
+    }
+}
+
 fn norm_token(ty: TokenType, raw: &str, out: &mut Vec<String>) {
     use TokenType::*;
     let t = match ty {
-        TK_ID => ident_key(raw),
+        TK_ID => norm_ident(raw),
         TK_STRING | TK_INTEGER | TK_FLOAT | TK_BLOB | TK_VARIABLE => raw.to_string(),
         TK_EQ => "=".to_string(),
         TK_NE => "!=".to_string(),
@@ -138,7 +158,7 @@ impl TokenStream for NormStream {
         match value {
             Some(v) => {
                 if ty == TokenType::TK_ID {
-                    self.out.push(ident_key(v));
+                    self.out.push(norm_ident(v));
                 } else if let Some(kw) = ty.as_str() {
                     // keyword followed by a value (e.g. a type name): keep both
                     self.out.push(kw.to_ascii_lowercase());

@@ -1,1 +1,196 @@
+//! Shared helpers for liteshift's integration, fixture, corpus and property tests.
+//! Everything runs on real SQLite; nothing is mocked.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// `../shared/corpus` (beside the checkout), when present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let p = root.join("../shared/corpus");
+    p.is_dir().then_some(p)
+}
+
+fn value_for(ty: &str, i: usize) -> String {
+    let t = ty.to_ascii_uppercase();
+    if t.contains("INT") {
+        format!("{}", i + 1)
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        format!("'v{i}'")
+    } else if t.contains("BLOB") {
+        format!("X'{:02x}'", i + 1)
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        format!("{}.5", i + 1)
+    } else if t.is_empty() {
+        format!("'v{i}'")
+    } else {
+        format!("{}", i + 1)
+    }
+}
+
+struct Col {
+    name: String,
+    ty: String,
+    not_null: bool,
+    has_default: bool,
+    generated: bool,
+}
+
+/// Insert up to `per_table` rows in every ordinary table, in creation order, choosing values
+/// that satisfy foreign keys (parents first) where possible. Rows a constraint rejects are
+/// retried with fewer columns, then skipped. Returns the number of rows inserted.
+pub fn seed_rows(conn: &Connection, per_table: usize) -> usize {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut total = 0;
+    for t in tables {
+        let shadow: bool = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_list WHERE name = ?1 AND type = 'shadow'",
+                [&t],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .unwrap_or(false);
+        if shadow {
+            continue;
+        }
+        let cols: Vec<Col> = conn
+            .prepare("SELECT name, type, \"notnull\", dflt_value IS NOT NULL, hidden FROM pragma_table_xinfo(?1)")
+            .unwrap()
+            .query_map([&t], |r| {
+                Ok(Col {
+                    name: r.get(0)?,
+                    ty: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    not_null: r.get::<_, i64>(2)? != 0,
+                    has_default: r.get(3)?,
+                    generated: r.get::<_, i64>(4)? >= 2,
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let fks: BTreeMap<String, (String, Option<String>)> = conn
+            .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1)")
+            .unwrap()
+            .query_map([&t], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for i in 0..per_table {
+            for attempt in 0..3 {
+                let mut names = Vec::new();
+                let mut vals = Vec::new();
+                for c in &cols {
+                    if c.generated {
+                        continue;
+                    }
+                    if attempt >= 1 && c.has_default {
+                        continue;
+                    }
+                    if attempt == 2 && !c.not_null && !fks.contains_key(&c.name) {
+                        continue;
+                    }
+                    let v = match fks.get(&c.name) {
+                        Some((parent, to)) => {
+                            let pcol = to.clone().unwrap_or_else(|| "rowid".into());
+                            let n: i64 = conn
+                                .query_row(&format!("SELECT count(*) FROM \"{parent}\""), [], |r| {
+                                    r.get(0)
+                                })
+                                .unwrap_or(0);
+                            if n == 0 {
+                                if c.not_null {
+                                    value_for(&c.ty, i)
+                                } else {
+                                    "NULL".into()
+                                }
+                            } else {
+                                let v: Option<String> = conn
+                                    .query_row(
+                                        &format!(
+                                            "SELECT quote(\"{pcol}\") FROM \"{parent}\" LIMIT 1 OFFSET {}",
+                                            i as i64 % n
+                                        ),
+                                        [],
+                                        |r| r.get(0),
+                                    )
+                                    .optional()
+                                    .ok()
+                                    .flatten();
+                                v.unwrap_or_else(|| "NULL".into())
+                            }
+                        }
+                        None => value_for(&c.ty, i),
+                    };
+                    names.push(format!("\"{}\"", c.name.replace('"', "\"\"")));
+                    vals.push(v);
+                }
+                let sql = if names.is_empty() {
+                    format!("INSERT INTO \"{t}\" DEFAULT VALUES")
+                } else {
+                    format!(
+                        "INSERT INTO \"{t}\" ({}) VALUES ({})",
+                        names.join(", "),
+                        vals.join(", ")
+                    )
+                };
+                if conn.execute(&sql, []).is_ok() {
+                    total += 1;
+                    break;
+                }
+            }
+        }
+    }
+    total
+}
+
+/// Row count and rowid list of every ordinary user table (rowid tables only for rowids).
+pub fn table_rows(conn: &Connection) -> BTreeMap<String, (i64, Vec<i64>)> {
+    let tables: Vec<(String, bool)> = conn
+        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema='main' AND type='table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for (t, wr) in tables {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+            .unwrap();
+        let rowids = if wr {
+            Vec::new()
+        } else {
+            conn.prepare(&format!("SELECT rowid FROM \"{t}\" ORDER BY rowid"))
+                .and_then(|mut s| {
+                    s.query_map([], |r| r.get(0))?
+                        .collect::<Result<Vec<i64>, _>>()
+                })
+                .unwrap_or_default()
+        };
+        out.insert(t.to_ascii_lowercase(), (n, rowids));
+    }
+    out
+}
+
+/// `PRAGMA integrity_check` result ("ok" when healthy).
+pub fn integrity(conn: &Connection) -> String {
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Number of `PRAGMA foreign_key_check` rows.
+pub fn fk_violations(conn: &Connection) -> usize {
+    let mut s = conn.prepare("PRAGMA foreign_key_check").unwrap();
+    s.query_map([], |_| Ok(())).unwrap().count()
+}
