@@ -1,1 +1,387 @@
-fn main() {}
+//! `liteshift`: the command-line front end. Argument parsing, files, output formats and exit
+//! codes only; everything else is in the `liteshift` crate.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use liteshift::{Error, Options, Planned, SqliteVersion};
+use rusqlite::{Connection, OpenFlags};
+
+const EXIT_HELP: &str = "Exit codes:
+  0  success, or the database is already in sync
+  1  the database differs from the schema (check), or the migration was refused
+     (data loss not allowed, existing rows violate the new schema)
+  2  error: bad arguments, unreadable or invalid schema, missing, locked, corrupt or
+     non-SQLite database file";
+
+/// Declarative schema migrations for SQLite: make a database match the schema you declare.
+#[derive(Parser)]
+#[command(name = "liteshift", version, about, after_help = EXIT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what would change: a readable summary and the SQL.
+    #[command(after_help = EXIT_HELP)]
+    Plan {
+        #[command(flatten)]
+        target: DbAndSchema,
+        #[command(flatten)]
+        planning: Planning,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Migrate the database to the declared schema, in one verified transaction.
+    #[command(after_help = EXIT_HELP)]
+    Apply {
+        #[command(flatten)]
+        target: DbAndSchema,
+        #[command(flatten)]
+        planning: Planning,
+        /// Allow steps that lose data (drop table, drop column).
+        #[arg(long)]
+        allow_data_loss: bool,
+        /// Run everything, including checks and verification, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+        /// Milliseconds to wait for another connection's write lock.
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        busy_timeout: u64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Migration SQL from one schema file to another, with no database. Running the printed
+    /// script in the sqlite3 shell on a database at FROM yields TO.
+    #[command(after_help = EXIT_HELP)]
+    Diff {
+        /// The schema the database has.
+        from: PathBuf,
+        /// The schema it should have.
+        to: PathBuf,
+        #[command(flatten)]
+        planning: Planning,
+        #[arg(long, value_enum, default_value_t = Format::Sql)]
+        format: Format,
+    },
+    /// CI drift gate: exit 0 when the database matches the schema, 1 when it differs.
+    #[command(after_help = EXIT_HELP)]
+    Check {
+        #[command(flatten)]
+        target: DbAndSchema,
+        #[command(flatten)]
+        planning: Planning,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the database's schema as SQL usable as a declared schema.
+    #[command(after_help = EXIT_HELP)]
+    Inspect {
+        /// The SQLite database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct DbAndSchema {
+    /// The SQLite database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// The declared schema: a file of CREATE statements.
+    schema: PathBuf,
+}
+
+#[derive(Args)]
+struct Planning {
+    /// A table rename, old=new (repeatable).
+    #[arg(long, value_name = "OLD=NEW")]
+    rename_table: Vec<String>,
+    /// A column rename, table.old=new (repeatable).
+    #[arg(long, value_name = "TABLE.OLD=NEW")]
+    rename_column: Vec<String>,
+    /// Make column order significant (a reorder plans a rebuild).
+    #[arg(long)]
+    exact_column_order: bool,
+    /// Plan for this SQLite version instead of the database's (e.g. 3.40.0).
+    #[arg(long, value_name = "X.Y.Z")]
+    sqlite_version: Option<String>,
+    /// Accept foreign keys to undeclared tables or columns (a warning instead of an error).
+    #[arg(long)]
+    allow_dangling_foreign_keys: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A summary and the SQL.
+    Text,
+    /// Only the SQL script.
+    Sql,
+    /// JSON (stable fields; see the README).
+    Json,
+}
+
+impl Planning {
+    fn options(&self, schema: &Path) -> anyhow::Result<Options> {
+        let mut o = Options {
+            exact_column_order: self.exact_column_order,
+            allow_dangling_foreign_keys: self.allow_dangling_foreign_keys,
+            source_name: schema.display().to_string(),
+            ..Options::default()
+        };
+        for r in &self.rename_table {
+            o.hints.add_table_rename(r).map_err(|e| anyhow!(e))?;
+        }
+        for r in &self.rename_column {
+            o.hints.add_column_rename(r).map_err(|e| anyhow!(e))?;
+        }
+        if let Some(v) = &self.sqlite_version {
+            o.sqlite_version = Some(SqliteVersion::parse(v).ok_or_else(|| {
+                anyhow!("--sqlite-version {v:?}: expected a version like 3.40.0")
+            })?);
+        }
+        Ok(o)
+    }
+}
+
+fn read_schema(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read schema file {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "schema file {} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Open an existing database file; never creates one.
+fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow!("database {shown}: no such file (liteshift does not create databases; create it first, e.g. with sqlite3)"),
+        _ => anyhow!("database {shown}: {e}"),
+    })?;
+    if meta.is_dir() {
+        return Err(anyhow!(
+            "database {shown}: is a directory, not a SQLite database file"
+        ));
+    }
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| anyhow!("database {shown}: cannot open: {e}"))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // Reading the schema tells a SQLite file from anything else.
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        return Err(liteshift::apply::database_error(&conn, e).into());
+    }
+    Ok(conn)
+}
+
+fn print_plan(p: &Planned, format: Format, extra: Option<serde_json::Value>) {
+    match format {
+        Format::Text => {
+            print!("{}", liteshift::render_summary(&p.plan));
+            if !p.plan.steps.is_empty() {
+                println!();
+                print!("{}", liteshift::render_sql(&p.plan));
+            }
+        }
+        Format::Sql => print!("{}", liteshift::render_sql(&p.plan)),
+        Format::Json => {
+            let mut v = serde_json::json!({
+                "in_sync": p.plan.steps.is_empty(),
+                "plan": p.plan,
+                "sql": liteshift::render_sql(&p.plan),
+            });
+            if let Some(extra) = extra {
+                v["result"] = extra;
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("plan serialises")
+            );
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plan {
+            target,
+            planning,
+            format,
+        } => {
+            let opts = planning.options(&target.schema)?;
+            let sql = read_schema(&target.schema)?;
+            let conn = open_db(&target.db, false)?;
+            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
+            print_plan(&planned, format, None);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply {
+            target,
+            planning,
+            allow_data_loss,
+            dry_run,
+            busy_timeout,
+            format,
+        } => {
+            let mut opts = planning.options(&target.schema)?;
+            opts.allow_data_loss = allow_data_loss;
+            opts.dry_run = dry_run;
+            opts.busy_timeout = Duration::from_millis(busy_timeout);
+            let sql = read_schema(&target.schema)?;
+            let mut conn = open_db(&target.db, !dry_run)?;
+            let started = Instant::now();
+            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
+            if format == Format::Text {
+                print_plan(&planned, Format::Text, None);
+            }
+            let report = liteshift::apply(
+                &mut conn,
+                &planned.plan,
+                &planned.target,
+                liteshift::Policy {
+                    allow_data_loss: opts.allow_data_loss,
+                    exact_column_order: opts.exact_column_order,
+                },
+                liteshift::ApplyOptions {
+                    busy_timeout: opts.busy_timeout,
+                    dry_run,
+                },
+            )?;
+            let ms = started.elapsed().as_millis();
+            match format {
+                Format::Json => print_plan(
+                    &planned,
+                    Format::Json,
+                    Some(serde_json::json!({
+                        "applied": !dry_run,
+                        "dry_run": dry_run,
+                        "steps_applied": report.steps_applied,
+                        "foreign_keys_toggled": report.foreign_keys_toggled,
+                        "milliseconds": ms,
+                    })),
+                ),
+                Format::Sql => print!("{}", liteshift::render_sql(&planned.plan)),
+                Format::Text => {
+                    if report.steps_applied == 0 {
+                        // the summary already said so
+                    } else if dry_run {
+                        println!("\nDry run: all {} step(s) ran, were verified, and were rolled back ({ms} ms). The database is unchanged.", report.steps_applied);
+                    } else {
+                        println!("\nApplied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            from,
+            to,
+            planning,
+            format,
+        } => {
+            let opts = planning.options(&to)?;
+            let from_sql = read_schema(&from)?;
+            let to_sql = read_schema(&to)?;
+            let planned =
+                liteshift::plan_diff(&from_sql, &from.display().to_string(), &to_sql, &opts)?;
+            print_plan(&planned, format, None);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            target,
+            planning,
+            format,
+        } => {
+            let opts = planning.options(&target.schema)?;
+            let sql = read_schema(&target.schema)?;
+            let conn = open_db(&target.db, false)?;
+            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
+            let in_sync = planned.plan.steps.is_empty();
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "in_sync": in_sync,
+                        "changes": planned.plan.changes,
+                        "warnings": planned.plan.warnings,
+                    }))?
+                ),
+                _ => {
+                    if in_sync {
+                        println!(
+                            "in sync: {} matches {}",
+                            target.db.display(),
+                            target.schema.display()
+                        );
+                    } else {
+                        println!(
+                            "drift: {} differs from {} in {} way(s):",
+                            target.db.display(),
+                            target.schema.display(),
+                            planned.plan.changes.len()
+                        );
+                        for c in &planned.plan.changes {
+                            println!("  - {c}");
+                        }
+                    }
+                }
+            }
+            Ok(if in_sync {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Inspect { db } => {
+            let conn = open_db(&db, false)?;
+            let schema = liteshift::introspect(&conn).map_err(|e| match e {
+                Error::Sqlite(se) => liteshift::apply::database_error(&conn, se),
+                other => other,
+            })?;
+            print!("{}", liteshift::schema_sql(&schema));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let refusal = e
+                .downcast_ref::<Error>()
+                .map(Error::is_refusal)
+                .unwrap_or(false);
+            eprintln!("liteshift: {e:#}");
+            ExitCode::from(if refusal { 1 } else { 2 })
+        }
+    }
+}

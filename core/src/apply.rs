@@ -33,12 +33,15 @@ pub struct Report {
 pub struct ApplyOptions {
     /// How long to wait for another connection's lock before giving up.
     pub busy_timeout: Duration,
+    /// Run everything, including the checks and the verification, then roll back.
+    pub dry_run: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             busy_timeout: Duration::from_secs(5),
+            dry_run: false,
         }
     }
 }
@@ -51,7 +54,7 @@ fn db_path(conn: &Connection) -> String {
 }
 
 /// Map an error from SQLite while opening the transaction or reading to a database error.
-pub(crate) fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
+pub fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
     let path = db_path(conn);
     let message = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
@@ -110,7 +113,7 @@ pub fn apply(
     if toggle {
         conn.execute_batch(FK_OFF)?;
     }
-    let result = run(conn, plan, target, policy, in_tx);
+    let result = run(conn, plan, target, policy, in_tx, opts.dry_run);
     if toggle {
         let _ = conn.execute_batch(FK_ON);
     }
@@ -124,6 +127,7 @@ fn run(
     target: &Schema,
     policy: Policy,
     in_tx: bool,
+    dry_run: bool,
 ) -> Result<usize> {
     let (begin, commit, rollback) = if in_tx {
         (
@@ -207,6 +211,11 @@ fn run(
         Ok(plan.steps.len())
     })();
     match outcome {
+        Ok(n) if dry_run => {
+            conn.execute_batch(rollback)
+                .map_err(|e| database_error(conn, e))?;
+            Ok(n)
+        }
         Ok(n) => {
             conn.execute_batch(commit)
                 .map_err(|e| database_error(conn, e))?;

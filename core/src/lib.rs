@@ -64,6 +64,8 @@ pub struct Options {
     pub busy_timeout: Duration,
     /// Name of the schema source in error messages (a file path).
     pub source_name: String,
+    /// Run the migration, its checks and its verification, then roll back.
+    pub dry_run: bool,
     /// Accept a declared foreign key to an undeclared table or column (a warning, not an
     /// error). Apply then refuses only foreign-key violations the migration itself creates.
     pub allow_dangling_foreign_keys: bool,
@@ -79,6 +81,7 @@ impl Default for Options {
             busy_timeout: Duration::from_secs(5),
             source_name: "<schema>".into(),
             allow_dangling_foreign_keys: false,
+            dry_run: false,
         }
     }
 }
@@ -104,6 +107,23 @@ pub struct Planned {
     pub target: Schema,
     pub changes: Changes,
     pub plan: Plan,
+}
+
+/// The schema as SQL usable as a declared schema: every user object's `CREATE` statement, in
+/// creation order.
+pub fn schema_sql(schema: &Schema) -> String {
+    let mut objs: Vec<(i64, &str)> = Vec::new();
+    objs.extend(schema.tables.values().map(|t| (t.seq, t.sql.as_str())));
+    objs.extend(schema.indexes.values().map(|t| (t.seq, t.sql.as_str())));
+    objs.extend(schema.views.values().map(|t| (t.seq, t.sql.as_str())));
+    objs.extend(schema.triggers.values().map(|t| (t.seq, t.sql.as_str())));
+    objs.sort_by_key(|o| o.0);
+    let mut s = String::new();
+    for (_, sql) in objs {
+        s.push_str(sql);
+        s.push_str(";\n");
+    }
+    s
 }
 
 /// The SQLite version of a connection.
@@ -183,6 +203,7 @@ pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Resul
         opts.policy(),
         ApplyOptions {
             busy_timeout: opts.busy_timeout,
+            dry_run: opts.dry_run,
         },
     )
 }

@@ -16,9 +16,13 @@ pub fn render_sql(plan: &Plan) -> String {
         return s;
     }
     for c in &plan.checks {
+        let at = match &c.column {
+            Some(col) => format!("{}.{col}", c.table),
+            None => c.table.clone(),
+        };
         s.push_str(&format!(
-            "-- pre-check: {} on {} must hold for existing rows\n",
-            c.constraint, c.table
+            "-- pre-check: {} on {at} must hold for existing rows\n",
+            c.constraint
         ));
     }
     if plan.foreign_keys_off {
