@@ -244,11 +244,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.dry_run = dry_run;
             opts.busy_timeout = Duration::from_millis(busy_timeout);
             let sql = read_schema(&target.schema)?;
-            let mut conn = open_db(&target.db, !dry_run)?;
+            let mut conn = open_db(&target.db, true)?;
             let started = Instant::now();
             let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
             if format == Format::Text {
-                print_plan(&planned, Format::Text, None);
+                print!("{}", liteshift::render_summary(&planned.plan));
             }
             let report = liteshift::apply(
                 &mut conn,
@@ -281,9 +281,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if report.steps_applied == 0 {
                         // the summary already said so
                     } else if dry_run {
-                        println!("\nDry run: all {} step(s) ran, were verified, and were rolled back ({ms} ms). The database is unchanged.", report.steps_applied);
+                        println!("Dry run: all {} step(s) ran, were verified, and were rolled back ({ms} ms). The database is unchanged.", report.steps_applied);
                     } else {
-                        println!("\nApplied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied);
+                        println!("Applied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied);
                     }
                 }
             }

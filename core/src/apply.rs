@@ -255,7 +255,11 @@ fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {
             }],
         });
     }
-    Error::Verification(format!("step {} ({reason}) failed: {msg}", i + 1))
+    Error::StepFailed {
+        step: i + 1,
+        reason: reason.to_string(),
+        message: msg,
+    }
 }
 
 /// `PRAGMA foreign_key_check`, grouped by child table and parent. A table whose foreign key

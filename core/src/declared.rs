@@ -107,8 +107,9 @@ pub(crate) fn load_into(
         let start = sql[search_from..]
             .find(text.as_str())
             .map(|i| i + search_from)
-            .unwrap_or_else(|| skip_offset(sql, search_from));
+            .unwrap_or(search_from);
         search_from = (start + text.len()).min(sql.len());
+        let start = skip_offset(sql, start);
         let body = skip_space_and_comments(&text);
         let words: Vec<String> = body
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')

@@ -242,7 +242,7 @@ pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions)
             && !target.tables.contains_key(&ok)
         {
             table_src.insert(nk, ok);
-        } else if !(current.tables.contains_key(&nk) && !current.tables.contains_key(&ok)) {
+        } else if !current.tables.contains_key(&nk) || current.tables.contains_key(&ok) {
             ch.warnings.push(format!(
                 "rename hint {o}={n} does not apply: the database needs a table `{o}` and no `{n}`, and the declared schema a table `{n}` and no `{o}`"
             ));
@@ -433,7 +433,7 @@ fn diff_table(
         {
             col_src.insert(nk.clone(), ok.clone());
             a.column_renames.push((ok, nk));
-        } else if !(c.column(&nk).is_some() && c.column(&ok).is_none()) {
+        } else if c.column(&nk).is_none() || c.column(&ok).is_some() {
             warnings.push(format!(
                 "rename hint {tn}.{o}={n} does not apply: the database table needs a column `{o}` and no `{n}`, and the declared table a column `{n}` and no `{o}`"
             ));

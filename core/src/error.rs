@@ -35,6 +35,14 @@ pub enum Error {
     #[error("verification failed after applying the plan (rolled back, nothing changed): {0}")]
     Verification(String),
 
+    /// A step of the plan failed when SQLite ran it. Rolled back.
+    #[error("step {step} ({reason}) failed: {message}; rolled back, nothing changed")]
+    StepFailed {
+        step: usize,
+        reason: String,
+        message: String,
+    },
+
     /// A bad option value (rename hint, SQLite version...).
     #[error("{0}")]
     InvalidOption(String),
@@ -60,6 +68,7 @@ impl Error {
             Error::StalePlan { .. } => "stale_plan",
             Error::InTransaction => "in_transaction",
             Error::Verification(_) => "verification_failed",
+            Error::StepFailed { .. } => "step_failed",
             Error::InvalidOption(_) => "invalid_option",
             Error::Sqlite(_) => "sqlite_error",
         }

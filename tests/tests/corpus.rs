@@ -113,7 +113,7 @@ fn check_result(
     for (t, (n, rowids)) in &before {
         if let Some((n2, rowids2)) = after.get(t) {
             let dropped_and_recreated =
-                again.current.tables.get(t).is_some()
+                again.current.tables.contains_key(t)
                     && report.plan.steps.iter().any(|s| {
                         s.destructive && s.reason.starts_with(&format!("drop table {}", t))
                     });

@@ -1,0 +1,300 @@
+//! CLI tests: every verb and every exit code, on real database files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rusqlite::Connection;
+
+const V1: &str = "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, legacy TEXT);\n";
+const V2: &str = "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);\nCREATE INDEX users_email ON users(email);\n";
+const V2_KEEP: &str = "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL, legacy TEXT, email TEXT);\nCREATE INDEX users_email ON users(email);\n";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_liteshift"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("liteshift runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        Env { _dir: dir, root }
+    }
+    fn file(&self, name: &str, content: &str) -> String {
+        let p = self.root.join(name);
+        fs::write(&p, content).unwrap();
+        p.to_string_lossy().to_string()
+    }
+    fn db(&self, name: &str, sql: &str) -> String {
+        let p = self.root.join(name);
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(sql).unwrap();
+        p.to_string_lossy().to_string()
+    }
+}
+
+fn seeded(env: &Env) -> String {
+    env.db(
+        "app.db",
+        &format!("{V1}INSERT INTO users VALUES (1,'ada','x'),(2,'bob','y');"),
+    )
+}
+
+#[test]
+fn plan_prints_summary_and_sql_and_changes_nothing() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let schema = env.file("s.sql", V2_KEEP);
+    let before = fs::read(&db).unwrap();
+    let o = run(&["plan", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("add column users.email"), "{out}");
+    assert!(out.contains("ALTER TABLE \"users\" ADD COLUMN email TEXT"), "{out}");
+    assert_eq!(fs::read(&db).unwrap(), before);
+
+    let o = run(&["plan", "--db", &db, &schema, "--format", "json"]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["in_sync"], false);
+    assert!(v["plan"]["steps"].as_array().unwrap().len() >= 2);
+    assert!(v["plan"]["fingerprint"].is_string());
+    assert!(v["sql"].as_str().unwrap().contains("BEGIN IMMEDIATE"));
+}
+
+#[test]
+fn apply_migrates_then_is_a_no_op() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let schema = env.file("s.sql", V2_KEEP);
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("Applied"));
+    let c = Connection::open(&db).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM users WHERE legacy IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o).contains("nothing to do"), "{}", text(&o));
+}
+
+#[test]
+fn apply_refuses_data_loss_with_exit_1_and_leaves_file_identical() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let schema = env.file("s.sql", V2);
+    let before = fs::read(&db).unwrap();
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("drop column users.legacy"), "{}", text(&o));
+    assert!(text(&o).contains("--allow-data-loss"));
+    assert_eq!(fs::read(&db).unwrap(), before);
+
+    let o = run(&["apply", "--db", &db, &schema, "--allow-data-loss", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("Dry run"));
+    assert_eq!(fs::read(&db).unwrap(), before);
+
+    let o = run(&["apply", "--db", &db, &schema, "--allow-data-loss", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"]["applied"], true);
+    let o = run(&["check", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn apply_refuses_violating_rows_naming_them() {
+    let env = Env::new();
+    let db = env.db("app.db", &format!("{V1}INSERT INTO users VALUES (1,NULL,'x'),(2,NULL,'y'),(3,'c','z');"));
+    let schema = env.file("s.sql", V2_KEEP);
+    let before = fs::read(&db).unwrap();
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("NOT NULL on users.name: 2 row(s)"), "{out}");
+    assert!(out.contains("rowid 1"), "{out}");
+    assert_eq!(fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn rename_flags_rename_instead_of_drop_and_add() {
+    let env = Env::new();
+    let db = env.db("app.db", "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT); INSERT INTO a VALUES (1,'keep');");
+    let same_cols = env.file("b.sql", "CREATE TABLE b(id INTEGER PRIMARY KEY, x TEXT);");
+    let o = run(&["plan", "--db", &db, &same_cols]);
+    assert!(text(&o).contains("suggestion: table a is dropped and b added"), "{}", text(&o));
+    let schema = env.file("s.sql", "CREATE TABLE b(id INTEGER PRIMARY KEY, y TEXT);");
+    let o = run(&[
+        "apply", "--db", &db, &schema, "--rename-table", "a=b", "--rename-column", "b.x=y",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let c = Connection::open(&db).unwrap();
+    let y: String = c.query_row("SELECT y FROM b", [], |r| r.get(0)).unwrap();
+    assert_eq!(y, "keep");
+}
+
+#[test]
+fn check_exit_codes_and_json() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let same = env.file("same.sql", V1);
+    let other = env.file("other.sql", V2_KEEP);
+    let o = run(&["check", "--db", &db, &same]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["check", "--db", &db, &other]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("drift"));
+    let o = run(&["check", "--db", &db, &other, "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["in_sync"], false);
+    assert!(!v["changes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn inspect_output_is_a_declared_schema_in_sync_with_the_db() {
+    let env = Env::new();
+    let db = env.db(
+        "app.db",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); CREATE INDEX ta ON t(a); CREATE VIEW v AS SELECT a FROM t; CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; CREATE VIRTUAL TABLE f USING fts5(x);",
+    );
+    let o = run(&["inspect", "--db", &db]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains("f_data"), "shadow tables are internal: {out}");
+    let schema = env.file("inspected.sql", &out);
+    let o = run(&["check", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn diff_script_run_on_from_yields_to() {
+    let env = Env::new();
+    let from = env.file("from.sql", V1);
+    let to = env.file("to.sql", V2);
+    let o = run(&["diff", &from, &to]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8(o.stdout).unwrap();
+    let db = env.db("x.db", V1);
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch(&script).unwrap();
+    drop(c);
+    let o = run(&["check", "--db", &db, &to]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["diff", &from, &to, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["in_sync"], false);
+}
+
+/// The printed script runs in the real `sqlite3` shell (when one is installed) for an older
+/// SQLite, planned with `--sqlite-version`.
+#[test]
+fn diff_script_runs_in_the_sqlite3_shell() {
+    let Ok(v) = Command::new("sqlite3").arg("--version").output() else {
+        eprintln!("SKIPPED: no sqlite3 shell on this machine");
+        return;
+    };
+    let version = String::from_utf8_lossy(&v.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("3.0.0")
+        .to_string();
+    let env = Env::new();
+    let from = env.file("from.sql", &format!("{V1}CREATE VIEW names AS SELECT name FROM users;"));
+    let to = env.file(
+        "to.sql",
+        &format!("{V2}CREATE VIEW names AS SELECT name FROM users WHERE name <> '';"),
+    );
+    let o = run(&["diff", &from, &to, "--sqlite-version", &version]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = env.file("m.sql", &String::from_utf8(o.stdout).unwrap());
+    let db = env.db("x.db", &format!("{V1}CREATE VIEW names AS SELECT name FROM users; INSERT INTO users VALUES (1,'a','b');"));
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!(".read {script}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let o = run(&["check", "--db", &db, &to]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn errors_exit_2_with_a_clear_message() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let good = env.file("good.sql", V1);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["plan".into(), "--db".into(), env.root.join("missing.db").to_string_lossy().into(), good.clone()], "no such file"),
+        (vec!["plan".into(), "--db".into(), env.root.to_string_lossy().into(), good.clone()], "is a directory"),
+        (vec!["plan".into(), "--db".into(), env.file("text.db", "hello, I am not a database\n"), good.clone()], "not a SQLite database"),
+        (vec!["plan".into(), "--db".into(), db.clone(), env.root.join("missing.sql").to_string_lossy().into()], "cannot read schema file"),
+        (vec!["plan".into(), "--db".into(), db.clone(), env.file("syntax.sql", "CREATE TABLE a(id INTEGER);\nCREATE TABLE b(id INTEGER,,);\n")], "syntax.sql:2:"),
+        (vec!["plan".into(), "--db".into(), db.clone(), env.file("insert.sql", "CREATE TABLE a(id);\nINSERT INTO a VALUES (1);\n")], "insert.sql:2:1: only CREATE"),
+        (vec!["plan".into(), "--db".into(), db.clone(), env.file("fk.sql", "CREATE TABLE a(id INTEGER REFERENCES nowhere(id));\n")], "does not declare"),
+        (vec!["plan".into(), "--db".into(), db.clone(), good.clone(), "--rename-table".into(), "nonsense".into()], "expected old=new"),
+        (vec!["plan".into(), "--db".into(), db.clone(), good.clone(), "--sqlite-version".into(), "three".into()], "--sqlite-version"),
+        (vec!["frobnicate".into()], "unrecognized subcommand"),
+    ];
+    for (args, needle) in cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&a);
+        assert_eq!(code(&o), 2, "{a:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{a:?}: expected {needle:?} in {}", text(&o));
+    }
+    let bad = env.root.join("latin1.sql");
+    fs::write(&bad, b"CREATE TABLE caf\xe9(id);").unwrap();
+    let o = run(&["plan", "--db", &db, bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("not UTF-8"), "{}", text(&o));
+}
+
+#[test]
+fn locked_database_waits_then_reports_locked() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let schema = env.file("s.sql", V2_KEEP);
+    let holder = Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO users VALUES (9,'w','w');").unwrap();
+    let o = run(&["apply", "--db", &db, &schema, "--busy-timeout", "200"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("locked"), "{}", text(&o));
+    holder.execute_batch("ROLLBACK").unwrap();
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let o = run(&["--help"]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o).contains("Exit codes"));
+    for verb in ["plan", "apply", "diff", "check", "inspect"] {
+        assert!(text(&o).contains(verb));
+    }
+    let _ = Path::new(".");
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Run every check and test of liteshift. Installs what it needs when it can (clang for the
+# wasm32 build of SQLite, the wasm32 target, rustfmt and clippy), and says exactly what is
+# missing when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+missing() { echo "liteshift test: MISSING: $*" >&2; exit 2; }
+
+step "toolchain"
+command -v cargo >/dev/null || missing "cargo (install Rust with rustup: https://rustup.rs)"
+if command -v rustup >/dev/null; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+else
+  echo "rustup not found: assuming rustfmt, clippy and the wasm32-unknown-unknown target are installed"
+fi
+if ! command -v clang >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq clang >/dev/null
+  else
+    missing "clang (needed to build SQLite for wasm32): install it, e.g. 'sudo apt-get install clang'"
+  fi
+fi
+cargo --version; rustc --version; clang --version | head -1
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, doc, fixture, corpus, CLI tests)"
+# insta: never write snapshots here; a changed plan is a failure to review.
+INSTA_UPDATE=no cargo test --workspace
+
+step "wasm32 build of core"
+cargo build -p liteshift --target wasm32-unknown-unknown
+
+step "example"
+./scripts/example.sh >/dev/null && echo "example ran"
+
+echo
+echo "all checks passed"
