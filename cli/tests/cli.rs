@@ -71,7 +71,10 @@ fn plan_prints_summary_and_sql_and_changes_nothing() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("add column users.email"), "{out}");
-    assert!(out.contains("ALTER TABLE \"users\" ADD COLUMN email TEXT"), "{out}");
+    assert!(
+        out.contains("ALTER TABLE \"users\" ADD COLUMN email TEXT"),
+        "{out}"
+    );
     assert_eq!(fs::read(&db).unwrap(), before);
 
     let o = run(&["plan", "--db", &db, &schema, "--format", "json"]);
@@ -93,7 +96,11 @@ fn apply_migrates_then_is_a_no_op() {
     assert!(text(&o).contains("Applied"));
     let c = Connection::open(&db).unwrap();
     let n: i64 = c
-        .query_row("SELECT count(*) FROM users WHERE legacy IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM users WHERE legacy IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 2);
     let o = run(&["apply", "--db", &db, &schema]);
@@ -109,16 +116,35 @@ fn apply_refuses_data_loss_with_exit_1_and_leaves_file_identical() {
     let before = fs::read(&db).unwrap();
     let o = run(&["apply", "--db", &db, &schema]);
     assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(text(&o).contains("drop column users.legacy"), "{}", text(&o));
+    assert!(
+        text(&o).contains("drop column users.legacy"),
+        "{}",
+        text(&o)
+    );
     assert!(text(&o).contains("--allow-data-loss"));
     assert_eq!(fs::read(&db).unwrap(), before);
 
-    let o = run(&["apply", "--db", &db, &schema, "--allow-data-loss", "--dry-run"]);
+    let o = run(&[
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--allow-data-loss",
+        "--dry-run",
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("Dry run"));
     assert_eq!(fs::read(&db).unwrap(), before);
 
-    let o = run(&["apply", "--db", &db, &schema, "--allow-data-loss", "--format", "json"]);
+    let o = run(&[
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--allow-data-loss",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["result"]["applied"], true);
@@ -129,7 +155,10 @@ fn apply_refuses_data_loss_with_exit_1_and_leaves_file_identical() {
 #[test]
 fn apply_refuses_violating_rows_naming_them() {
     let env = Env::new();
-    let db = env.db("app.db", &format!("{V1}INSERT INTO users VALUES (1,NULL,'x'),(2,NULL,'y'),(3,'c','z');"));
+    let db = env.db(
+        "app.db",
+        &format!("{V1}INSERT INTO users VALUES (1,NULL,'x'),(2,NULL,'y'),(3,'c','z');"),
+    );
     let schema = env.file("s.sql", V2_KEEP);
     let before = fs::read(&db).unwrap();
     let o = run(&["apply", "--db", &db, &schema]);
@@ -143,13 +172,27 @@ fn apply_refuses_violating_rows_naming_them() {
 #[test]
 fn rename_flags_rename_instead_of_drop_and_add() {
     let env = Env::new();
-    let db = env.db("app.db", "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT); INSERT INTO a VALUES (1,'keep');");
+    let db = env.db(
+        "app.db",
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT); INSERT INTO a VALUES (1,'keep');",
+    );
     let same_cols = env.file("b.sql", "CREATE TABLE b(id INTEGER PRIMARY KEY, x TEXT);");
     let o = run(&["plan", "--db", &db, &same_cols]);
-    assert!(text(&o).contains("suggestion: table a is dropped and b added"), "{}", text(&o));
+    assert!(
+        text(&o).contains("suggestion: table a is dropped and b added"),
+        "{}",
+        text(&o)
+    );
     let schema = env.file("s.sql", "CREATE TABLE b(id INTEGER PRIMARY KEY, y TEXT);");
     let o = run(&[
-        "apply", "--db", &db, &schema, "--rename-table", "a=b", "--rename-column", "b.x=y",
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--rename-table",
+        "a=b",
+        "--rename-column",
+        "b.x=y",
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let c = Connection::open(&db).unwrap();
@@ -224,7 +267,10 @@ fn diff_script_runs_in_the_sqlite3_shell() {
         .unwrap_or("3.0.0")
         .to_string();
     let env = Env::new();
-    let from = env.file("from.sql", &format!("{V1}CREATE VIEW names AS SELECT name FROM users;"));
+    let from = env.file(
+        "from.sql",
+        &format!("{V1}CREATE VIEW names AS SELECT name FROM users;"),
+    );
     let to = env.file(
         "to.sql",
         &format!("{V2}CREATE VIEW names AS SELECT name FROM users WHERE name <> '';"),
@@ -238,7 +284,11 @@ fn diff_script_runs_in_the_sqlite3_shell() {
         .arg(format!(".read {script}"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let o = run(&["check", "--db", &db, &to]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
@@ -249,22 +299,111 @@ fn errors_exit_2_with_a_clear_message() {
     let db = seeded(&env);
     let good = env.file("good.sql", V1);
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["plan".into(), "--db".into(), env.root.join("missing.db").to_string_lossy().into(), good.clone()], "no such file"),
-        (vec!["plan".into(), "--db".into(), env.root.to_string_lossy().into(), good.clone()], "is a directory"),
-        (vec!["plan".into(), "--db".into(), env.file("text.db", "hello, I am not a database\n"), good.clone()], "not a SQLite database"),
-        (vec!["plan".into(), "--db".into(), db.clone(), env.root.join("missing.sql").to_string_lossy().into()], "cannot read schema file"),
-        (vec!["plan".into(), "--db".into(), db.clone(), env.file("syntax.sql", "CREATE TABLE a(id INTEGER);\nCREATE TABLE b(id INTEGER,,);\n")], "syntax.sql:2:"),
-        (vec!["plan".into(), "--db".into(), db.clone(), env.file("insert.sql", "CREATE TABLE a(id);\nINSERT INTO a VALUES (1);\n")], "insert.sql:2:1: only CREATE"),
-        (vec!["plan".into(), "--db".into(), db.clone(), env.file("fk.sql", "CREATE TABLE a(id INTEGER REFERENCES nowhere(id));\n")], "does not declare"),
-        (vec!["plan".into(), "--db".into(), db.clone(), good.clone(), "--rename-table".into(), "nonsense".into()], "expected old=new"),
-        (vec!["plan".into(), "--db".into(), db.clone(), good.clone(), "--sqlite-version".into(), "three".into()], "--sqlite-version"),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                env.root.join("missing.db").to_string_lossy().into(),
+                good.clone(),
+            ],
+            "no such file",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                env.root.to_string_lossy().into(),
+                good.clone(),
+            ],
+            "is a directory",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                env.file("text.db", "hello, I am not a database\n"),
+                good.clone(),
+            ],
+            "not a SQLite database",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                env.root.join("missing.sql").to_string_lossy().into(),
+            ],
+            "cannot read schema file",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                env.file(
+                    "syntax.sql",
+                    "CREATE TABLE a(id INTEGER);\nCREATE TABLE b(id INTEGER,,);\n",
+                ),
+            ],
+            "syntax.sql:2:",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                env.file(
+                    "insert.sql",
+                    "CREATE TABLE a(id);\nINSERT INTO a VALUES (1);\n",
+                ),
+            ],
+            "insert.sql:2:1: only CREATE",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                env.file(
+                    "fk.sql",
+                    "CREATE TABLE a(id INTEGER REFERENCES nowhere(id));\n",
+                ),
+            ],
+            "does not declare",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                good.clone(),
+                "--rename-table".into(),
+                "nonsense".into(),
+            ],
+            "expected old=new",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                good.clone(),
+                "--sqlite-version".into(),
+                "three".into(),
+            ],
+            "--sqlite-version",
+        ),
         (vec!["frobnicate".into()], "unrecognized subcommand"),
     ];
     for (args, needle) in cases {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = run(&a);
         assert_eq!(code(&o), 2, "{a:?}: {}", text(&o));
-        assert!(text(&o).contains(needle), "{a:?}: expected {needle:?} in {}", text(&o));
+        assert!(
+            text(&o).contains(needle),
+            "{a:?}: expected {needle:?} in {}",
+            text(&o)
+        );
     }
     let bad = env.root.join("latin1.sql");
     fs::write(&bad, b"CREATE TABLE caf\xe9(id);").unwrap();
@@ -279,7 +418,9 @@ fn locked_database_waits_then_reports_locked() {
     let db = seeded(&env);
     let schema = env.file("s.sql", V2_KEEP);
     let holder = Connection::open(&db).unwrap();
-    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO users VALUES (9,'w','w');").unwrap();
+    holder
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO users VALUES (9,'w','w');")
+        .unwrap();
     let o = run(&["apply", "--db", &db, &schema, "--busy-timeout", "200"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("locked"), "{}", text(&o));
