@@ -1,0 +1,174 @@
+//! Library API behaviour: transactions, stale plans, determinism, schema errors.
+
+use liteshift::{apply, migrate, plan_diff, plan_migration, ApplyOptions, Error, Options, Policy};
+use rusqlite::Connection;
+
+const PARENT_CHILD: &str = "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);
+INSERT INTO p VALUES (1,'a'); INSERT INTO c VALUES (1,1),(2,1);";
+const REBUILD_P: &str = "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE);
+CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);";
+
+fn schema_sql(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT sql FROM sqlite_schema ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn refuses_inside_a_transaction_when_foreign_keys_must_be_switched_off() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(PARENT_CHILD).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON; BEGIN;")
+        .unwrap();
+    let before = schema_sql(&conn);
+    let err = migrate(&mut conn, REBUILD_P, &Options::default()).unwrap_err();
+    assert!(matches!(err, Error::InTransaction), "{err}");
+    assert!(err.to_string().contains("inside a transaction"));
+    assert_eq!(schema_sql(&conn), before);
+    conn.execute_batch("COMMIT").unwrap();
+    // Outside the transaction it works, and the children survive the parent's rebuild.
+    let r = migrate(&mut conn, REBUILD_P, &Options::default()).unwrap();
+    assert!(r.foreign_keys_toggled);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM c", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let fk: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fk, "foreign keys restored");
+}
+
+#[test]
+fn runs_inside_the_callers_transaction_with_a_savepoint_when_it_can() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(PARENT_CHILD).unwrap();
+    conn.execute_batch("BEGIN;").unwrap();
+    let schema = "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT, extra TEXT);
+CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);";
+    migrate(&mut conn, schema, &Options::default()).unwrap();
+    assert!(
+        !conn.is_autocommit(),
+        "the caller's transaction is still open"
+    );
+    conn.execute_batch("ROLLBACK").unwrap();
+    // The caller rolled back: so is the migration.
+    assert!(!schema_sql(&conn).iter().any(|s| s.contains("extra")));
+}
+
+#[test]
+fn a_plan_for_another_schema_is_refused() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(PARENT_CHILD).unwrap();
+    let planned = plan_migration(&conn, REBUILD_P, &Options::default()).unwrap();
+    conn.execute_batch("CREATE TABLE sneaky(x)").unwrap();
+    let err = apply(
+        &mut conn,
+        &planned.plan,
+        &planned.target,
+        Policy::default(),
+        ApplyOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::StalePlan { .. }), "{err}");
+}
+
+#[test]
+fn planning_is_deterministic() {
+    let from = "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT, y TEXT); CREATE TABLE b(id INTEGER PRIMARY KEY, a_id REFERENCES a(id));
+CREATE INDEX bi ON b(a_id); CREATE VIEW v AS SELECT * FROM a JOIN b ON b.a_id = a.id;
+CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;";
+    let to = "CREATE TABLE a(id INTEGER PRIMARY KEY, x INTEGER, z TEXT); CREATE TABLE d(q);
+CREATE TABLE b(id INTEGER PRIMARY KEY, a_id REFERENCES a(id), w DEFAULT 3);
+CREATE VIEW v AS SELECT a.id FROM a JOIN b ON b.a_id = a.id;";
+    let opts = Options {
+        allow_data_loss: true,
+        ..Options::default()
+    };
+    let first = liteshift::render_sql(&plan_diff(from, "from", to, &opts).unwrap().plan);
+    for _ in 0..5 {
+        let again = liteshift::render_sql(&plan_diff(from, "from", to, &opts).unwrap().plan);
+        assert_eq!(first, again);
+    }
+}
+
+#[test]
+fn identical_schemas_plan_nothing() {
+    let s = "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT CHECK (x <> ''), y REAL DEFAULT 1.5 NOT NULL) STRICT;
+CREATE TABLE b(k TEXT PRIMARY KEY, a_id INTEGER REFERENCES a(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED) WITHOUT ROWID;
+CREATE UNIQUE INDEX ax ON a(lower(x)) WHERE x IS NOT NULL;
+CREATE VIEW v AS SELECT * FROM a;
+CREATE VIRTUAL TABLE f USING fts5(body, tokenize = 'porter');";
+    let p = plan_diff(s, "a", s, &Options::default()).unwrap();
+    assert!(p.plan.steps.is_empty(), "{:?}", p.plan.changes);
+}
+
+fn schema_error(sql: &str) -> (usize, usize, String) {
+    match liteshift::load_declared(sql, "schema.sql") {
+        Err(Error::Schema {
+            line,
+            column,
+            message,
+            ..
+        }) => (line, column, message),
+        other => panic!("expected a schema error, got {other:?}"),
+    }
+}
+
+#[test]
+fn schema_errors_point_at_line_and_column() {
+    let (l, c, m) =
+        schema_error("CREATE TABLE a(id);\n\nCREATE TABLE b(id INTEGER PRIMARY KEY,, x);\n");
+    assert_eq!((l, c), (3, 39), "{m}");
+    let (l, _, m) = schema_error("CREATE TABLE a(id);\nCREATE INDEX ai ON a(nope);\n");
+    assert_eq!(l, 2);
+    assert!(m.contains("nope"), "{m}");
+    let (l, c, m) = schema_error("CREATE TABLE a(id);\n  UPDATE a SET id = 1;\n");
+    assert_eq!((l, c), (2, 3));
+    assert!(m.contains("only CREATE"), "{m}");
+    let (l, _, m) = schema_error("CREATE TABLE a(id);\nCREATE TABLE IF NOT EXISTS A(x);\n");
+    assert_eq!(l, 2);
+    assert!(m.contains("duplicate"), "{m}");
+    let (l, _, m) = schema_error("CREATE TABLE a(id);\nCREATE TABLE a(x);\n");
+    assert_eq!(l, 2);
+    assert!(m.contains("already exists"), "{m}");
+    let (_, _, m) = schema_error("-- nothing here\n");
+    assert!(m.contains("no objects"), "{m}");
+    let (l, _, m) =
+        schema_error("CREATE TABLE a(id);\nCREATE VIRTUAL TABLE v USING nosuchmodule(x);\n");
+    assert_eq!(l, 2);
+    assert!(m.contains("no such module"), "{m}");
+    let (l, _, m) = schema_error("CREATE TEMP TABLE a(id);\n");
+    assert_eq!(l, 1);
+    assert!(m.contains("TEMP"), "{m}");
+    let (l, _, m) = schema_error("CREATE TABLE a(id);\n-- liteshift:rename-tabel x=y\n");
+    assert_eq!(l, 2);
+    assert!(m.contains("unknown liteshift annotation"), "{m}");
+}
+
+#[test]
+fn data_loss_refusal_names_every_step() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, x, y); CREATE TABLE b(id); CREATE TABLE c(id);",
+    )
+    .unwrap();
+    let err = migrate(
+        &mut conn,
+        "CREATE TABLE a(id INTEGER PRIMARY KEY); CREATE TABLE c(id);",
+        &Options::default(),
+    )
+    .unwrap_err();
+    let Error::Refused(liteshift::Refusal::DataLoss { steps }) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let text = err.to_string();
+    for needle in ["a.x", "a.y", "drop table b"] {
+        assert!(text.contains(needle), "{text}");
+    }
+}
