@@ -50,6 +50,9 @@ enum Command {
         /// Run everything, including checks and verification, then roll back.
         #[arg(long)]
         dry_run: bool,
+        /// Write a consistent copy of the database to PATH before changing anything.
+        #[arg(long, value_name = "PATH")]
+        backup: Option<PathBuf>,
         /// Milliseconds to wait for another connection's write lock.
         #[arg(long, default_value_t = 5000, value_name = "MS")]
         busy_timeout: u64,
@@ -236,6 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             planning,
             allow_data_loss,
             dry_run,
+            backup,
             busy_timeout,
             format,
         } => {
@@ -261,6 +265,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 liteshift::ApplyOptions {
                     busy_timeout: opts.busy_timeout,
                     dry_run,
+                    backup,
                 },
             )?;
             let ms = started.elapsed().as_millis();
@@ -273,11 +278,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "dry_run": dry_run,
                         "steps_applied": report.steps_applied,
                         "foreign_keys_toggled": report.foreign_keys_toggled,
+                        "backup": report.backup,
                         "milliseconds": ms,
                     })),
                 ),
                 Format::Sql => print!("{}", liteshift::render_sql(&planned.plan)),
                 Format::Text => {
+                    if let Some(b) = &report.backup {
+                        println!("Backup of the pre-migration database written to {b}");
+                    }
                     if report.steps_applied == 0 {
                         // the summary already said so
                     } else if dry_run {

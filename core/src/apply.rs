@@ -6,6 +6,7 @@
 //! diff empty against the target, or everything is rolled back.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -26,15 +27,21 @@ pub struct Report {
     pub foreign_keys_toggled: bool,
     /// The plan that was applied.
     pub plan: Plan,
+    /// Where the pre-migration backup was written, if one was asked for and needed.
+    pub backup: Option<String>,
 }
 
 /// Apply options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// How long to wait for another connection's lock before giving up.
     pub busy_timeout: Duration,
     /// Run everything, including the checks and the verification, then roll back.
     pub dry_run: bool,
+    /// Write a consistent copy of the database here before changing anything. Taken with
+    /// SQLite's backup API under the migration's write lock, so it is exactly the state the
+    /// migration starts from (WAL content included). The file must not exist yet.
+    pub backup: Option<PathBuf>,
 }
 
 impl Default for ApplyOptions {
@@ -42,6 +49,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             busy_timeout: Duration::from_secs(5),
             dry_run: false,
+            backup: None,
         }
     }
 }
@@ -86,13 +94,26 @@ pub fn apply(
     policy: Policy,
     opts: ApplyOptions,
 ) -> Result<Report> {
-    let report = |n: usize, toggled: bool| Report {
+    let report = |n: usize, toggled: bool, backup: bool| Report {
         steps_applied: n,
         foreign_keys_toggled: toggled,
         plan: plan.clone(),
+        backup: if backup {
+            opts.backup.as_ref().map(|p| p.display().to_string())
+        } else {
+            None
+        },
     };
     if plan.steps.is_empty() {
-        return Ok(report(0, false));
+        return Ok(report(0, false, false));
+    }
+    if let Some(b) = &opts.backup {
+        if b.exists() {
+            return Err(Error::InvalidOption(format!(
+                "backup file {} already exists; choose a new path (liteshift never overwrites a backup)",
+                b.display()
+            )));
+        }
     }
     let lost = plan.destructive_steps();
     if !policy.allow_data_loss && !lost.is_empty() {
@@ -113,12 +134,12 @@ pub fn apply(
     if toggle {
         conn.execute_batch(FK_OFF)?;
     }
-    let result = run(conn, plan, target, policy, in_tx, opts.dry_run);
+    let result = run(conn, plan, target, policy, in_tx, &opts);
     if toggle {
         let _ = conn.execute_batch(FK_ON);
     }
     let _ = conn.busy_timeout(Duration::from_millis(old_timeout.max(0) as u64));
-    result.map(|n| report(n, toggle))
+    result.map(|n| report(n, toggle, true))
 }
 
 fn run(
@@ -127,8 +148,9 @@ fn run(
     target: &Schema,
     policy: Policy,
     in_tx: bool,
-    dry_run: bool,
+    opts: &ApplyOptions,
 ) -> Result<usize> {
+    let dry_run = opts.dry_run;
     let (begin, commit, rollback) = if in_tx {
         (
             "SAVEPOINT liteshift",
@@ -148,6 +170,9 @@ fn run(
                 planned: plan.fingerprint.clone(),
                 actual,
             });
+        }
+        if let Some(path) = &opts.backup {
+            write_backup(conn, path)?;
         }
         let mut violations = Vec::new();
         for check in &plan.checks {
@@ -226,6 +251,34 @@ fn run(
             Err(e)
         }
     }
+}
+
+/// Copy the database to `dest`. Called under our write lock before any step: a second,
+/// read-only connection then sees exactly the committed state (WAL content included), and no
+/// other writer can change it meanwhile. (The backup API refuses a source connection that
+/// holds a write transaction, so the copy cannot come from `conn` itself.)
+fn write_backup(conn: &Connection, dest: &std::path::Path) -> Result<()> {
+    let fail = |e: String| {
+        Error::InvalidOption(format!(
+            "cannot write the backup to {}: {e}; nothing was changed",
+            dest.display()
+        ))
+    };
+    let src_path = match conn.path() {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => return Err(fail("an in-memory database has no file to back up".into())),
+    };
+    let src = Connection::open_with_flags(
+        &src_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    src.backup(
+        rusqlite::MAIN_DB,
+        dest,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(|e| fail(e.to_string()))
 }
 
 fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {

@@ -66,6 +66,8 @@ pub struct Options {
     pub source_name: String,
     /// Run the migration, its checks and its verification, then roll back.
     pub dry_run: bool,
+    /// Write a consistent copy of the database here before changing anything.
+    pub backup: Option<std::path::PathBuf>,
     /// Accept a declared foreign key to an undeclared table or column (a warning, not an
     /// error). Apply then refuses only foreign-key violations the migration itself creates.
     pub allow_dangling_foreign_keys: bool,
@@ -82,6 +84,7 @@ impl Default for Options {
             source_name: "<schema>".into(),
             allow_dangling_foreign_keys: false,
             dry_run: false,
+            backup: None,
         }
     }
 }
@@ -204,6 +207,7 @@ pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Resul
         ApplyOptions {
             busy_timeout: opts.busy_timeout,
             dry_run: opts.dry_run,
+            backup: opts.backup.clone(),
         },
     )
 }
