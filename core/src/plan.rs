@@ -156,14 +156,13 @@ fn step(sql: String, reason: String) -> Step {
     }
 }
 
-/// Whether a column `DEFAULT` (PRAGMA `dflt_value` text) is allowed by `ADD COLUMN`.
+/// Whether a column's `DEFAULT` (normalised, from the parsed definition: PRAGMA `dflt_value`
+/// drops the parentheses of `DEFAULT (expr)`) is allowed by `ADD COLUMN`: a literal or a signed
+/// number, not an expression or `CURRENT_*`.
 fn constant_default(d: &Option<String>) -> bool {
     match d {
         None => true,
-        Some(d) => {
-            let u = d.trim().to_ascii_uppercase();
-            !(u.starts_with('(') || u.starts_with("CURRENT_"))
-        }
+        Some(d) => !(d.starts_with('(') || d.to_ascii_lowercase().starts_with("current_")),
     }
 }
 
@@ -315,7 +314,7 @@ pub fn table_strategy(
         if tc.uniques.iter().any(|u| mentions(u)) {
             blockers.push("UNIQUE");
         }
-        if !constant_default(&tcol.default) {
+        if !constant_default(&tcc.default) {
             blockers.push("non-constant default");
         }
         if tcc.not_null.is_some()

@@ -194,3 +194,6 @@ pub fn fk_violations(conn: &Connection) -> usize {
     let mut s = conn.prepare("PRAGMA foreign_key_check").unwrap();
     s.query_map([], |_| Ok(())).unwrap().count()
 }
+
+pub mod check;
+pub mod gen;

@@ -1,0 +1,240 @@
+//! Check functions shared by the property tests, the fuzz targets and the ordinary test that
+//! runs the fuzz seeds. Each returns `Err(description)` when a promise of liteshift is broken.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use liteshift::{migrate, plan_diff, plan_migration, Error, Options};
+use rusqlite::Connection;
+
+use crate::{fk_violations, integrity, seed_rows, table_rows};
+
+/// What happened to one pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairOutcome {
+    /// Migrated exactly.
+    Migrated { steps: usize },
+    /// Refused (data loss not allowed, or rows violate b); the file stayed byte-identical.
+    Refused,
+}
+
+/// Arbitrary text as a declared schema: a result or a clean error, never a panic; and when it
+/// loads, it diffs empty against itself and plans nothing.
+pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(());
+    };
+    match liteshift::load_declared(text, "fuzz.sql") {
+        Err(Error::Schema { line, column, .. }) => {
+            if line == 0 || column == 0 {
+                return Err(format!("schema error at {line}:{column}"));
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("unexpected error kind: {e}")),
+        Ok(d) => {
+            let ch = liteshift::diff(&d.schema, &d.schema, &d.hints, Default::default());
+            if !ch.is_empty() {
+                return Err(format!("diff(s, s) not empty: {:?}", ch.summary()));
+            }
+            let opts = Options {
+                allow_dangling_foreign_keys: true,
+                ..Options::default()
+            };
+            let p = plan_diff(text, "a", text, &opts).map_err(|e| e.to_string())?;
+            if !p.plan.steps.is_empty() {
+                return Err(format!("plan(s, s) not empty: {:?}", p.plan.changes));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn column_values(conn: &Connection) -> BTreeMap<(String, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    let tables: Vec<(String, bool)> = conn
+        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema='main' AND type='table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (t, wr) in tables {
+        if wr {
+            continue;
+        }
+        let cols: Vec<(String, String)> = conn
+            .prepare("SELECT name, upper(type) FROM pragma_table_xinfo(?1) WHERE hidden = 0")
+            .unwrap()
+            .query_map([&t], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (c, ty) in cols {
+            let vals: Vec<String> = conn
+                .prepare(&format!(
+                    "SELECT quote(\"{c}\") FROM \"{t}\" ORDER BY rowid"
+                ))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            out.insert(
+                (
+                    t.to_ascii_lowercase(),
+                    format!("{}:{ty}", c.to_ascii_lowercase()),
+                ),
+                vals,
+            );
+        }
+    }
+    out
+}
+
+/// Migrate a database at `a` holding rows to `b`, and check every promise: exactly `b`,
+/// re-plan empty, rows and rowids of kept tables kept, kept columns' values unchanged (when
+/// their type did not change), `integrity_check` and `foreign_key_check` clean, foreign keys
+/// restored; a refusal leaves the file byte-identical. Also: planning is deterministic.
+pub fn check_pair(
+    a: &str,
+    b: &str,
+    rows_per_table: usize,
+    allow_data_loss: bool,
+) -> Result<PairOutcome, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("db.sqlite");
+    let mut conn = Connection::open(&path).map_err(|e| e.to_string())?;
+    conn.execute_batch(a)
+        .map_err(|e| format!("generated schema a does not load: {e}\n{a}"))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    seed_rows(&conn, rows_per_table);
+    let opts = Options {
+        allow_data_loss,
+        ..Options::default()
+    };
+    let p1 =
+        plan_migration(&conn, b, &opts).map_err(|e| format!("plan: {e}\n--- a\n{a}--- b\n{b}"))?;
+    let p2 = plan_migration(&conn, b, &opts).map_err(|e| e.to_string())?;
+    if liteshift::render_sql(&p1.plan) != liteshift::render_sql(&p2.plan) {
+        return Err("planning is not deterministic".into());
+    }
+    let rows_before = table_rows(&conn);
+    let values_before = column_values(&conn);
+    let bytes_before = fs::read(&path).unwrap();
+    let ctx = || {
+        format!(
+            "\n--- a\n{a}--- b\n{b}--- plan\n{}",
+            liteshift::render_sql(&p1.plan)
+        )
+    };
+    let report = match migrate(&mut conn, b, &opts) {
+        Ok(r) => r,
+        Err(e) if e.is_refusal() => {
+            if fs::read(&path).unwrap() != bytes_before {
+                return Err(format!("refusal ({e}) changed the file{}", ctx()));
+            }
+            return Ok(PairOutcome::Refused);
+        }
+        Err(e) => return Err(format!("migrate failed: {e}{}", ctx())),
+    };
+    let again = plan_migration(&conn, b, &Options::default()).map_err(|e| e.to_string())?;
+    if !again.plan.steps.is_empty() {
+        return Err(format!(
+            "re-plan not empty: {:?}{}",
+            again.plan.changes,
+            ctx()
+        ));
+    }
+    let ic = integrity(&conn);
+    if ic != "ok" {
+        return Err(format!("integrity_check: {ic}{}", ctx()));
+    }
+    if fk_violations(&conn) != 0 {
+        return Err(format!("foreign_key_check not clean{}", ctx()));
+    }
+    let fk: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    if !fk {
+        return Err("foreign_keys not restored".into());
+    }
+    let rows_after = table_rows(&conn);
+    for (t, (n, rowids)) in &rows_before {
+        if let Some((n2, rowids2)) = rows_after.get(t) {
+            if n != n2 {
+                return Err(format!("table {t}: {n} rows before, {n2} after{}", ctx()));
+            }
+            if !rowids.is_empty() && !rowids2.is_empty() && rowids != rowids2 {
+                return Err(format!("table {t}: rowids changed{}", ctx()));
+            }
+        }
+    }
+    let values_after = column_values(&conn);
+    for (k, v) in &values_before {
+        if let Some(v2) = values_after.get(k) {
+            if v != v2 {
+                return Err(format!(
+                    "values of {}.{} changed: {v:?} -> {v2:?}{}",
+                    k.0,
+                    k.1,
+                    ctx()
+                ));
+            }
+        }
+    }
+    Ok(PairOutcome::Migrated {
+        steps: report.steps_applied,
+    })
+}
+
+/// The script `liteshift diff a b` prints, run in the real `sqlite3` shell on a database at
+/// `a`, yields `b`. Returns `Ok(false)` when no `sqlite3` shell is installed.
+pub fn check_diff_script_in_shell(a: &str, b: &str) -> Result<bool, String> {
+    let Ok(v) = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+    else {
+        return Ok(false);
+    };
+    let version = String::from_utf8_lossy(&v.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(liteshift::SqliteVersion::parse)
+        .ok_or("cannot read the sqlite3 shell's version")?;
+    let opts = Options {
+        allow_data_loss: true,
+        sqlite_version: Some(version),
+        ..Options::default()
+    };
+    let planned = plan_diff(a, "a.sql", b, &opts).map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let db = dir.path().join("x.db");
+    Connection::open(&db)
+        .and_then(|c| c.execute_batch(a))
+        .map_err(|e| e.to_string())?;
+    let script = dir.path().join("m.sql");
+    fs::write(&script, liteshift::render_sql(&planned.plan)).unwrap();
+    let out = std::process::Command::new("sqlite3")
+        .arg("-bail")
+        .arg(&db)
+        .arg(format!(".read {}", script.display()))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "sqlite3 shell failed: {}\n--- a\n{a}--- b\n{b}--- script\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            liteshift::render_sql(&planned.plan)
+        ));
+    }
+    let conn = Connection::open(&db).map_err(|e| e.to_string())?;
+    let again = plan_migration(&conn, b, &Options::default()).map_err(|e| e.to_string())?;
+    if !again.plan.steps.is_empty() {
+        return Err(format!(
+            "after the shell ran the script, the database still differs: {:?}\n--- a\n{a}--- b\n{b}",
+            again.plan.changes
+        ));
+    }
+    Ok(true)
+}

@@ -1,0 +1,52 @@
+//! Property tests over random schema pairs. `PROPTEST_CASES` raises the number of cases
+//! (CI runs the default, 200).
+
+use liteshift_tests::check::{
+    check_declared_text, check_diff_script_in_shell, check_pair, PairOutcome,
+};
+use liteshift_tests::gen::{pair, Schema, Seeded};
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// Applying plan(a -> b) to a database holding a and its rows gives exactly b, keeps rows and
+    /// values, and refusals leave the file byte-identical.
+    #[test]
+    fn migrating_a_pair_keeps_every_promise(seed in any::<u64>(), edits in 1usize..6, allow_loss in prop::bool::weighted(0.8)) {
+        let (a, b) = pair(&mut Seeded(seed), edits);
+        let outcome = check_pair(&a, &b, 3, allow_loss);
+        prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
+        if allow_loss {
+            // with data loss allowed, a refusal can only come from the rows
+            let _ = matches!(outcome.unwrap(), PairOutcome::Migrated { .. } | PairOutcome::Refused);
+        }
+    }
+
+    /// diff(s, s) is empty and plans nothing.
+    #[test]
+    fn a_schema_diffs_empty_against_itself(seed in any::<u64>()) {
+        let s = Schema::random(&mut Seeded(seed)).sql();
+        let r = check_declared_text(s.as_bytes());
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases().min(64), ..ProptestConfig::default() })]
+
+    /// The script `liteshift diff a b` prints, run in the sqlite3 shell on a database at a, yields b.
+    #[test]
+    fn diff_script_runs_in_the_sqlite3_shell(seed in any::<u64>(), edits in 1usize..5) {
+        let (a, b) = pair(&mut Seeded(seed), edits);
+        let r = check_diff_script_in_shell(&a, &b);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
