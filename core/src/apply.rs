@@ -286,8 +286,11 @@ fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         _ => e.to_string(),
     };
-    let constraint = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
-        || msg.starts_with("cannot store");
+    // Data that does not fit the new definition: a constraint, a STRICT type, or a value that
+    // cannot become an INTEGER PRIMARY KEY.
+    let constraint = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation || f.code == rusqlite::ErrorCode::TypeMismatch)
+        || msg.starts_with("cannot store")
+        || msg.starts_with("type mismatch on DEFAULT");
     if constraint {
         let table = reason
             .split_whitespace()

@@ -391,9 +391,10 @@ pub fn table_strategy(
     if !why.is_empty() {
         return Strategy::Rebuild(why);
     }
+    // Added columns go before dropped ones: SQLite cannot drop a table's last column.
     let mut steps = drops_checks;
-    steps.extend(drops);
     steps.extend(adds);
+    steps.extend(drops);
     steps.extend(alters);
     steps.extend(adds_checks);
     Strategy::Native(steps)
@@ -771,15 +772,10 @@ fn rebuild_steps(
             destructive: !lost.is_empty() || !became_generated.is_empty(),
             rewrites_rows: true,
         });
-    } else if !lost.is_empty() {
-        out.push(Step {
-            sql: String::new(),
-            reason,
-            destructive: true,
-            rewrites_rows: false,
-        });
-        out.retain(|s| !s.sql.is_empty() || !s.destructive);
     }
+    // With nothing to copy (no column carries over and no rowid to keep), dropping the old
+    // table loses its rows.
+    let nothing_copied = cols.is_empty();
     if c.autoincrement && t.autoincrement {
         out.push(step(
             format!(
@@ -790,10 +786,19 @@ fn rebuild_steps(
             format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
         ));
     }
-    out.push(step(
-        format!("DROP TABLE {}", q(src_name)),
-        format!("rebuild {}: drop the old table", t.name),
-    ));
+    out.push(Step {
+        sql: format!("DROP TABLE {}", q(src_name)),
+        reason: if nothing_copied {
+            format!(
+                "rebuild {}: drop the old table (no column carries over: all its rows are lost)",
+                t.name
+            )
+        } else {
+            format!("rebuild {}: drop the old table", t.name)
+        },
+        destructive: nothing_copied,
+        rewrites_rows: false,
+    });
     out.push(step(
         format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
         format!("rebuild {}: rename the new table into place", t.name),
@@ -884,6 +889,27 @@ fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
                 q(&tc.name)
             ),
         });
+    }
+    // A column that becomes the rowid (INTEGER PRIMARY KEY) must hold integers: SQLite fails
+    // the copy with "datatype mismatch" otherwise.
+    if let Some(alias) = t.rowid_alias() {
+        let src = src_of.get(&alias.key()).cloned().flatten();
+        let already = src
+            .as_ref()
+            .and_then(|s| c.rowid_alias().map(|ca| ca.name.eq_ignore_ascii_case(s)))
+            .unwrap_or(false);
+        if src.is_some() && !already {
+            let x = q(&alias.name);
+            out.push(DataCheck {
+                constraint: "INTEGER PRIMARY KEY (values must be integers)".into(),
+                table: t.name.clone(),
+                column: Some(alias.name.clone()),
+                sql: format!(
+                    "SELECT {} AS example FROM {from} WHERE {x} IS NOT NULL AND NOT (typeof({x}) = 'integer' OR (typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER)) OR (typeof({x}) = 'text' AND CAST(CAST({x} AS INTEGER) AS TEXT) = trim({x})))",
+                    row_label(std::slice::from_ref(&alias.name))
+                ),
+            });
+        }
     }
     // CHECK constraints that are new (after renames).
     for k in &a.checks_added {

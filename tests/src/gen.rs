@@ -342,14 +342,30 @@ impl Schema {
         }
     }
 
-    /// Apply one random edit.
+    /// Apply one random edit, keeping the schema valid.
     pub fn edit(&mut self, e: &mut dyn Entropy) {
+        self.edit_once(e);
+        // Dropping a column also drops the generated columns over it: never leave a table
+        // without columns.
+        for i in 0..self.tables.len() {
+            if self.tables[i].cols.is_empty() {
+                let t = self.tables[i].clone();
+                let c = self.new_col(e, &t);
+                self.tables[i].cols.push(c);
+            }
+        }
+    }
+
+    fn edit_once(&mut self, e: &mut dyn Entropy) {
         let n = self.tables.len();
         if n == 0 {
             self.add_table(e);
             return;
         }
         let ti = e.below(n);
+        if self.tables[ti].cols.is_empty() {
+            return;
+        }
         match e.below(16) {
             0 => self.add_table(e),
             1 if n > 1 => {
