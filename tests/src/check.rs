@@ -37,13 +37,10 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
             if !ch.is_empty() {
                 return Err(format!("diff(s, s) not empty: {:?}", ch.summary()));
             }
-            let opts = Options {
-                allow_dangling_foreign_keys: true,
-                ..Options::default()
-            };
-            let p = plan_diff(text, "a", text, &opts).map_err(|e| e.to_string())?;
-            if !p.plan.steps.is_empty() {
-                return Err(format!("plan(s, s) not empty: {:?}", p.plan.changes));
+            let caps = liteshift::Capabilities::new(liteshift::SqliteVersion::bundled());
+            let p = liteshift::plan(&d.schema, &d.schema, &ch, caps, Default::default());
+            if !p.steps.is_empty() {
+                return Err(format!("plan(s, s) not empty: {:?}", p.changes));
             }
             Ok(())
         }
@@ -249,4 +246,21 @@ pub fn check_diff_script_in_shell(a: &str, b: &str) -> Result<bool, String> {
         ));
     }
     Ok(true)
+}
+
+/// The fuzz target over schema pairs: `data` drives the pair generator (through `arbitrary`),
+/// the number of edits, and whether data loss is allowed; then [`check_pair`].
+pub fn check_pair_from_bytes(data: &[u8]) -> Result<(), String> {
+    let mut u = arbitrary::Unstructured::new(data);
+    let edits = u.int_in_range(1..=5u8).unwrap_or(1) as usize;
+    let allow = u.arbitrary::<bool>().unwrap_or(true);
+    let rows = u.int_in_range(0..=3u8).unwrap_or(2) as usize;
+    struct Arb<'a, 'b>(&'b mut arbitrary::Unstructured<'a>);
+    impl crate::gen::Entropy for Arb<'_, '_> {
+        fn next_u64(&mut self) -> u64 {
+            self.0.arbitrary::<u64>().unwrap_or(0)
+        }
+    }
+    let (a, b) = crate::gen::pair(&mut Arb(&mut u), edits);
+    check_pair(&a, &b, rows, allow).map(|_| ())
 }

@@ -1,0 +1,1 @@
+CREATE TABLE "we""ird" ([a b] "UNSIGNED BIG INT" DEFAULT "x", `c` VARCHAR(10) DEFAULT (1+1));
