@@ -22,7 +22,11 @@ fn declared_schema_seeds() {
     match liteshift_tests::corpus_dir() {
         Some(c) => {
             for p in files(&c).into_iter().filter(|p| p.is_dir()) {
-                inputs.extend(files(&p).into_iter().filter(|f| f.extension().is_some_and(|e| e == "sql")));
+                inputs.extend(
+                    files(&p)
+                        .into_iter()
+                        .filter(|f| f.extension().is_some_and(|e| e == "sql")),
+                );
             }
         }
         None => eprintln!("SKIPPED: ../shared/corpus is not present; only the committed seeds run"),
