@@ -275,3 +275,129 @@ pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
     }
     Ok(hints)
 }
+
+/// One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema` read on another host (a
+/// browser's SQLite, say).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CatalogRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub tbl_name: String,
+    pub sql: Option<String>,
+}
+
+/// Rebuild a host's schema from its catalog rows: replay the `CREATE` statements into a
+/// pristine in-memory SQLite (tables first, then indexes, views — to a fixed point, since views
+/// may use views — and triggers) and introspect it like any database. Internal objects
+/// (`sqlite_%`, autoindexes) and tables a virtual table already created (its shadow tables)
+/// are skipped.
+pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
+    let conn = Connection::open_in_memory()?;
+    let exists = |name: &str| -> Result<bool> {
+        Ok(conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = ?1 COLLATE NOCASE",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    };
+    let run = |r: &CatalogRow| -> Result<()> {
+        let sql = r.sql.as_deref().unwrap_or_default();
+        conn.execute_batch(sql).map_err(|e| Error::Schema {
+            source_name: "<catalog>".into(),
+            line: 1,
+            column: 1,
+            message: format!("{} {}: {e}", r.kind, r.name),
+        })
+    };
+    let user: Vec<&CatalogRow> = rows
+        .iter()
+        .filter(|r| r.sql.is_some() && !r.name.to_ascii_lowercase().starts_with("sqlite_"))
+        .collect();
+    let of = |k: &str| {
+        user.iter()
+            .copied()
+            .filter(|r| r.kind == k)
+            .collect::<Vec<_>>()
+    };
+    // Virtual tables first, so their shadow tables exist and are skipped below.
+    let (virt, plain): (Vec<&CatalogRow>, Vec<&CatalogRow>) = of("table")
+        .into_iter()
+        .partition(|r| crate::introspect::virtual_module(r.sql.as_deref().unwrap_or("")).is_some());
+    for r in virt.into_iter().chain(plain) {
+        if !exists(&r.name)? {
+            run(r)?;
+        }
+    }
+    for r in of("index") {
+        run(r)?;
+    }
+    let mut pending = of("view");
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut next = Vec::new();
+        let mut last_err = None;
+        for r in pending {
+            match run(r) {
+                Ok(()) => {}
+                Err(e) => {
+                    last_err = Some(e);
+                    next.push(r);
+                }
+            }
+        }
+        if next.len() == before {
+            return Err(last_err.expect("a failed view"));
+        }
+        pending = next;
+    }
+    for r in of("trigger") {
+        run(r)?;
+    }
+    introspect(&conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_replay_equals_the_database_it_came_from() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT UNIQUE);
+             CREATE VIEW v2 AS SELECT * FROM v1;
+             CREATE TABLE late(y);
+             CREATE VIEW v1 AS SELECT x FROM a;
+             CREATE INDEX ax ON a(x);
+             CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;
+             CREATE VIRTUAL TABLE f USING fts5(body);",
+        )
+        .unwrap_or_else(|_| {
+            // older SQLite refuses a view over a missing view; create in dependency order
+            conn.execute_batch(
+                "CREATE VIEW v1 AS SELECT x FROM a; CREATE VIEW v2 AS SELECT * FROM v1;",
+            )
+            .unwrap();
+        });
+        let rows: Vec<CatalogRow> = conn
+            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(CatalogRow {
+                    kind: r.get(0)?,
+                    name: r.get(1)?,
+                    tbl_name: r.get(2)?,
+                    sql: r.get(3)?,
+                })
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let replayed = load_catalog(&rows).unwrap();
+        let live = introspect(&conn).unwrap();
+        assert_eq!(replayed.fingerprint(), live.fingerprint());
+        assert!(replayed.tables.contains_key("f"));
+        assert!(!replayed.tables.contains_key("f_data"));
+    }
+}

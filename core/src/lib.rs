@@ -39,7 +39,7 @@ pub mod sqltext;
 use std::time::Duration;
 
 pub use apply::{apply, ApplyOptions, Report};
-pub use declared::{load_declared, Declared};
+pub use declared::{load_catalog, load_declared, CatalogRow, Declared};
 pub use diff::{diff, Changes, DiffOptions, Hints};
 pub use error::{Error, Refusal, Result, Violation};
 pub use introspect::introspect;
@@ -190,6 +190,24 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
     Ok(plan_schemas(
         from.schema,
         &to,
+        opts,
+        Capabilities::new(version),
+    ))
+}
+
+/// Plan the migration of a database described by its catalog rows (read on another host) to
+/// `schema_sql`. Plans for `opts.sqlite_version`, or the bundled SQLite's version.
+pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Result<Planned> {
+    let current = load_catalog(rows)?;
+    let declared = declared::load_declared_with(
+        schema_sql,
+        &opts.source_name,
+        opts.allow_dangling_foreign_keys,
+    )?;
+    let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
+    Ok(plan_schemas(
+        current,
+        &declared,
         opts,
         Capabilities::new(version),
     ))

@@ -474,7 +474,12 @@ pub fn plan(
     let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
         match mentioned_names(sql) {
             Some(names) => names.iter().any(|n| on.contains(n)),
-            None => true,
+            // Text the tokenizer cannot read: a case-insensitive search for each name
+            // (over-approximates, never misses a dependency).
+            None => {
+                let lower = sql.to_ascii_lowercase();
+                on.iter().any(|n| lower.contains(n.as_str()))
+            }
         }
     };
     loop {
