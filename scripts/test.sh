@@ -39,6 +39,10 @@ INSTA_UPDATE=no cargo test --workspace
 step "wasm32 build of core"
 cargo build -p liteshift --target wasm32-unknown-unknown
 
+step "wasm package: build (wasm/build.sh) and Node tests against sql.js and sqlite-wasm"
+./wasm/build.sh
+(cd wasm && node --test test/)
+
 step "example"
 ./scripts/example.sh >/dev/null && echo "example ran"
 

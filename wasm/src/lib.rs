@@ -296,12 +296,40 @@ fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, Js
     })
 }
 
+/// The option names `options` accepts (a misspelt one is an error, not silently ignored).
+pub const OPTION_NAMES: &[&str] = &[
+    "allowDataLoss",
+    "exactColumnOrder",
+    "allowDanglingForeignKeys",
+    "renameTables",
+    "renameColumns",
+    "sqliteVersion",
+    "sourceName",
+];
+
 fn options(v: JsValue) -> Result<JsOptions, JsValue> {
     if v.is_undefined() || v.is_null() {
-        Ok(JsOptions::default())
-    } else {
-        from_js(v, "options")
+        return Ok(JsOptions::default());
     }
+    if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
+        for k in js_sys::Object::keys(obj).iter() {
+            let k = k.as_string().unwrap_or_default();
+            if !OPTION_NAMES.contains(&k.as_str()) {
+                return Err(to_js(&JsErrorValue {
+                    code: "invalid_option".into(),
+                    message: format!(
+                        "unknown option `{k}`; known options: {}",
+                        OPTION_NAMES.join(", ")
+                    ),
+                    line: None,
+                    column: None,
+                    violations: None,
+                    steps: None,
+                }));
+            }
+        }
+    }
+    from_js(v, "options")
 }
 
 /// Record panics so the JS glue can report them (a panic aborts the module as `unreachable`).
