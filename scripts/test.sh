@@ -24,7 +24,15 @@ if ! command -v clang >/dev/null; then
     missing "clang (needed to build SQLite for wasm32): install it, e.g. 'sudo apt-get install clang'"
   fi
 fi
-cargo --version; rustc --version; clang --version | head -1
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq chromium >/dev/null || echo "chromium not installable: the browser test will say SKIPPED"
+  else
+    echo "no /usr/bin/chromium and not root: the browser test will say SKIPPED (apt-get install chromium)"
+  fi
+fi
+command -v node >/dev/null || missing "Node.js >= 20 and npm (for the wasm package's tests)"
+cargo --version; rustc --version; clang --version | head -1; node --version
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -39,7 +47,7 @@ INSTA_UPDATE=no cargo test --workspace
 step "wasm32 build of core"
 cargo build -p liteshift --target wasm32-unknown-unknown
 
-step "wasm package: build (wasm/build.sh) and Node tests against sql.js and sqlite-wasm"
+step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-wasm; browser test"
 ./wasm/build.sh
 (cd wasm && node --test test/)
 
