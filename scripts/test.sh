@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+apt_updated=
+apt_install() {  # apt_install PACKAGE: as root with apt-get; returns 1 when it cannot
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
+  [ -n "$apt_updated" ] || { apt-get update -qq && apt_updated=1; }
+  apt-get install -y -qq "$1" >/dev/null
+}
 missing() { echo "liteshift test: MISSING: $*" >&2; exit 2; }
 
 step "toolchain"
@@ -18,18 +24,10 @@ else
   echo "rustup not found: assuming rustfmt, clippy and the wasm32-unknown-unknown target are installed"
 fi
 if ! command -v clang >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq clang >/dev/null
-  else
-    missing "clang (needed to build SQLite for wasm32): install it, e.g. 'sudo apt-get install clang'"
-  fi
+  apt_install clang || missing "clang (needed to build SQLite for wasm32): install it, e.g. 'sudo apt-get install clang'"
 fi
 if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -qq chromium >/dev/null || echo "chromium not installable: the browser test will say SKIPPED"
-  else
-    echo "no /usr/bin/chromium and not root: the browser test will say SKIPPED (apt-get install chromium)"
-  fi
+  apt_install chromium || echo "no /usr/bin/chromium and cannot install it: the browser test will say SKIPPED (apt-get install chromium)"
 fi
 command -v node >/dev/null || missing "Node.js >= 20 and npm (for the wasm package's tests)"
 cargo --version; rustc --version; clang --version | head -1; node --version
