@@ -29,6 +29,9 @@ command -v node >/dev/null || missing "Node.js >= 20 and npm"
 (cd wasm && npm install --no-audit --no-fund --loglevel=error)
 wasm_opt=wasm/node_modules/.bin/wasm-opt
 
+# SQLite extensions a migration never uses (sqlite-wasm-rs compiles them in by default).
+# FTS5, R*Tree, JSON and the math functions stay: declared schemas may use them.
+export SQLITE_WASM_RS_FLAGS="-USQLITE_ENABLE_SESSION -USQLITE_ENABLE_PREUPDATE_HOOK -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_DBPAGE_VTAB -USQLITE_ENABLE_BYTECODE_VTAB -USQLITE_ENABLE_STMTVTAB -USQLITE_ENABLE_UNLOCK_NOTIFY -USQLITE_ENABLE_COLUMN_METADATA"
 cargo build -p liteshift-wasm --target wasm32-unknown-unknown --profile wasm-release
 out=wasm/pkg
 rm -rf "$out" && mkdir -p "$out"
