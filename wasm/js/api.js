@@ -179,6 +179,8 @@ export function makeApi(raw, onCrash) {
     migrate,
     migrateBytes,
     sqliteVersion: () => raw.sqliteVersion(),
+    /** Panics inside the module on purpose (see the README): throws an `internal_error`. */
+    selfTestPanic: () => call(raw.selfTestPanic),
     adapterFor,
     LiteshiftError,
   };

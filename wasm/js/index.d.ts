@@ -91,6 +91,8 @@ export function plan(current: string | CatalogRow[], targetSql: string, options?
 export function migrate(db: unknown, targetSql: string, options?: Options): Promise<Report>;
 export function migrateBytes(bytes: Uint8Array | ArrayBuffer, targetSql: string, options?: Options): { bytes: Uint8Array; report: Report };
 export function sqliteVersion(): string;
+/** Panics inside the module on purpose: throws a LiteshiftError with code internal_error. */
+export function selfTestPanic(): never;
 export function adapterFor(db: unknown): Adapter;
 /** Load the module (browsers; a no-op in Node). */
 export default function init(input?: unknown): Promise<unknown>;

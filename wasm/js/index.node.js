@@ -7,7 +7,7 @@ const bytes = readFileSync(new URL('./liteshift_wasm_bg.wasm', import.meta.url))
 raw.initSync({ module: bytes });
 
 const api = makeApi(raw);
-export const { plan, migrate, migrateBytes, sqliteVersion, adapterFor, LiteshiftError } = api;
+export const { plan, migrate, migrateBytes, sqliteVersion, adapterFor, LiteshiftError, selfTestPanic } = api;
 /** In Node the module is ready on import; `init()` exists for symmetry with the web entry. */
 export async function init() {}
 export default init;

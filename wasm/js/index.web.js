@@ -19,6 +19,7 @@ const need = (f) => (...args) => {
 export const plan = need(api.plan);
 export const migrateBytes = need(api.migrateBytes);
 export const sqliteVersion = need(api.sqliteVersion);
+export const selfTestPanic = need(api.selfTestPanic);
 export async function migrate(db, targetSql, options) {
   await init();
   return api.migrate(db, targetSql, options);

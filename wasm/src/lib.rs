@@ -393,6 +393,13 @@ pub fn migrate_bytes_raw(
     Ok(obj.into())
 }
 
+/// Panics on purpose: lets tests (and users reporting a bug) check that a Rust panic reaches
+/// JavaScript as a `LiteshiftError` with code `internal_error` and the panic's message.
+#[wasm_bindgen(js_name = selfTestPanic)]
+pub fn self_test_panic() {
+    panic!("liteshift self-test panic");
+}
+
 /// The SQLite version inside the module.
 #[wasm_bindgen(js_name = sqliteVersion)]
 pub fn sqlite_version() -> String {
