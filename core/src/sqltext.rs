@@ -24,12 +24,14 @@ pub fn unquote(raw: &str) -> String {
     let b = raw.as_bytes();
     if b.len() >= 2 {
         let (open, close) = (b[0], b[b.len() - 1]);
-        let inner = &raw[1..raw.len() - 1];
+        // Quotes are ASCII, so slicing inside them is on char boundaries; check them first
+        // (an unquoted identifier may start and end with multi-byte characters).
+        let inner = || &raw[1..raw.len() - 1];
         match (open, close) {
-            (b'"', b'"') => return inner.replace("\"\"", "\""),
-            (b'`', b'`') => return inner.replace("``", "`"),
-            (b'\'', b'\'') => return inner.replace("''", "'"),
-            (b'[', b']') => return inner.to_string(),
+            (b'"', b'"') => return inner().replace("\"\"", "\""),
+            (b'`', b'`') => return inner().replace("``", "`"),
+            (b'\'', b'\'') => return inner().replace("''", "'"),
+            (b'[', b']') => return inner().to_string(),
             _ => {}
         }
     }
@@ -244,6 +246,13 @@ mod tests {
         let b = normalize_sql("create view v as /* x */ select a,b from T where a=1");
         assert_eq!(a, b);
         assert_ne!(normalize_sql("select 'A'"), normalize_sql("select 'a'"));
+    }
+
+    #[test]
+    fn unquote_keeps_non_ascii_identifiers_whole() {
+        assert_eq!(unquote("݌ݍ"), "݌ݍ");
+        assert_eq!(unquote("\"݌\""), "݌");
+        assert_eq!(ident_key("Ⅻx"), "Ⅻx");
     }
 
     #[test]
