@@ -49,14 +49,7 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
 
 fn column_values(conn: &Connection) -> BTreeMap<(String, String), Vec<String>> {
     let mut out = BTreeMap::new();
-    let tables: Vec<(String, bool)> = conn
-        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema='main' AND type='table' AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (t, wr) in tables {
+    for (t, wr) in crate::user_tables(conn) {
         if wr {
             continue;
         }

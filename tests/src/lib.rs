@@ -154,17 +154,20 @@ pub fn seed_rows(conn: &Connection, per_table: usize) -> usize {
     total
 }
 
-/// Row count and rowid list of every ordinary user table (rowid tables only for rowids).
-pub fn table_rows(conn: &Connection) -> BTreeMap<String, (i64, Vec<i64>)> {
-    let tables: Vec<(String, bool)> = conn
-        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema='main' AND type='table' AND name NOT LIKE 'sqlite_%'")
+/// Every ordinary user table of `main`, with whether it is WITHOUT ROWID.
+pub fn user_tables(conn: &Connection) -> Vec<(String, bool)> {
+    conn.prepare("SELECT name, wr FROM pragma_table_list WHERE schema='main' AND type='table' AND name NOT LIKE 'sqlite_%'")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
-        .unwrap();
+        .unwrap()
+}
+
+/// Row count and rowid list of every ordinary user table (rowid tables only for rowids).
+pub fn table_rows(conn: &Connection) -> BTreeMap<String, (i64, Vec<i64>)> {
     let mut out = BTreeMap::new();
-    for (t, wr) in tables {
+    for (t, wr) in user_tables(conn) {
         let n: i64 = conn
             .query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
             .unwrap();
