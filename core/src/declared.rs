@@ -34,6 +34,25 @@ pub fn load_declared_with(
     source_name: &str,
     allow_dangling_fks: bool,
 ) -> Result<Declared> {
+    let opts = LoadOptions {
+        allow_dangling_fks,
+        host_modules: false,
+    };
+    load_declared_opts(sql, source_name, opts)
+}
+
+/// How a declared schema is loaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// A foreign key to an undeclared table or column is a warning, not an error.
+    pub allow_dangling_fks: bool,
+    /// A virtual table whose module this SQLite lacks is modelled with a stand-in (the
+    /// migration runs on a host that has the module), not an error.
+    pub host_modules: bool,
+}
+
+/// Load declared SQL with explicit [`LoadOptions`].
+pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Result<Declared> {
     let conn = Connection::open_in_memory()?;
     let hints = parse_annotations(sql, source_name)?;
     let mut warnings = Vec::new();
@@ -41,7 +60,8 @@ pub fn load_declared_with(
         &conn,
         sql,
         source_name,
-        allow_dangling_fks.then_some(&mut warnings),
+        opts.allow_dangling_fks.then_some(&mut warnings),
+        opts.host_modules,
     )?;
     let schema = introspect(&conn)?;
     if schema.object_count() == 0 {
@@ -79,6 +99,7 @@ pub(crate) fn load_into(
     sql: &str,
     source_name: &str,
     tolerate_fks: Option<&mut Vec<String>>,
+    host_modules: bool,
 ) -> Result<()> {
     let mut batch = rusqlite::Batch::new(conn, sql);
     let mut search_from = 0usize;
@@ -139,7 +160,12 @@ pub(crate) fn load_into(
         }
         let before = object_count(conn)?;
         drop(stmt);
-        if let Err(e) = conn.execute_batch(&text) {
+        let done = if host_modules {
+            crate::hostmod::execute_with_stand_ins(conn, &text)
+        } else {
+            conn.execute_batch(&text)
+        };
+        if let Err(e) = done {
             let at = match &e {
                 rusqlite::Error::SqlInputError { offset, .. } => start + (*offset).max(0) as usize,
                 _ => start,
@@ -291,7 +317,8 @@ pub struct CatalogRow {
 /// pristine in-memory SQLite (tables first, then indexes, views — to a fixed point, since views
 /// may use views — and triggers) and introspect it like any database. Internal objects
 /// (`sqlite_%`, autoindexes) and tables a virtual table already created (its shadow tables)
-/// are skipped.
+/// are skipped. The rows come from a host that has every module its virtual tables use, so
+/// a module this SQLite lacks is modelled with a stand-in (see `hostmod`).
 pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
     let conn = Connection::open_in_memory()?;
     let exists = |name: &str| -> Result<bool> {
@@ -303,7 +330,7 @@ pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
     };
     let run = |r: &CatalogRow| -> Result<()> {
         let sql = r.sql.as_deref().unwrap_or_default();
-        conn.execute_batch(sql).map_err(|e| Error::Schema {
+        crate::hostmod::execute_with_stand_ins(&conn, sql).map_err(|e| Error::Schema {
             source_name: "<catalog>".into(),
             line: 1,
             column: 1,

@@ -30,6 +30,7 @@ pub mod apply;
 pub mod declared;
 pub mod diff;
 pub mod error;
+mod hostmod;
 pub mod introspect;
 pub mod model;
 pub mod plan;
@@ -71,6 +72,10 @@ pub struct Options {
     /// Accept a declared foreign key to an undeclared table or column (a warning, not an
     /// error). Apply then refuses only foreign-key violations the migration itself creates.
     pub allow_dangling_foreign_keys: bool,
+    /// The migration runs on another host (a browser page's SQLite) whose virtual-table
+    /// modules this SQLite may lack: a declared `CREATE VIRTUAL TABLE` with a missing module
+    /// is modelled with a stand-in instead of being an error. See `hostmod`.
+    pub host_modules: bool,
 }
 
 impl Default for Options {
@@ -83,6 +88,7 @@ impl Default for Options {
             busy_timeout: Duration::from_secs(5),
             source_name: "<schema>".into(),
             allow_dangling_foreign_keys: false,
+            host_modules: false,
             dry_run: false,
             backup: None,
         }
@@ -94,6 +100,13 @@ impl Options {
         Policy {
             allow_data_loss: self.allow_data_loss,
             exact_column_order: self.exact_column_order,
+        }
+    }
+    /// How declared schemas are loaded under these options.
+    pub fn load_options(&self) -> declared::LoadOptions {
+        declared::LoadOptions {
+            allow_dangling_fks: self.allow_dangling_foreign_keys,
+            host_modules: self.host_modules,
         }
     }
     fn diff_options(&self) -> DiffOptions {
@@ -159,11 +172,8 @@ pub fn plan_schemas(
 
 /// Plan (without applying) the migration of `conn`'s database to `schema_sql`.
 pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Result<Planned> {
-    let declared = declared::load_declared_with(
-        schema_sql,
-        &opts.source_name,
-        opts.allow_dangling_foreign_keys,
-    )?;
+    let declared =
+        declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
     let current = introspect(conn).map_err(|e| match e {
         Error::Sqlite(se) => apply::database_error(conn, se),
         other => other,
@@ -183,9 +193,8 @@ pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Re
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
 /// database. Running the rendered plan on a database at `from_sql` yields `to_sql`.
 pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
-    let lenient = opts.allow_dangling_foreign_keys;
-    let from = declared::load_declared_with(from_sql, from_name, lenient)?;
-    let to = declared::load_declared_with(to_sql, &opts.source_name, lenient)?;
+    let from = declared::load_declared_opts(from_sql, from_name, opts.load_options())?;
+    let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
     Ok(plan_schemas(
         from.schema,
@@ -199,11 +208,8 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
 /// `schema_sql`. Plans for `opts.sqlite_version`, or the bundled SQLite's version.
 pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Result<Planned> {
     let current = load_catalog(rows)?;
-    let declared = declared::load_declared_with(
-        schema_sql,
-        &opts.source_name,
-        opts.allow_dangling_foreign_keys,
-    )?;
+    let declared =
+        declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
     Ok(plan_schemas(
         current,

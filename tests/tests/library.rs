@@ -172,3 +172,59 @@ fn data_loss_refusal_names_every_step() {
         assert!(text.contains(needle), "{text}");
     }
 }
+
+/// A browser host (sql.js, the official sqlite-wasm build) has virtual-table modules the
+/// model's SQLite may lack. Catalog rows and, with `host_modules`, declared SQL model them
+/// with stand-ins: the plan touches only what changed, never the virtual table or its shadow
+/// tables.
+#[test]
+fn host_only_virtual_table_modules_are_modelled_not_refused() {
+    let vt = "CREATE VIRTUAL TABLE docs USING hostfts(title, body, tokenize=porter)";
+    let base = "CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT);
+CREATE VIEW doc_titles AS SELECT title FROM docs;
+CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN INSERT INTO docs(rowid, title, body) VALUES (new.id, new.title, new.body); END;";
+    let row = |kind: &str, name: &str, tbl: &str, sql: &str| liteshift::CatalogRow {
+        kind: kind.into(),
+        name: name.into(),
+        tbl_name: tbl.into(),
+        sql: Some(sql.into()),
+    };
+    // What the host's sqlite_schema holds, shadow tables included.
+    let rows = vec![
+        row("table", "notes", "notes", "CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT)"),
+        row("table", "docs", "docs", vt),
+        row("table", "docs_content", "docs_content", "CREATE TABLE 'docs_content'(docid INTEGER PRIMARY KEY, 'c0title', 'c1body')"),
+        row("table", "docs_segdir", "docs_segdir", "CREATE TABLE 'docs_segdir'(level INTEGER,idx INTEGER,start_block INTEGER,leaves_end_block INTEGER,end_block INTEGER,root BLOB,PRIMARY KEY(level, idx))"),
+        row("view", "doc_titles", "doc_titles", "CREATE VIEW doc_titles AS SELECT title FROM docs"),
+        row("trigger", "notes_ai", "notes", "CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN INSERT INTO docs(rowid, title, body) VALUES (new.id, new.title, new.body); END"),
+    ];
+    let target = format!("{vt};\n{base}\nCREATE INDEX notes_title ON notes(title);");
+    let mut opts = Options {
+        host_modules: true,
+        ..Options::default()
+    };
+    let planned = liteshift::plan_catalog(&rows, &target, &opts).unwrap();
+    let sql: Vec<&str> = planned.plan.steps.iter().map(|s| s.sql.as_str()).collect();
+    assert_eq!(sql, ["CREATE INDEX notes_title ON notes(title)"], "{sql:?}");
+    // In sync: nothing to do.
+    let same = format!("{vt};\n{base}");
+    let planned = liteshift::plan_catalog(&rows, &same, &opts).unwrap();
+    assert!(planned.plan.steps.is_empty(), "{:?}", planned.plan.steps);
+    // A changed virtual table is recreated from its text.
+    let changed = same.replace("tokenize=porter", "tokenize=simple");
+    let planned = liteshift::plan_catalog(&rows, &changed, &opts).unwrap();
+    let sql = liteshift::render_sql(&planned.plan);
+    assert!(
+        sql.contains("DROP TABLE \"docs\"") || sql.contains("DROP TABLE docs"),
+        "{sql}"
+    );
+    assert!(sql.contains("tokenize=simple"), "{sql}");
+    assert!(!sql.contains("docs_content"), "{sql}");
+    // Schema to schema works the same way.
+    let planned = plan_diff(&same, "a.sql", &target, &opts).unwrap();
+    assert_eq!(planned.plan.steps.len(), 1);
+    // Without host_modules, declared SQL must be runnable here: a clear error.
+    opts.host_modules = false;
+    let err = plan_diff(&same, "a.sql", &target, &opts).unwrap_err();
+    assert!(err.to_string().contains("no such module: hostfts"), "{err}");
+}

@@ -207,7 +207,9 @@ impl From<&Error> for JsErrorValue {
 
 /// Plan from the current schema (SQL text or catalog rows) to `target_sql`.
 pub fn plan_value(current: &Current, target_sql: &str, opts: &JsOptions) -> Result<JsPlan, Error> {
-    let o = opts.to_options()?;
+    let mut o = opts.to_options()?;
+    // The plan runs on the host, with the host's virtual-table modules.
+    o.host_modules = true;
     let planned = match current {
         Current::Sql(sql) => liteshift::plan_diff(sql, "current.sql", target_sql, &o)?,
         Current::Rows(rows) => liteshift::plan_catalog(rows, target_sql, &o)?,
@@ -229,12 +231,10 @@ pub fn remaining_value(
 ) -> Result<Vec<String>, Error> {
     let mut o = opts.to_options()?;
     o.hints = Default::default();
+    o.host_modules = true;
     let current = liteshift::load_catalog(rows)?;
-    let target = liteshift::declared::load_declared_with(
-        target_sql,
-        &o.source_name,
-        o.allow_dangling_foreign_keys,
-    )?;
+    let target =
+        liteshift::declared::load_declared_opts(target_sql, &o.source_name, o.load_options())?;
     let ch = liteshift::diff(
         &current,
         &target.schema,
@@ -265,9 +265,47 @@ pub fn migrate_bytes_value(
         })
         .map_err(|e| liteshift::apply::database_error(&conn, e))?;
     }
-    let report = liteshift::migrate(&mut conn, target_sql, &o)?;
+    let report = liteshift::migrate(&mut conn, target_sql, &o).map_err(explain_missing_module)?;
     let data = conn.serialize(rusqlite::MAIN_DB)?;
     Ok((data.to_vec(), report))
+}
+
+/// `migrateBytes` runs in this package's own SQLite, built without FTS and R*Tree (see
+/// wasm/build.sh): a missing module gets a message that says where to migrate instead.
+pub fn explain_missing_module(e: Error) -> Error {
+    const HINT: &str = "migrateBytes runs in liteshift's own SQLite, which has no FTS or R*Tree modules: open the database in a host that has them (the official sqlite-wasm build has FTS5 and R*Tree, sql.js has FTS3/4) and call migrate(db, schema)";
+    let missing = |m: &str| m.contains("no such module");
+    match e {
+        Error::Schema {
+            source_name,
+            line,
+            column,
+            message,
+        } if missing(&message) => Error::Schema {
+            source_name,
+            line,
+            column,
+            message: format!("{message}; {HINT}"),
+        },
+        Error::Database { path, message } if missing(&message) => Error::Database {
+            path,
+            message: format!("{message}; {HINT}"),
+        },
+        Error::StepFailed {
+            step,
+            reason,
+            message,
+        } if missing(&message) => Error::StepFailed {
+            step,
+            reason,
+            message: format!("{message} ({HINT})"),
+        },
+        Error::Sqlite(se) if missing(&se.to_string()) => Error::Database {
+            path: "<bytes>".into(),
+            message: format!("{se}; {HINT}"),
+        },
+        other => other,
+    }
 }
 
 thread_local! {

@@ -121,3 +121,71 @@ test('errors are Errors with a stable code and a position', () => {
   assert.throws(() => ls.plan('CREATE TABLE t(a);', 'CREATE TABLE t(a);', { allowDataLos: true }), (e) => e.code === 'invalid_option');
   assert.rejects(ls.migrate({}, NEW), (e) => e.code === 'unsupported_host');
 });
+
+// Virtual tables: liteshift's own SQLite has no FTS or R*Tree (size); the host's modules are
+// modelled with stand-ins, and the host runs the SQL with its real modules.
+const FTS_OLD = (mod) => `
+CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT);
+CREATE VIRTUAL TABLE notes_fts USING ${mod}(title, body);
+CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN INSERT INTO notes_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END;
+CREATE VIEW note_titles AS SELECT rowid AS id, title FROM notes_fts;
+`;
+// notes is rebuilt (NOT NULL + collation); the virtual table, its trigger and view stay.
+const FTS_NEW = (mod, extra = '') => `
+CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT NOT NULL COLLATE NOCASE, body TEXT);
+CREATE VIRTUAL TABLE notes_fts USING ${mod}(title, body);
+CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN INSERT INTO notes_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END;
+CREATE VIEW note_titles AS SELECT rowid AS id, title FROM notes_fts;
+${extra}`;
+const FTS_ROWS = "INSERT INTO notes(id, title, body) VALUES (1, 'apples', 'red fruit'), (2, 'pears', 'green fruit');";
+const ftsHosts = {
+  'sql.js (FTS4)': { mod: 'fts4', open: () => { const db = new SQL.Database(); db.exec(FTS_OLD('fts4') + FTS_ROWS); return db; }, one: hosts['sql.js'].one },
+  'sqlite-wasm oo1 (FTS5 + R*Tree)': {
+    mod: 'fts5', extra: 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX);',
+    open: () => { const db = new sqlite3.oo1.DB(':memory:', 'c'); db.exec(FTS_OLD('fts5') + 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX); INSERT INTO boxes VALUES (1, 0, 10);' + FTS_ROWS); return db; },
+    one: hosts['sqlite-wasm oo1'].one,
+  },
+};
+for (const [name, h] of Object.entries(ftsHosts)) {
+  test(`${name}: virtual tables of the host's modules survive a rebuild untouched`, async () => {
+    const db = h.open();
+    const shadow = () => h.one(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE name LIKE 'notes_fts_%' OR name LIKE 'boxes_%' ORDER BY name)");
+    const shadowBefore = shadow();
+    const target = FTS_NEW(h.mod, h.extra ?? '');
+    const p = ls.plan(FTS_OLD(h.mod) + (h.extra ?? ''), target);
+    assert.ok(p.steps.length > 0);
+    assert.ok(p.steps.every((s) => !/notes_fts|boxes/.test(s.sql) || /TRIGGER|VIEW/.test(s.sql)), p.sql);
+    const report = await ls.migrate(db, target);
+    assert.ok(report.stepsApplied > 0);
+    assert.equal(shadow(), shadowBefore, 'shadow tables untouched');
+    assert.equal(h.one(db, "SELECT count(*) FROM notes_fts WHERE notes_fts MATCH 'fruit'"), 2);
+    db.exec("INSERT INTO notes(id, title, body) VALUES (3, 'plums', 'purple fruit')");
+    assert.equal(h.one(db, "SELECT count(*) FROM notes_fts WHERE notes_fts MATCH 'purple'"), 1, 'the trigger still feeds the index');
+    assert.equal(h.one(db, 'SELECT count(*) FROM note_titles'), 3);
+    if (h.extra) assert.equal(h.one(db, 'SELECT count(*) FROM boxes WHERE minX <= 5 AND maxX >= 5'), 1);
+    assert.equal((await ls.migrate(db, target)).stepsApplied, 0, 'in sync afterwards');
+    // A changed virtual table is recreated from its declaration by the host.
+    const changed = target.replace(`USING ${h.mod}(title, body)`, `USING ${h.mod}(title, body, tokenize=porter)`);
+    await ls.migrate(db, changed, { allowDataLoss: true });
+    assert.match(h.one(db, "SELECT sql FROM sqlite_schema WHERE name = 'notes_fts'"), /porter/);
+  });
+}
+
+test('migrateBytes refuses a database that uses a module its own SQLite lacks, bytes unchanged', () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(FTS_OLD('fts5') + FTS_ROWS);
+  const bytes = sqlite3.capi.sqlite3_js_db_export(db);
+  const copy = Uint8Array.from(bytes);
+  assert.throws(() => ls.migrateBytes(bytes, FTS_NEW('fts5')), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
+  assert.deepEqual(bytes, copy);
+});
+
+test('migrateBytes: a database whose virtual table the target drops is refused the same way', () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(FTS_OLD('fts5') + FTS_ROWS);
+  const bytes = sqlite3.capi.sqlite3_js_db_export(db);
+  const copy = Uint8Array.from(bytes);
+  const target = 'CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT);';
+  assert.throws(() => ls.migrateBytes(bytes, target, { allowDataLoss: true }), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
+  assert.deepEqual(bytes, copy);
+});
