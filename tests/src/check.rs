@@ -24,27 +24,47 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
     let Ok(text) = std::str::from_utf8(data) else {
         return Ok(());
     };
-    match liteshift::load_declared(text, "fuzz.sql") {
-        Err(Error::Schema { line, column, .. }) => {
-            if line == 0 || column == 0 {
-                return Err(format!("schema error at {line}:{column}"));
-            }
-            Ok(())
+    let clean = |r: &Result<liteshift::Declared, Error>| match r {
+        Err(Error::Schema { line, column, .. }) if *line == 0 || *column == 0 => {
+            Err(format!("schema error at {line}:{column}"))
         }
+        Err(Error::Schema { .. }) | Ok(_) => Ok(()),
         Err(e) => Err(format!("unexpected error kind: {e}")),
-        Ok(d) => {
-            let ch = liteshift::diff(&d.schema, &d.schema, &d.hints, Default::default());
+    };
+    let plain = liteshift::load_declared(text, "fuzz.sql");
+    clean(&plain)?;
+    // The same text for a host with its own virtual-table modules (stand-ins for missing ones):
+    // it accepts whatever plain loading accepts, and models it identically.
+    let opts = liteshift::declared::LoadOptions {
+        allow_dangling_fks: false,
+        host_modules: true,
+    };
+    let hosted = liteshift::declared::load_declared_opts(text, "fuzz.sql", opts);
+    clean(&hosted)?;
+    match (&plain, &hosted) {
+        (Ok(d), Ok(h)) => {
+            let ch = liteshift::diff(&d.schema, &h.schema, &d.hints, Default::default());
             if !ch.is_empty() {
-                return Err(format!("diff(s, s) not empty: {:?}", ch.summary()));
+                return Err(format!("host-module loading differs: {:?}", ch.summary()));
             }
-            let caps = liteshift::Capabilities::new(liteshift::SqliteVersion::bundled());
-            let p = liteshift::plan(&d.schema, &d.schema, &ch, caps, Default::default());
-            if !p.steps.is_empty() {
-                return Err(format!("plan(s, s) not empty: {:?}", p.changes));
-            }
-            Ok(())
         }
+        (Ok(_), Err(e)) => return Err(format!("host-module loading refused it: {e}")),
+        _ => {}
     }
+    let d = match hosted {
+        Ok(d) => d,
+        Err(_) => return Ok(()),
+    };
+    let ch = liteshift::diff(&d.schema, &d.schema, &d.hints, Default::default());
+    if !ch.is_empty() {
+        return Err(format!("diff(s, s) not empty: {:?}", ch.summary()));
+    }
+    let caps = liteshift::Capabilities::new(liteshift::SqliteVersion::bundled());
+    let p = liteshift::plan(&d.schema, &d.schema, &ch, caps, Default::default());
+    if !p.steps.is_empty() {
+        return Err(format!("plan(s, s) not empty: {:?}", p.changes));
+    }
+    Ok(())
 }
 
 fn column_values(conn: &Connection) -> BTreeMap<(String, String), Vec<String>> {
