@@ -14,7 +14,7 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
 
 const haveChromium = await access(CHROMIUM).then(() => true, () => false);
 
-test('the package migrates sqlite-wasm in headless Chromium', { skip: haveChromium ? false : `SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
+test('the package migrates sqlite-wasm in headless Chromium, in memory and on OPFS in a worker', { skip: haveChromium ? false : `SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(root, path === '/' ? 'test/browser/page.html' : path);
@@ -57,6 +57,25 @@ test('the package migrates sqlite-wasm in headless Chromium', { skip: haveChromi
     assert.equal(r.again, 0);
     assert.equal(r.refusal, 'data_loss_refused');
     console.log(`browser: host SQLite ${r.hostSqlite}, liteshift SQLite ${r.liteshiftSqlite}, ${r.steps} steps`);
+
+    // The same in a dedicated worker on an OPFS database, persisted across close and reopen.
+    const w = await browser.newPage();
+    w.on('console', (m) => logs.push(m.text()));
+    w.on('pageerror', (e) => logs.push(String(e)));
+    await w.goto(`http://127.0.0.1:${server.address().port}/test/browser/opfs.html`);
+    await w.waitForFunction(() => window.__result !== undefined, null, { timeout: 60_000 });
+    const o = await w.evaluate(() => window.__result);
+    assert.equal(o.error, undefined, `${o.error}\n${logs.join('\n')}`);
+    assert.equal(o.vfs, 'liteshift-test', 'an OPFS (opfs-sahpool) database');
+    assert.ok(o.steps > 0);
+    assert.equal(o.toggled, true);
+    assert.equal(o.persistedFiles, true);
+    assert.equal(o.children, 3, 'child rows survive the parent rebuild, on OPFS after reopening');
+    assert.equal(o.doneColumn, 1);
+    assert.equal(o.match, 1, 'the FTS5 index is untouched');
+    assert.equal(o.triggerFeeds, 1, 'the trigger still feeds it');
+    assert.equal(o.again, 0);
+    console.log(`browser (worker, OPFS ${o.vfs}): ${o.steps} steps, persisted`);
   } finally {
     await browser.close();
     server.close();
