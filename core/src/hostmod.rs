@@ -255,3 +255,27 @@ mod tests {
         assert!(e.to_string().contains("already exists"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod view_tests {
+    use crate::declared::{load_declared_opts, LoadOptions};
+
+    #[test]
+    fn views_over_a_stand_in_load() {
+        let opts = LoadOptions {
+            allow_dangling_fks: false,
+            host_modules: true,
+        };
+        for view in [
+            "SELECT rowid, title FROM d",
+            "SELECT docid, title FROM d",
+            "SELECT title, rank FROM d WHERE d MATCH 'x' ORDER BY rank",
+        ] {
+            let sql = format!(
+                "CREATE VIRTUAL TABLE d USING ftsx(title, body);\nCREATE VIEW v AS {view};"
+            );
+            let r = load_declared_opts(&sql, "s.sql", opts);
+            assert!(r.is_ok(), "{view}: {}", r.unwrap_err());
+        }
+    }
+}
