@@ -87,8 +87,14 @@ export interface Adapter {
   query(sql: string): Array<Record<string, unknown>>;
 }
 
+/** Plan from SQL text or a host's `sqlite_schema` rows. Pure; virtual tables of any module are modelled. */
 export function plan(current: string | CatalogRow[], targetSql: string, options?: Options): Plan;
+/** Migrate a sql.js `Database`, an official sqlite-wasm `oo1.DB`, or a {@link Adapter}, in one transaction on that host. */
 export function migrate(db: unknown, targetSql: string, options?: Options): Promise<Report>;
+/**
+ * Migrate a database image inside liteshift's own SQLite (JSON and math functions; no FTS or
+ * R*Tree: a database or schema that needs them is refused, bytes unchanged).
+ */
 export function migrateBytes(bytes: Uint8Array | ArrayBuffer, targetSql: string, options?: Options): { bytes: Uint8Array; report: Report };
 export function sqliteVersion(): string;
 /** Panics inside the module on purpose: throws a LiteshiftError with code internal_error. */
