@@ -839,7 +839,10 @@ fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
         };
         let expr = match &src {
             Some(s) => q(s),
-            None => tc.default.clone().unwrap_or_else(|| "NULL".into()),
+            None => tc
+                .default
+                .as_deref()
+                .map_or_else(|| "NULL".into(), crate::sqltext::default_as_value),
         };
         proj.push(format!("{expr} AS {}", q(&tc.name)));
         src_of.insert(key, src);

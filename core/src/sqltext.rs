@@ -94,6 +94,30 @@ fn norm_token(ty: TokenType, raw: &str, out: &mut Vec<String>) {
     out.push(t);
 }
 
+/// A column's `DEFAULT` text as an expression usable anywhere, e.g. in a `SELECT`. A `DEFAULT`
+/// cannot reference a column, so a double-quoted token in it (not a function name) is a string
+/// literal by SQLite's double-quoted-string fallback; elsewhere it could name a column, and a
+/// host built with `SQLITE_DQS=0` (the official sqlite-wasm build) rejects it. Such tokens
+/// become single-quoted literals; everything else is kept as written.
+pub fn default_as_value(default: &str) -> String {
+    let Some(toks) = tokens(default) else {
+        return default.to_string();
+    };
+    let mut out = String::with_capacity(default.len());
+    let mut last = 0;
+    for (i, (ty, r)) in toks.iter().enumerate() {
+        let raw = &default[r.clone()];
+        let call = toks.get(i + 1).is_some_and(|(t, _)| *t == TokenType::TK_LP);
+        if *ty == TokenType::TK_ID && raw.starts_with('"') && !call {
+            out.push_str(&default[last..r.start]);
+            out.push_str(&quote_str(&unquote(raw)));
+            last = r.end;
+        }
+    }
+    out.push_str(&default[last..]);
+    out
+}
+
 /// Tokenize SQL text with SQLite's tokenizer. Returns `(token type, byte range)` items, or
 /// `None` when the text does not tokenize (the caller then falls back to whitespace folding).
 pub fn tokens(sql: &str) -> Option<Vec<(TokenType, std::ops::Range<usize>)>> {
@@ -239,6 +263,29 @@ pub fn skip_space_and_comments(mut s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_become_values_without_double_quoted_strings() {
+        assert_eq!(default_as_value("\"\""), "''");
+        assert_eq!(default_as_value("\"it's\""), "'it''s'");
+        assert_eq!(default_as_value("('a' || \"b\")"), "('a' || 'b')");
+        assert_eq!(default_as_value("\"upper\"('x')"), "\"upper\"('x')");
+        assert_eq!(default_as_value("-1"), "-1");
+        assert_eq!(default_as_value("CURRENT_TIMESTAMP"), "CURRENT_TIMESTAMP");
+        // The value is the literal, even where a column of that name exists.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let v: String = conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM (SELECT 'x' AS id)",
+                    default_as_value("\"id\"")
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, "id");
+    }
 
     #[test]
     fn normalization_ignores_quoting_case_whitespace_comments() {

@@ -166,7 +166,11 @@ export function makeApi(raw, onCrash) {
         h.exec(commit);
       } catch (e) {
         try { h.exec(rollback); } catch { /* already rolled back */ }
-        throw e;
+        if (e instanceof LiteshiftError) throw e;
+        // The host's SQLite refused one of liteshift's reads (a check, a PRAGMA): a stable code.
+        const err = new LiteshiftError({ code: 'database_error', message: `the host's SQLite failed during the migration: ${String(e && e.message)}; rolled back, nothing changed` });
+        err.cause = e;
+        throw err;
       }
     } finally {
       if (toggle) h.exec('PRAGMA foreign_keys = ON');

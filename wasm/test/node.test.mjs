@@ -189,3 +189,16 @@ test('migrateBytes: a database whose virtual table the target drops is refused t
   assert.throws(() => ls.migrateBytes(bytes, target, { allowDataLoss: true }), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
   assert.deepEqual(bytes, copy);
 });
+
+test('sqlite-wasm (built with SQLITE_DQS=0): a NOT NULL column with a double-quoted DEFAULT is added and checked', async () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec("CREATE TABLE memo(id INTEGER PRIMARY KEY, content TEXT); INSERT INTO memo(content) VALUES ('a'), ('b');");
+  const target = 'CREATE TABLE memo(id INTEGER PRIMARY KEY, content TEXT, name TEXT NOT NULL DEFAULT "");';
+  const report = await ls.migrate(db, target);
+  assert.equal(report.stepsApplied, 1);
+  assert.equal(db.selectValue("SELECT count(*) FROM memo WHERE name = ''"), 2);
+  // A host error during liteshift's own reads is a LiteshiftError with a stable code.
+  const bad = { name: 'broken', exec: (sql) => db.exec(sql), query: (sql) => { if (sql.startsWith('SELECT count(*) AS n FROM')) throw new Error('disk I/O error'); return db.selectObjects(sql); } };
+  await assert.rejects(ls.migrate(bad, target.replace(');', ", label TEXT NOT NULL DEFAULT 'x');")), (e) => e.code === 'database_error' && /disk I\/O error/.test(e.message) && /rolled back/.test(e.message));
+  assert.equal(db.selectValue("SELECT count(*) FROM pragma_table_info('memo') WHERE name = 'label'"), 0, 'rolled back');
+});
