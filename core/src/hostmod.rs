@@ -32,21 +32,18 @@ pub(crate) fn missing_module(e: &Error) -> Option<String> {
     msg.strip_prefix("no such module: ").map(str::to_string)
 }
 
-/// Run `sql` on a modelling connection; when it fails for a missing virtual-table module,
-/// register a stand-in for that module and run it again (at most a few modules per statement).
+/// Run `sql` (one statement) on a modelling connection; when it fails for a missing
+/// virtual-table module, register a stand-in for that module and run it again.
 pub(crate) fn execute_with_stand_ins(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    let mut registered = 0;
-    loop {
-        match conn.execute_batch(sql) {
-            Err(e) if registered < 4 => match missing_module(&e) {
-                Some(module) => {
-                    conn.create_module(module.as_str(), &STAND_IN, None)?;
-                    registered += 1;
-                }
-                None => return Err(e),
-            },
-            r => return r,
-        }
+    match conn.execute_batch(sql) {
+        Err(e) => match missing_module(&e) {
+            Some(module) => {
+                conn.create_module(module.as_str(), &STAND_IN, None)?;
+                conn.execute_batch(sql)
+            }
+            None => Err(e),
+        },
+        ok => ok,
     }
 }
 
