@@ -1,6 +1,7 @@
 // A real-browser test: headless Chromium (Debian's, driven by playwright-core) loads the
-// package's web entry and the official sqlite-wasm build from a page served on localhost,
-// migrates a database with rows, and reports back.
+// package's web entry and the official sqlite-wasm build from pages served on localhost,
+// migrates databases with rows, and reports back. The pages live in wasm/browser/, outside
+// test/, so that `node --test test/` does not take their scripts for test files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -17,7 +18,7 @@ const haveChromium = await access(CHROMIUM).then(() => true, () => false);
 test('the package migrates sqlite-wasm in headless Chromium, in memory and on OPFS in a worker', { skip: haveChromium ? false : `SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = join(root, path === '/' ? 'test/browser/page.html' : path);
+    const file = join(root, path === '/' ? 'browser/page.html' : path);
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       const body = await readFile(file);
@@ -62,7 +63,7 @@ test('the package migrates sqlite-wasm in headless Chromium, in memory and on OP
     const w = await browser.newPage();
     w.on('console', (m) => logs.push(m.text()));
     w.on('pageerror', (e) => logs.push(String(e)));
-    await w.goto(`http://127.0.0.1:${server.address().port}/test/browser/opfs.html`);
+    await w.goto(`http://127.0.0.1:${server.address().port}/browser/opfs.html`);
     await w.waitForFunction(() => window.__result !== undefined, null, { timeout: 60_000 });
     const o = await w.evaluate(() => window.__result);
     assert.equal(o.error, undefined, `${o.error}\n${logs.join('\n')}`);
