@@ -49,7 +49,7 @@ export SQLITE_WASM_RS_FLAGS="-USQLITE_ENABLE_SESSION -USQLITE_ENABLE_PREUPDATE_H
   -DSQLITE_OMIT_LIKE_OPTIMIZATION -DSQLITE_OMIT_OR_OPTIMIZATION -DSQLITE_OMIT_BETWEEN_OPTIMIZATION -DSQLITE_OMIT_QUICKBALANCE"
 
 # The Rust standard library rebuilt for size (nightly's build-std with optimize_for_size,
-# no panic locations): 469,652 instead of 501,176 bytes gzipped. Without a nightly toolchain
+# no panic locations): about 470,000 instead of 501,176 bytes gzipped. Without a nightly toolchain
 # (or with LITESHIFT_WASM_STABLE=1), stable's prebuilt std.
 cargo_build=(cargo build -p liteshift-wasm --target wasm32-unknown-unknown --profile wasm-release)
 if [ "${LITESHIFT_WASM_STABLE:-}" != 1 ] && rustup toolchain list | grep -q '^nightly' \
