@@ -3,31 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import initSqlJs from 'sql.js';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import { OLD, ROWS, NEW } from '../browser/schemas.mjs';
 
 const ls = await import('../pkg/index.node.js');
 const SQL = await initSqlJs();
 const sqlite3 = await sqlite3InitModule();
-
-const OLD = `
-CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT);
-CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE, note TEXT);
-CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT);
-CREATE VIEW parent_names AS SELECT id, name FROM parent;
-CREATE TRIGGER parent_added AFTER INSERT ON parent BEGIN INSERT INTO events(what) VALUES ('added ' || new.name); END;
-`;
-const ROWS = `
-INSERT INTO parent(id, name) VALUES (1, 'a'), (2, 'b');
-INSERT INTO child VALUES (1, 1, 'x'), (2, 1, 'y'), (3, 2, 'z');
-INSERT INTO events(id, what) VALUES (100, 'high-water'); DELETE FROM events WHERE id = 100;
-`;
-// parent is rebuilt (NOT NULL + collation + a non-constant default), child gains a column.
-const NEW = `
-CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE, created TEXT DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE, note TEXT, done INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT);
-CREATE VIEW parent_names AS SELECT id, name FROM parent;
-CREATE TRIGGER parent_added AFTER INSERT ON parent BEGIN INSERT INTO events(what) VALUES ('added ' || new.name); END;
-`;
 
 const sqljsDb = () => { const db = new SQL.Database(); db.exec(OLD + ROWS); db.exec('PRAGMA foreign_keys = ON'); return db; };
 const oo1Db = () => { const db = new sqlite3.oo1.DB(':memory:', 'c'); db.exec(OLD + ROWS); db.exec('PRAGMA foreign_keys = ON'); return db; };
