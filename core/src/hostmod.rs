@@ -66,18 +66,15 @@ pub(crate) fn declaration(module: &str, table: &str, args: &[&str]) -> String {
     let mut cols: Vec<String> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for a in args {
-        let a = a.trim();
-        if a.is_empty() || top_level_eq(a) {
-            continue;
-        }
-        let name = first_token(a);
-        if !name.is_empty() && seen.insert(crate::sqltext::ident_key(name)) {
-            cols.push(name.to_string());
+        if let Some(name) = column_name(a) {
+            if seen.insert(crate::sqltext::ident_key(name)) {
+                cols.push(name.to_string());
+            }
         }
     }
     let module = module.to_ascii_lowercase();
     if module.starts_with("fts") {
-        let t = quote(table);
+        let t = crate::sqltext::quote_ident(table);
         if seen.insert(crate::sqltext::ident_key(&t)) {
             cols.push(format!("{t} HIDDEN"));
         }
@@ -91,49 +88,22 @@ pub(crate) fn declaration(module: &str, table: &str, args: &[&str]) -> String {
     format!("CREATE TABLE x({})", cols.join(", "))
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Whether `a` has an `=` outside quotes and parentheses (an option, not a column).
-fn top_level_eq(a: &str) -> bool {
+/// Whether an argument is an option (`key=value`: an `=` outside parentheses) and, if not,
+/// its first token (the column name), read with SQLite's tokenizer. `None` for an option or
+/// an argument that does not tokenize.
+fn column_name(a: &str) -> Option<&str> {
+    use sqlite3_parser::lexer::sql::TokenType::{TK_EQ, TK_LP, TK_RP};
+    let toks = crate::sqltext::tokens(a)?;
     let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    for c in a.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`' | '[') => quote = Some(if c == '[' { ']' } else { c }),
-            (None, '(') => depth += 1,
-            (None, ')') => depth -= 1,
-            (None, '=') if depth == 0 => return true,
+    for (ty, _) in &toks {
+        match ty {
+            TK_LP => depth += 1,
+            TK_RP => depth -= 1,
+            TK_EQ if depth == 0 => return None,
             _ => {}
         }
     }
-    false
-}
-
-/// The first token of an argument: a quoted identifier whole, else up to whitespace or `(`.
-fn first_token(a: &str) -> &str {
-    let close = match a.chars().next() {
-        Some('"') => Some('"'),
-        Some('`') => Some('`'),
-        Some('[') => Some(']'),
-        Some('\'') => Some('\''),
-        _ => None,
-    };
-    match close {
-        Some(q) => match a[1..].find(q) {
-            Some(i) => &a[..i + 2],
-            None => a,
-        },
-        None => {
-            let end = a
-                .find(|c: char| c.is_whitespace() || c == '(' || c == ',')
-                .unwrap_or(a.len());
-            &a[..end]
-        }
-    }
+    toks.first().map(|(_, r)| &a[r.clone()])
 }
 
 unsafe impl<'vtab> VTab<'vtab> for StandIn {
