@@ -114,8 +114,12 @@ struct Planning {
     /// Plan for this SQLite version instead of the database's (e.g. 3.40.0).
     #[arg(long, value_name = "X.Y.Z")]
     sqlite_version: Option<String>,
-    /// Accept foreign keys to undeclared tables or columns (a warning instead of an error).
+    /// Make a foreign key to an undeclared table or column an error (by default it is
+    /// accepted with a warning, as SQLite accepts it).
     #[arg(long)]
+    deny_dangling_foreign_keys: bool,
+    /// No effect: dangling foreign keys are accepted by default (kept so old scripts run).
+    #[arg(long, hide = true)]
     allow_dangling_foreign_keys: bool,
 }
 
@@ -133,7 +137,7 @@ impl Planning {
     fn options(&self, schema: &Path) -> anyhow::Result<Options> {
         let mut o = Options {
             exact_column_order: self.exact_column_order,
-            allow_dangling_foreign_keys: self.allow_dangling_foreign_keys,
+            deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
             source_name: schema.display().to_string(),
             ..Options::default()
         };

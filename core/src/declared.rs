@@ -22,30 +22,18 @@ pub struct Declared {
 }
 
 /// Load declared SQL. `source_name` names the input in error messages (a file path).
-/// A foreign key to an undeclared table or column is an error.
+/// A foreign key to an undeclared table or column is accepted, as SQLite accepts it, with a
+/// warning naming it (see [`LoadOptions::deny_dangling_fks`] for the strict mode).
 pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
-    load_declared_with(sql, source_name, false)
-}
-
-/// Like [`load_declared`]; with `allow_dangling_fks`, a foreign key to an undeclared table or
-/// column is a warning instead of an error (some published schemas have them).
-pub fn load_declared_with(
-    sql: &str,
-    source_name: &str,
-    allow_dangling_fks: bool,
-) -> Result<Declared> {
-    let opts = LoadOptions {
-        allow_dangling_fks,
-        host_modules: false,
-    };
-    load_declared_opts(sql, source_name, opts)
+    load_declared_opts(sql, source_name, LoadOptions::default())
 }
 
 /// How a declared schema is loaded.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
-    /// A foreign key to an undeclared table or column is a warning, not an error.
-    pub allow_dangling_fks: bool,
+    /// A foreign key to an undeclared table or column (or one whose parent columns are not
+    /// the parent's key) is an error. By default it is a warning, as SQLite accepts it.
+    pub deny_dangling_fks: bool,
     /// A virtual table whose module this SQLite lacks is modelled with a stand-in (the
     /// migration runs on a host that has the module), not an error.
     pub host_modules: bool,
@@ -56,13 +44,17 @@ pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Re
     let conn = Connection::open_in_memory()?;
     let hints = parse_annotations(sql, source_name)?;
     let mut warnings = Vec::new();
-    load_into(
-        &conn,
-        sql,
-        source_name,
-        opts.allow_dangling_fks.then_some(&mut warnings),
-        opts.host_modules,
-    )?;
+    let created_at = load_into(&conn, sql, source_name, opts.host_modules)?;
+    let dangling = dangling_foreign_keys(&conn, sql, source_name, &created_at)?;
+    if opts.deny_dangling_fks {
+        if let Some(first) = dangling.into_iter().next() {
+            return Err(first);
+        }
+    } else {
+        warnings.extend(dangling.iter().map(|e| {
+            format!("{e} (accepted, as SQLite accepts it; --deny-dangling-foreign-keys makes it an error)")
+        }));
+    }
     let schema = introspect(&conn)?;
     if schema.object_count() == 0 {
         return Err(Error::Schema {
@@ -93,14 +85,14 @@ fn object_count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?)
 }
 
-/// Run every statement of `sql` on `conn`, accepting only CREATE statements.
+/// Run every statement of `sql` on `conn`, accepting only CREATE statements. Returns the
+/// byte offset of the statement that created each object (by name key).
 pub(crate) fn load_into(
     conn: &Connection,
     sql: &str,
     source_name: &str,
-    tolerate_fks: Option<&mut Vec<String>>,
     host_modules: bool,
-) -> Result<()> {
+) -> Result<BTreeMap<String, usize>> {
     let mut batch = rusqlite::Batch::new(conn, sql);
     let mut search_from = 0usize;
     // name key -> byte offset of the statement that created it
@@ -191,16 +183,7 @@ pub(crate) fn load_into(
         }
         created_at.insert(name, start);
     }
-    match (
-        check_foreign_keys(conn, sql, source_name, &created_at),
-        tolerate_fks,
-    ) {
-        (Err(e @ Error::Schema { .. }), Some(w)) => {
-            w.push(format!("{e} (tolerated: --allow-dangling-foreign-keys)"));
-            Ok(())
-        }
-        (r, _) => r,
-    }
+    Ok(created_at)
 }
 
 fn skip_offset(sql: &str, from: usize) -> usize {
@@ -208,66 +191,73 @@ fn skip_offset(sql: &str, from: usize) -> usize {
     sql.len() - rest.len()
 }
 
-/// Every foreign key must name a declared table and existing columns.
-fn check_foreign_keys(
+/// The declared foreign keys that cannot work: to an undeclared table, to a missing column,
+/// or to parent columns that are not the parent's PRIMARY KEY or UNIQUE ("foreign key
+/// mismatch": with enforcement on, every write to the child fails). SQLite accepts all of
+/// these, so the caller decides whether they are warnings or an error. One per foreign key.
+fn dangling_foreign_keys(
     conn: &Connection,
     sql: &str,
     source_name: &str,
     created_at: &BTreeMap<String, usize>,
-) -> Result<()> {
+) -> Result<Vec<Error>> {
     let mut stmt = conn.prepare(
-        "SELECT m.name, f.\"table\", f.\"from\", f.\"to\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq",
+        "SELECT m.name, f.\"table\", f.\"from\", f.\"to\", \
+         EXISTS (SELECT 1 FROM sqlite_schema p WHERE p.type = 'table' AND p.name = f.\"table\" COLLATE NOCASE), \
+         f.\"to\" IS NULL OR EXISTS (SELECT 1 FROM pragma_table_xinfo(f.\"table\") c WHERE c.name = f.\"to\" COLLATE NOCASE) \
+         FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq",
     )?;
-    let rows: Vec<(String, String, String, Option<String>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+    type Row = (String, String, String, Option<String>, bool, bool);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    for (child, parent, from, to) in rows {
-        let at = created_at
+    let at = |child: &str| {
+        created_at
             .get(&child.to_ascii_lowercase())
             .copied()
-            .unwrap_or(0);
-        let exists: bool = conn.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
-            [&parent],
-            |r| r.get::<_, i64>(0).map(|n| n > 0),
-        )?;
-        if !exists {
-            return Err(schema_error(
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    let mut reported = std::collections::BTreeSet::new();
+    for (child, parent, from, to, parent_exists, column_exists) in rows {
+        let message = if !parent_exists {
+            format!("foreign key {child}.{from} references table `{parent}`, which the schema does not declare; declare it or remove the REFERENCES clause")
+        } else if !column_exists {
+            let to = to.unwrap_or_default();
+            format!("foreign key {child}.{from} references column {parent}.{to}, which does not exist; declare it or fix the REFERENCES clause")
+        } else {
+            continue;
+        };
+        reported.insert(child.to_ascii_lowercase());
+        out.push(schema_error(sql, source_name, at(&child), message));
+    }
+    // Parent columns that exist but are not a key: foreign_key_check fails on the child table
+    // ("foreign key mismatch") even when it is empty.
+    let children: Vec<String> = conn
+        .prepare("SELECT DISTINCT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for child in children {
+        if reported.contains(&child.to_ascii_lowercase()) {
+            continue;
+        }
+        let check = format!("PRAGMA foreign_key_check({})", crate::sqltext::quote_ident(&child));
+        match conn.query_row(&check, [], |_| Ok(())) {
+            Ok(()) | Err(rusqlite::Error::QueryReturnedNoRows) => {}
+            Err(e) => out.push(schema_error(
                 sql,
                 source_name,
-                at,
-                format!("foreign key {child}.{from} references table `{parent}`, which the schema does not declare; declare it or remove the REFERENCES clause"),
-            ));
-        }
-        if let Some(to) = to {
-            let has_col: bool = conn.query_row(
-                "SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE",
-                [&parent, &to],
-                |r| r.get::<_, i64>(0).map(|n| n > 0),
-            )?;
-            if !has_col {
-                return Err(schema_error(
-                    sql,
-                    source_name,
-                    at,
-                    format!("foreign key {child}.{from} references column {parent}.{to}, which does not exist"),
-                ));
-            }
+                at(&child),
+                format!(
+                    "{}: a foreign key's parent columns must be the parent's PRIMARY KEY or have a UNIQUE index",
+                    crate::error::sqlite_message(&e)
+                ),
+            )),
         }
     }
-    // A parent key without a PRIMARY KEY/UNIQUE index makes every write fail ("foreign key
-    // mismatch"); foreign_key_check reports it on an empty database too.
-    if let Err(e) = conn.query_row("PRAGMA foreign_key_check", [], |_| Ok(())) {
-        if !matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-            return Err(schema_error(
-                sql,
-                source_name,
-                0,
-                format!("{e}: a foreign key's parent columns must be the parent's PRIMARY KEY or have a UNIQUE index"),
-            ));
-        }
-    }
-    Ok(())
+    Ok(out)
 }
 
 /// Parse `-- liteshift:rename-table old=new` and `-- liteshift:rename-column table.old=new`.

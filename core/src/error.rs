@@ -47,9 +47,34 @@ pub enum Error {
     #[error("{0}")]
     InvalidOption(String),
 
-    /// An error from SQLite that is none of the above.
-    #[error("SQLite error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// An error from SQLite that is none of the above. Its message is SQLite's own, once
+    /// (the error is kept, but not exposed as a `source`, so error chains do not repeat it).
+    #[error("SQLite error: {}", sqlite_message(.0))]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(e)
+    }
+}
+
+/// SQLite's message for an error, once: the message SQLite gave, or the description of its
+/// result code ("database disk image is malformed"), never both nor the numeric code.
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqliteFailure(f, None) => {
+            let text = f.to_string();
+            // "Error code 11: database disk image is malformed" -> the description.
+            match text.split_once(": ") {
+                Some((_, description)) => description.to_string(),
+                None => text,
+            }
+        }
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
 }
 
 impl Error {

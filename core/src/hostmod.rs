@@ -230,7 +230,7 @@ mod view_tests {
     #[test]
     fn views_over_a_stand_in_load() {
         let opts = LoadOptions {
-            allow_dangling_fks: false,
+            deny_dangling_fks: false,
             host_modules: true,
         };
         for view in [

@@ -69,9 +69,11 @@ pub struct Options {
     pub dry_run: bool,
     /// Write a consistent copy of the database here before changing anything.
     pub backup: Option<std::path::PathBuf>,
-    /// Accept a declared foreign key to an undeclared table or column (a warning, not an
-    /// error). Apply then refuses only foreign-key violations the migration itself creates.
-    pub allow_dangling_foreign_keys: bool,
+    /// Make a declared foreign key to an undeclared table or column (or to parent columns
+    /// that are not a key) an error. By default it is accepted, as SQLite accepts it, with a
+    /// warning naming it; apply then refuses only foreign-key violations the migration
+    /// itself creates.
+    pub deny_dangling_foreign_keys: bool,
     /// The migration runs on another host (a browser page's SQLite) whose virtual-table
     /// modules this SQLite may lack: a declared `CREATE VIRTUAL TABLE` with a missing module
     /// is modelled with a stand-in instead of being an error. See `hostmod`.
@@ -87,7 +89,7 @@ impl Default for Options {
             sqlite_version: None,
             busy_timeout: Duration::from_secs(5),
             source_name: "<schema>".into(),
-            allow_dangling_foreign_keys: false,
+            deny_dangling_foreign_keys: false,
             host_modules: false,
             dry_run: false,
             backup: None,
@@ -105,7 +107,7 @@ impl Options {
     /// How declared schemas are loaded under these options.
     pub fn load_options(&self) -> declared::LoadOptions {
         declared::LoadOptions {
-            allow_dangling_fks: self.allow_dangling_foreign_keys,
+            deny_dangling_fks: self.deny_dangling_foreign_keys,
             host_modules: self.host_modules,
         }
     }

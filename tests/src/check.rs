@@ -36,7 +36,7 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
     // The same text for a host with its own virtual-table modules (stand-ins for missing ones):
     // it accepts whatever plain loading accepts, and models it identically.
     let opts = liteshift::declared::LoadOptions {
-        allow_dangling_fks: false,
+        deny_dangling_fks: false,
         host_modules: true,
     };
     let hosted = liteshift::declared::load_declared_opts(text, "fuzz.sql", opts);

@@ -17,6 +17,8 @@ use wasm_bindgen::prelude::*;
 pub struct JsOptions {
     pub allow_data_loss: bool,
     pub exact_column_order: bool,
+    pub deny_dangling_foreign_keys: bool,
+    /// Accepted for compatibility and ignored: dangling foreign keys are accepted by default.
     pub allow_dangling_foreign_keys: bool,
     /// `[["old", "new"], ...]` or `{ old: "new" }`
     pub rename_tables: Renames,
@@ -51,7 +53,7 @@ impl JsOptions {
         let mut o = Options {
             allow_data_loss: self.allow_data_loss,
             exact_column_order: self.exact_column_order,
-            allow_dangling_foreign_keys: self.allow_dangling_foreign_keys,
+            deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
             source_name: self
                 .source_name
                 .clone()
@@ -338,6 +340,7 @@ fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, Js
 pub const OPTION_NAMES: &[&str] = &[
     "allowDataLoss",
     "exactColumnOrder",
+    "denyDanglingForeignKeys",
     "allowDanglingForeignKeys",
     "renameTables",
     "renameColumns",
