@@ -201,6 +201,47 @@ fn rename_flags_rename_instead_of_drop_and_add() {
 }
 
 #[test]
+fn dangling_foreign_keys_are_accepted_with_a_warning() {
+    let env = Env::new();
+    let db = env.db(
+        "fk.db",
+        "CREATE TABLE a(id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1), (2);",
+    );
+    let schema = env.file(
+        "fk.sql",
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, kind INTEGER REFERENCES kinds(id));\n",
+    );
+    let warning = "fk.sql:1:1: foreign key a.kind references table `kinds`, which the schema does not declare";
+    let o = run(&["plan", "--db", &db, &schema, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = v["plan"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(warning)),
+        "{warnings:?}"
+    );
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("warning: "), "{}", text(&o));
+    assert!(text(&o).contains(warning), "{}", text(&o));
+    let o = run(&["check", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // The strict mode refuses it, and the old flag still parses.
+    let o = run(&["plan", "--db", &db, &schema, "--deny-dangling-foreign-keys"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = run(&[
+        "plan",
+        "--db",
+        &db,
+        &schema,
+        "--allow-dangling-foreign-keys",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[test]
 fn check_exit_codes_and_json() {
     let env = Env::new();
     let db = seeded(&env);
@@ -368,8 +409,9 @@ fn errors_exit_2_with_a_clear_message() {
                     "fk.sql",
                     "CREATE TABLE a(id INTEGER REFERENCES nowhere(id));\n",
                 ),
+                "--deny-dangling-foreign-keys".into(),
             ],
-            "does not declare",
+            "fk.sql:1:1: foreign key a.id references table `nowhere`, which the schema does not declare",
         ),
         (
             vec![

@@ -111,7 +111,7 @@ fn bad_schemas_exit_2_and_change_nothing() {
     );
     expect(
         format!("{GOOD}CREATE TABLE t(x REFERENCES missing(id));").as_bytes(),
-        &[],
+        &["--deny-dangling-foreign-keys"],
         2,
         "does not declare",
     );

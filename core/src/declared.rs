@@ -1,7 +1,7 @@
 //! Load a declared schema (plain SQL) into a pristine in-memory SQLite, so that SQLite itself
 //! validates it, then introspect it like any database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 use sqlite3_parser::FallibleIterator as _;
@@ -55,7 +55,8 @@ pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Re
             format!("{e} (accepted, as SQLite accepts it; --deny-dangling-foreign-keys makes it an error)")
         }));
     }
-    let schema = introspect(&conn)?;
+    let mut schema = introspect(&conn)?;
+    schema.rewritten_by_alter = rewritten_by_alter(&conn, &schema);
     if schema.object_count() == 0 {
         return Err(Error::Schema {
             source_name: source_name.to_string(),
@@ -68,6 +69,48 @@ pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Re
         schema,
         hints,
         warnings,
+    })
+}
+
+/// The objects whose stored text SQLite rewrites when any `ALTER TABLE … RENAME COLUMN` or
+/// `DROP COLUMN` runs in the database: SQLite then turns the double-quoted string literals of
+/// every CHECK, generated column, index expression, view and trigger into single-quoted ones.
+/// Found by doing both on a probe table in the loaded declared schema and seeing which texts
+/// change (this SQLite's own rule, which differs between versions). When the probe cannot run,
+/// every object with a double-quoted token is assumed to be rewritten. Leaves the probe's
+/// rewrites in `conn`, which must not be introspected afterwards.
+fn rewritten_by_alter(conn: &Connection, schema: &Schema) -> BTreeSet<String> {
+    let stored = |conn: &Connection| -> rusqlite::Result<BTreeMap<String, String>> {
+        conn.prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL")?
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?.to_ascii_lowercase(), r.get(1)?))
+            })?
+            .collect()
+    };
+    let probe = "\"_liteshift_quote_probe\"";
+    let probed = stored(conn).and_then(|before| {
+        conn.execute_batch(&format!(
+            "CREATE TABLE {probe}(a, b, c); ALTER TABLE {probe} RENAME COLUMN a TO d; ALTER TABLE {probe} DROP COLUMN b; DROP TABLE {probe}"
+        ))?;
+        let after = stored(conn)?;
+        Ok(before
+            .into_iter()
+            .filter(|(k, sql)| after.get(k) != Some(sql))
+            .map(|(k, _)| k)
+            .collect())
+    });
+    probed.unwrap_or_else(|_| {
+        let texts = schema
+            .tables
+            .iter()
+            .map(|(k, t)| (k, &t.sql))
+            .chain(schema.indexes.iter().map(|(k, i)| (k, &i.sql)))
+            .chain(schema.views.iter().map(|(k, v)| (k, &v.sql)))
+            .chain(schema.triggers.iter().map(|(k, t)| (k, &t.sql)));
+        texts
+            .filter(|(_, sql)| sql.contains('"'))
+            .map(|(k, _)| k.clone())
+            .collect()
     })
 }
 
@@ -210,7 +253,14 @@ fn dangling_foreign_keys(
     type Row = (String, String, String, Option<String>, bool, bool);
     let rows: Vec<Row> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let at = |child: &str| {
@@ -243,7 +293,10 @@ fn dangling_foreign_keys(
         if reported.contains(&child.to_ascii_lowercase()) {
             continue;
         }
-        let check = format!("PRAGMA foreign_key_check({})", crate::sqltext::quote_ident(&child));
+        let check = format!(
+            "PRAGMA foreign_key_check({})",
+            crate::sqltext::quote_ident(&child)
+        );
         match conn.query_row(&check, [], |_| Ok(())) {
             Ok(()) | Err(rusqlite::Error::QueryReturnedNoRows) => {}
             Err(e) => out.push(schema_error(

@@ -3,7 +3,7 @@
 //! Every map is a `BTreeMap` keyed by the object's *name key* (unquoted, ASCII lower-cased), so
 //! iteration order — and therefore every plan — is deterministic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -14,6 +14,12 @@ pub struct Schema {
     pub indexes: BTreeMap<String, Index>,
     pub views: BTreeMap<String, View>,
     pub triggers: BTreeMap<String, Trigger>,
+    /// Name keys of the objects whose stored text SQLite's own `ALTER TABLE … RENAME COLUMN`
+    /// and `DROP COLUMN` rewrite, wherever in the schema they run: their double-quoted string
+    /// literals become single-quoted. Found by a probe when a declared schema is loaded (see
+    /// `declared`); empty for a live database. Not part of the schema's meaning.
+    #[serde(skip)]
+    pub rewritten_by_alter: BTreeSet<String>,
 }
 
 impl Schema {

@@ -41,23 +41,40 @@ impl std::fmt::Display for SqliteVersion {
     }
 }
 
-/// What the SQLite that will run the plan can do natively.
+/// What the SQLite that will run the plan can do natively, for this migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
     pub version: SqliteVersion,
+    /// A table the migration keeps has a double-quoted string literal in a CHECK or a
+    /// generated column, which any `RENAME COLUMN` or `DROP COLUMN` in the database would
+    /// rewrite into a single-quoted one (so the table would no longer be as declared): the
+    /// plan then uses neither. Set by [`plan`] from the target schema.
+    #[serde(skip)]
+    pub keeps_double_quoted_literals: bool,
 }
 
 impl Capabilities {
     pub fn new(version: SqliteVersion) -> Self {
-        Capabilities { version }
+        Capabilities {
+            version,
+            keeps_double_quoted_literals: false,
+        }
     }
-    /// `ALTER TABLE ... RENAME COLUMN` (3.25.0).
+    /// `ALTER TABLE ... RENAME COLUMN` (3.25.0), when it rewrites nothing it must not.
     pub fn rename_column(&self) -> bool {
-        self.version >= SqliteVersion(3, 25, 0)
+        self.version >= SqliteVersion(3, 25, 0) && !self.keeps_double_quoted_literals
     }
-    /// `ALTER TABLE ... DROP COLUMN` (3.35.0).
+    /// `ALTER TABLE ... DROP COLUMN` (3.35.0), when it rewrites nothing it must not.
     pub fn drop_column(&self) -> bool {
-        self.version >= SqliteVersion(3, 35, 0)
+        self.version >= SqliteVersion(3, 35, 0) && !self.keeps_double_quoted_literals
+    }
+    /// Why `RENAME COLUMN` or `DROP COLUMN` (`what`, first in `since`) is not used.
+    fn why_not(&self, what: &str, since: &str) -> String {
+        if self.keeps_double_quoted_literals {
+            format!("{what} would rewrite the double-quoted string literals of a table's CHECK or generated column into single-quoted ones")
+        } else {
+            format!("{what} needs SQLite {since} (target {})", self.version)
+        }
     }
     /// `ALTER COLUMN ... SET/DROP NOT NULL` and `ADD/DROP CONSTRAINT ... CHECK` (3.53.0).
     pub fn alter_constraints(&self) -> bool {
@@ -188,10 +205,7 @@ pub fn table_strategy(
     }
     why.extend(a.other.iter().cloned());
     if !a.column_renames.is_empty() && !caps.rename_column() {
-        why.push(format!(
-            "RENAME COLUMN needs SQLite 3.25.0 (target {})",
-            caps.version
-        ));
+        why.push(caps.why_not("RENAME COLUMN", "3.25.0"));
     }
     let (Some(cc), Some(tc)) = (c.canon(), t.canon()) else {
         why.push("definition could not be parsed".into());
@@ -248,10 +262,7 @@ pub fn table_strategy(
         let Some(ccol) = c.column(col) else { continue };
         let mut blockers = Vec::new();
         if !caps.drop_column() {
-            blockers.push(format!(
-                "DROP COLUMN needs SQLite 3.35.0 (target {})",
-                caps.version
-            ));
+            blockers.push(caps.why_not("DROP COLUMN", "3.35.0"));
         }
         if ccol.pk > 0 {
             blockers.push("part of the primary key".into());
@@ -419,6 +430,11 @@ pub fn plan(
     let mut steps: Vec<Step> = Vec::new();
     let mut checks: Vec<DataCheck> = Vec::new();
     let mut fk_off = false;
+    let mut caps = caps;
+    caps.keeps_double_quoted_literals = target
+        .tables
+        .keys()
+        .any(|k| target.rewritten_by_alter.contains(k) && !changes.added_tables.contains(k));
 
     let doomed_indexes: BTreeSet<String> = changes
         .indexes
@@ -457,19 +473,37 @@ pub fn plan(
         fk_off = true;
     }
 
-    // Views and triggers to drop: changed/removed ones, and those depending on affected tables
-    // or on dropped views (to a fixed point).
+    // A native RENAME COLUMN or DROP COLUMN rewrites the double-quoted string literals of
+    // every index, view and trigger in the database: those are recreated from their declared
+    // text after it.
+    let rewrites = (caps.rename_column()
+        && changes.altered_tables.iter().any(|a| !a.column_renames.is_empty()))
+        || strategies.iter().any(|(_, s)| {
+            matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
+        });
+    let requoted = |k: &String| rewrites && target.rewritten_by_alter.contains(k);
+
+    // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
+    // affected tables or on dropped views (to a fixed point).
     let mut drop_views: BTreeSet<String> = changes
         .views
         .iter()
         .filter(|c| c.action != Action::Add)
         .map(|c| c.name.clone())
+        .chain(current.views.keys().filter(|k| requoted(k)).cloned())
         .collect();
     let mut drop_triggers: BTreeSet<String> = changes
         .triggers
         .iter()
         .filter(|c| c.action != Action::Add)
         .map(|c| c.name.clone())
+        .chain(current.triggers.keys().filter(|k| requoted(k)).cloned())
+        .collect();
+    let requoted_indexes: BTreeSet<String> = current
+        .indexes
+        .keys()
+        .filter(|k| requoted(k) && !doomed_indexes.contains(*k))
+        .cloned()
         .collect();
     let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
         match mentioned_names(sql) {
@@ -518,14 +552,12 @@ pub fn plan(
             format!("drop view {}", v.name),
         ));
     }
-    for c in &changes.indexes {
-        if c.action != Action::Add {
-            let i = &current.indexes[&c.name];
-            steps.push(step(
-                format!("DROP INDEX {}", q(&i.name)),
-                format!("drop index {}", i.name),
-            ));
-        }
+    let drop_indexes = doomed_indexes.iter().chain(&requoted_indexes);
+    for i in drop_indexes.map(|k| &current.indexes[k]) {
+        steps.push(step(
+            format!("DROP INDEX {}", q(&i.name)),
+            format!("drop index {}", i.name),
+        ));
     }
 
     // Phase B: table renames; phase C: column renames (when native).
@@ -596,6 +628,7 @@ pub fn plan(
                 .indexes
                 .iter()
                 .any(|c| &c.name == *k && c.action != Action::Drop)
+                || requoted_indexes.contains(*k)
                 || rebuilt_targets.contains(&i.table.to_ascii_lowercase())
         })
         .map(|(_, i)| i)

@@ -62,9 +62,13 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Normalised form of an identifier token. A double-quoted token whose content is not a plain
-/// identifier is most likely a string literal in SQLite's double-quoted-string fallback, which
-/// SQLite's own ALTER TABLE rewrites into single quotes: it is keyed as that string literal.
+/// Normalised form of an identifier token: unquoted and lower-cased. A double-quoted token
+/// whose content is not a plain identifier (`""`, `"no way"`) is most likely a string literal
+/// in SQLite's double-quoted-string fallback; it keeps its double quotes, so it equals neither
+/// the identifier nor the single-quoted literal: builds compiled with `SQLITE_DQS=0` (the
+/// official sqlite-wasm build) reject what `'…'` spells correctly, and apps change one into
+/// the other on purpose. (A plain `"msg"` is keyed as the identifier `msg`, which also differs
+/// from `'msg'`.)
 pub fn norm_ident(raw: &str) -> String {
     let inner = unquote(raw);
     let plain = inner
@@ -76,7 +80,7 @@ pub fn norm_ident(raw: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if raw.starts_with('"') && !plain {
-        quote_str(&inner)
+        quote_ident(&inner)
     } else {
         inner.to_ascii_lowercase()
     }
@@ -293,6 +297,16 @@ mod tests {
         let b = normalize_sql("create view v as /* x */ select a,b from T where a=1");
         assert_eq!(a, b);
         assert_ne!(normalize_sql("select 'A'"), normalize_sql("select 'a'"));
+        // A double-quoted string literal is not the single-quoted one.
+        assert_ne!(normalize_sql("select \"\""), normalize_sql("select ''"));
+        assert_ne!(
+            normalize_sql("select raise(abort, \"no way\")"),
+            normalize_sql("select raise(abort, 'no way')")
+        );
+        assert_ne!(
+            normalize_sql("select \"msg\""),
+            normalize_sql("select 'msg'")
+        );
     }
 
     #[test]

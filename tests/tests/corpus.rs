@@ -6,7 +6,8 @@ use std::fs;
 
 use liteshift::{migrate, plan_migration, Options};
 use liteshift_tests::{
-    column_values, corpus_dir, facts_diff, fk_violations, integrity, schema_facts, seed_rows, table_rows,
+    column_values, corpus_dir, facts_diff, fk_violations, integrity, schema_facts, seed_rows,
+    table_rows,
 };
 use rusqlite::Connection;
 
@@ -91,7 +92,10 @@ fn check_result(
     fresh.execute_batch(to).unwrap();
     let differs = facts_diff(&schema_facts(conn, false), &schema_facts(&fresh, false));
     if !differs.is_empty() {
-        return Err(format!("schema not exactly as declared: {}", differs.join("; ")));
+        return Err(format!(
+            "schema not exactly as declared: {}",
+            differs.join("; ")
+        ));
     }
     let again = plan_migration(conn, to, &Options::default()).map_err(|e| e.to_string())?;
     if !again.plan.steps.is_empty() {
@@ -99,7 +103,10 @@ fn check_result(
     }
     let second = migrate(conn, to, &Options::default()).map_err(|e| e.to_string())?;
     if second.steps_applied != 0 {
-        return Err(format!("a second run applied {} step(s)", second.steps_applied));
+        return Err(format!(
+            "a second run applied {} step(s)",
+            second.steps_applied
+        ));
     }
     let ic = integrity(conn);
     if ic != "ok" {
@@ -112,9 +119,11 @@ fn check_result(
     let values_after = column_values(conn);
     for (t, (n, rowids)) in &before {
         if let Some((n2, rowids2)) = after.get(t) {
-            let dropped_and_recreated = report.plan.steps.iter().any(|s| {
-                s.destructive && s.reason.starts_with(&format!("drop table {t} "))
-            });
+            let dropped_and_recreated = report
+                .plan
+                .steps
+                .iter()
+                .any(|s| s.destructive && s.reason.starts_with(&format!("drop table {t} ")));
             if dropped_and_recreated {
                 continue;
             }
@@ -128,9 +137,11 @@ fn check_result(
     }
     // Every value of a column kept with the same declared type is kept, row for row.
     for (key, (ty, vals)) in &values_before {
-        let recreated = report.plan.steps.iter().any(|s| {
-            s.destructive && s.reason.starts_with(&format!("drop table {} ", key.0))
-        });
+        let recreated = report
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.destructive && s.reason.starts_with(&format!("drop table {} ", key.0)));
         if let Some((ty2, vals2)) = values_after.get(key) {
             if ty == ty2 && !recreated && vals != vals2 {
                 return Err(format!("{}.{}: values changed", key.0, key.1));

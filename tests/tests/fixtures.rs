@@ -1,6 +1,9 @@
 //! Fixture tests: each folder of `tests/fixtures/` holds `before.sql`, `after.sql`, optional
 //! `data.sql` (rows for the `before` database), optional `options` (`key = value` lines) and
 //! optional `assert.sql` (queries that must each return true after the forward migration).
+//! After each direction the database must be exactly what the declared SQL creates, as SQLite
+//! reports it (`schema_facts`), unless `options` says `exact-text = false` (a fixture about
+//! spelling — case, quoting — that is not a change).
 //! The rendered plans are insta snapshots beside them (`forward.snap`, `reverse.snap`).
 //!
 //! Each fixture is applied forward to a database with rows, must re-plan to nothing, keep its
@@ -12,7 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use liteshift::{migrate, plan_migration, Options, SqliteVersion};
-use liteshift_tests::{fk_violations, integrity, table_rows};
+use liteshift_tests::{facts_diff, fk_violations, integrity, schema_facts, table_rows};
 use rusqlite::Connection;
 
 struct Fixture {
@@ -138,6 +141,15 @@ fn run_direction(fx: &Fixture, conn: &mut Connection, path: &Path, schema: &str,
     );
     assert_eq!(integrity(conn), "ok", "{label}");
     assert_eq!(fk_violations(conn), 0, "{label}: foreign_key_check");
+    // Exactly what the declared SQL gives, as SQLite reports it (types byte for byte), unless
+    // the fixture is about spelling that is not a change (`exact-text = false`).
+    if fx.opt("exact-text") != Some("false") {
+        let fresh = Connection::open_in_memory().unwrap();
+        fresh.execute_batch(schema).unwrap();
+        let exact = opts.exact_column_order;
+        let differs = facts_diff(&schema_facts(conn, exact), &schema_facts(&fresh, exact));
+        assert!(differs.is_empty(), "{label}: not as declared: {differs:#?}");
+    }
     let fk_on: bool = conn
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
