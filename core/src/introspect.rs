@@ -276,8 +276,13 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
     let mut checks = Vec::new();
     let mut fks = BTreeSet::new();
     let mut column_sql = BTreeMap::new();
+    // The declared text of each column definition, for ADD COLUMN (so the stored type is the
+    // one written); the parser's rendering only when the text cannot be split.
+    let declared_defs = crate::sqltext::column_definitions(sql)
+        .filter(|defs| defs.len() == coldefs.len())
+        .unwrap_or_default();
 
-    for cd in coldefs.iter() {
+    for (i, cd) in coldefs.iter().enumerate() {
         let name = unquote(cd.col_name.0);
         let key = name.to_ascii_lowercase();
         let qkey = key.clone();
@@ -381,7 +386,11 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                 }
             }
         }
-        column_sql.insert(key.clone(), Sql(cd).to_string());
+        let text = declared_defs
+            .get(i)
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| Sql(cd).to_string());
+        column_sql.insert(key.clone(), text);
         columns.push(col);
     }
 

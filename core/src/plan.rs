@@ -174,19 +174,13 @@ fn step(sql: String, reason: String) -> Step {
 }
 
 /// Whether a column's `DEFAULT` (normalised, from the parsed definition: PRAGMA `dflt_value`
-/// drops the parentheses of `DEFAULT (expr)`) is allowed by `ADD COLUMN`: a literal or a signed
-/// number, not an expression or `CURRENT_*`.
+/// drops the parentheses of `DEFAULT (expr)`) is allowed by `ADD COLUMN`.
 fn constant_default(d: &Option<String>) -> bool {
-    match d {
-        None => true,
-        Some(d) => !(d.starts_with('(') || d.to_ascii_lowercase().starts_with("current_")),
-    }
+    d.as_deref().is_none_or(crate::sqltext::is_constant_default)
 }
 
 fn default_is_null(d: &Option<String>) -> bool {
-    d.as_deref()
-        .map(|d| d.trim().eq_ignore_ascii_case("NULL"))
-        .unwrap_or(true)
+    crate::sqltext::default_is_null(d.as_deref())
 }
 
 /// Decide native vs rebuild for one altered table. `c` is the current table as it is after the
@@ -329,7 +323,7 @@ pub fn table_strategy(
             blockers.push("non-constant default");
         }
         if tcc.not_null.is_some()
-            && default_is_null(&tcol.default)
+            && default_is_null(&tcc.default)
             && tcol.generated == Generated::No
         {
             blockers.push("NOT NULL without a non-NULL default");
@@ -337,7 +331,7 @@ pub fn table_strategy(
         if tcol.generated == Generated::Stored {
             blockers.push("STORED generated column");
         }
-        if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcol.default) {
+        if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcc.default) {
             blockers.push("REFERENCES with a non-NULL default");
         }
         if blockers.is_empty() {
@@ -917,7 +911,10 @@ fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
             .flatten()
             .and_then(|s| c.column(&s.to_ascii_lowercase()).map(|x| x.not_null))
             .unwrap_or(false);
-        if was_nn {
+        // A new column with a non-NULL default cannot hold NULL.
+        let filled = src_of.get(&key).is_some_and(|s| s.is_none())
+            && !crate::sqltext::default_is_null(tc.default.as_deref());
+        if was_nn || filled {
             continue;
         }
         out.push(DataCheck {

@@ -122,6 +122,86 @@ pub fn default_as_value(default: &str) -> String {
     out
 }
 
+/// Whether a column's `DEFAULT` (its text, as declared or normalised) is what SQLite's own
+/// `ALTER TABLE … ADD COLUMN` accepts as constant: a literal (string, number, blob, NULL,
+/// TRUE, FALSE, or a bare identifier, which SQLite reads as a string), a signed one, either in
+/// any number of parentheses (`DEFAULT (-1)`, `('x')`, `(NULL)`). Not an expression such as
+/// `(1 + 2)`, and not `CURRENT_TIMESTAMP`.
+pub fn is_constant_default(default: &str) -> bool {
+    let Some(toks) = tokens(default) else {
+        return false;
+    };
+    let types: Vec<TokenType> = toks.iter().map(|(t, _)| *t).collect();
+    constant_literal(&types, true)
+}
+
+fn constant_literal(t: &[TokenType], top: bool) -> bool {
+    use TokenType::*;
+    match t {
+        [TK_LP, inner @ .., TK_RP] => constant_literal(inner, false),
+        [TK_MINUS | TK_PLUS, rest @ ..] => constant_literal(rest, false),
+        [TK_STRING | TK_INTEGER | TK_FLOAT | TK_BLOB | TK_NULL] => true,
+        // TRUE/FALSE, and `DEFAULT name` (a string); inside parentheses a name is a column.
+        [TK_ID] => top,
+        _ => false,
+    }
+}
+
+/// Whether a column's `DEFAULT` text is NULL (absent, `NULL`, or `NULL` in parentheses).
+pub fn default_is_null(default: Option<&str>) -> bool {
+    let Some(d) = default else { return true };
+    let mut d = d.trim();
+    while let Some(inner) = d.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        d = inner.trim();
+    }
+    d.eq_ignore_ascii_case("null")
+}
+
+/// The text of each column definition of a `CREATE TABLE` statement, exactly as written
+/// (from the column name to the end of its last constraint), in declared order. `None` when
+/// the statement has no column list the tokenizer can read.
+pub fn column_definitions(sql: &str) -> Option<Vec<&str>> {
+    use TokenType::*;
+    let toks = tokens(sql)?;
+    let open = toks.iter().position(|(t, _)| *t == TK_LP)?;
+    let mut defs = Vec::new();
+    let mut depth = 0usize;
+    let mut start: Option<usize> = None;
+    let mut end = 0usize;
+    for (t, r) in &toks[open + 1..] {
+        match t {
+            TK_LP => depth += 1,
+            TK_RP if depth == 0 => {
+                defs.extend(start.map(|s| &sql[s..end]));
+                return Some(column_defs_only(defs));
+            }
+            TK_RP => depth -= 1,
+            TK_COMMA if depth == 0 => {
+                defs.extend(start.take().map(|s| &sql[s..end]));
+                continue;
+            }
+            _ => {}
+        }
+        start.get_or_insert(r.start);
+        end = r.end;
+    }
+    None
+}
+
+/// The leading definitions that are columns (table constraints follow them).
+fn column_defs_only(defs: Vec<&str>) -> Vec<&str> {
+    let is_constraint = |d: &&str| {
+        let first = d
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or("");
+        ["constraint", "primary", "unique", "check", "foreign"]
+            .iter()
+            .any(|k| first.eq_ignore_ascii_case(k))
+    };
+    defs.into_iter().take_while(|d| !is_constraint(d)).collect()
+}
+
 /// Tokenize SQL text with SQLite's tokenizer. Returns `(token type, byte range)` items, or
 /// `None` when the text does not tokenize (the caller then falls back to whitespace folding).
 pub fn tokens(sql: &str) -> Option<Vec<(TokenType, std::ops::Range<usize>)>> {
@@ -314,6 +394,47 @@ mod tests {
         assert_eq!(unquote("݌ݍ"), "݌ݍ");
         assert_eq!(unquote("\"݌\""), "݌");
         assert_eq!(ident_key("Ⅻx"), "Ⅻx");
+    }
+
+    #[test]
+    fn constant_defaults_follow_sqlites_add_column_rule() {
+        for d in [
+            "0", "-1", "(-1)", "('x')", "(NULL)", "((1.5))", "'a'", "x'00'", "+2", "true", "\"\"",
+            "abc",
+        ] {
+            assert!(is_constant_default(d), "{d}");
+        }
+        for d in [
+            "(1 + 2)",
+            "CURRENT_TIMESTAMP",
+            "(CURRENT_TIMESTAMP)",
+            "(abc)",
+            "upper('x')",
+            "(1, 2)",
+            "- -",
+        ] {
+            assert!(!is_constant_default(d), "{d}");
+        }
+        assert!(
+            default_is_null(None)
+                && default_is_null(Some("(NULL)"))
+                && default_is_null(Some("null"))
+        );
+        assert!(!default_is_null(Some("'NULL'")) && !default_is_null(Some("0")));
+    }
+
+    #[test]
+    fn column_definitions_are_the_declared_text() {
+        let sql = "CREATE TABLE t(\n  id INTEGER PRIMARY KEY,\n  price DECIMAL(10, 2) NOT NULL DEFAULT (0),\n  \"odd, name\" VARCHAR (20) CHECK (length(\"odd, name\") > 0), -- c\n  CONSTRAINT u UNIQUE (price), CHECK (id > 0))";
+        assert_eq!(
+            column_definitions(sql).unwrap(),
+            vec![
+                "id INTEGER PRIMARY KEY",
+                "price DECIMAL(10, 2) NOT NULL DEFAULT (0)",
+                "\"odd, name\" VARCHAR (20) CHECK (length(\"odd, name\") > 0)",
+            ]
+        );
+        assert_eq!(column_definitions("CREATE TABLE t(a)").unwrap(), vec!["a"]);
     }
 
     #[test]
