@@ -430,6 +430,17 @@ fn errors_exit_2_with_a_clear_message() {
                 "--db".into(),
                 db.clone(),
                 good.clone(),
+                "--rename-column".into(),
+                "users.nope=other".into(),
+            ],
+            "rename hint nope=other (column of table users) cannot apply: the database has no `nope`",
+        ),
+        (
+            vec![
+                "plan".into(),
+                "--db".into(),
+                db.clone(),
+                good.clone(),
                 "--sqlite-version".into(),
                 "three".into(),
             ],

@@ -74,6 +74,8 @@ pub struct Changes {
     pub suggestions: Vec<String>,
     /// Hints that did not apply, and similar notes.
     pub warnings: Vec<String>,
+    /// Explicitly given rename hints that cannot apply (an error for the caller).
+    pub hint_errors: Vec<String>,
 }
 
 impl Changes {
@@ -228,26 +230,137 @@ pub fn rename_tokens(text: &str, map: &BTreeMap<String, String>) -> String {
         .join(" ")
 }
 
-/// Compute the changes from `current` to `target`.
-pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions) -> Changes {
-    let mut ch = Changes::default();
+/// One rename hint, by name keys, with its spelling for messages.
+struct Rename {
+    old: String,
+    new: String,
+    shown: String,
+    explicit: bool,
+}
 
-    // Resolve table renames: target key -> current key.
-    let mut table_src: BTreeMap<String, String> = BTreeMap::new();
-    for (o, n) in &hints.tables {
-        let (ok, nk) = (ident_key(o), ident_key(n));
-        if current.tables.contains_key(&ok)
-            && !current.tables.contains_key(&nk)
-            && target.tables.contains_key(&nk)
-            && !target.tables.contains_key(&ok)
-        {
-            table_src.insert(nk, ok);
-        } else if !current.tables.contains_key(&nk) || current.tables.contains_key(&ok) {
-            ch.warnings.push(format!(
-                "rename hint {o}={n} does not apply: the database needs a table `{o}` and no `{n}`, and the declared schema a table `{n}` and no `{o}`"
+/// Which renames apply, from explicit hints (options, flags) and annotations in the schema
+/// file. `what` names the namespace in messages ("table", "column of table t"); `in_cur` and
+/// `in_tgt` say whether a name key exists on each side.
+///
+/// An annotation applies only while the database has the old name and not the new one and
+/// the declaration the new name and not the old one, so it can stay in the file after the
+/// migration. Explicit hints apply as a set: a name may be freed by another rename of the set,
+/// so swaps and chains (`a=b, b=a`; `a=b, b=c`) apply; one already carried out (the database
+/// has the new name only) is satisfied; any other is an error, in `errors`.
+fn resolve_renames(
+    what: &str,
+    explicit: &[(String, String)],
+    annotated: &[(String, String)],
+    in_cur: &dyn Fn(&str) -> bool,
+    in_tgt: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+    errors: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mk = |(o, n): &(String, String), explicit| Rename {
+        old: ident_key(o),
+        new: ident_key(n),
+        shown: format!("{o}={n}"),
+        explicit,
+    };
+    let all: Vec<Rename> = explicit
+        .iter()
+        .map(|h| mk(h, true))
+        .chain(annotated.iter().map(|h| mk(h, false)))
+        .collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    // Annotations first, by the strict rule.
+    for r in all.iter().filter(|r| !r.explicit) {
+        if in_cur(&r.old) && !in_cur(&r.new) && in_tgt(&r.new) && !in_tgt(&r.old) {
+            out.push((r.old.clone(), r.new.clone()));
+        } else if !in_cur(&r.new) || in_cur(&r.old) {
+            warnings.push(format!(
+                "rename annotation {} ({what}) does not apply: the database needs `{}` and no `{}`, and the declared schema `{}` and no `{}`",
+                r.shown, r.old, r.new, r.new, r.old
             ));
         }
     }
+    let explicit: Vec<&Rename> = all
+        .iter()
+        .filter(|r| r.explicit && !out.iter().any(|(o, n)| *o == r.old && *n == r.new))
+        .collect();
+    let done = |r: &Rename| !in_cur(&r.old) && in_cur(&r.new) && in_tgt(&r.new) && !in_tgt(&r.old);
+    let pending: Vec<&Rename> = explicit.iter().copied().filter(|r| !done(r)).collect();
+    let olds: Vec<String> = out
+        .iter()
+        .map(|(o, _)| o.clone())
+        .chain(pending.iter().map(|r| r.old.clone()))
+        .collect();
+    let news: Vec<String> = out
+        .iter()
+        .map(|(_, n)| n.clone())
+        .chain(pending.iter().map(|r| r.new.clone()))
+        .collect();
+    let count = |v: &[String], k: &str| v.iter().filter(|x| *x == k).count();
+    for r in &pending {
+        let problem = if !in_cur(&r.old) {
+            Some(format!("the database has no `{}`", r.old))
+        } else if !in_tgt(&r.new) {
+            Some(format!("the declared schema has no `{}`", r.new))
+        } else if r.old == r.new {
+            Some("the old and new names are the same".to_string())
+        } else if count(&olds, &r.old) > 1 || count(&news, &r.new) > 1 {
+            Some("another hint renames the same name".to_string())
+        } else if in_cur(&r.new) && !olds.contains(&r.new) {
+            Some(format!(
+                "the database already has `{}` and no hint renames it away",
+                r.new
+            ))
+        } else if in_tgt(&r.old) && !news.contains(&r.old) {
+            Some(format!(
+                "the declared schema still has `{}` and no hint renames another to it",
+                r.old
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => errors.push(format!(
+                "rename hint {} ({what}) cannot apply: {p}; fix or remove the hint",
+                r.shown
+            )),
+            None => out.push((r.old.clone(), r.new.clone())),
+        }
+    }
+    out
+}
+
+/// Compute the changes from `current` to `target`, with rename hints from annotations only
+/// (see [`diff_hinted`]).
+pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions) -> Changes {
+    diff_hinted(current, target, hints, &Hints::default(), opts)
+}
+
+/// Compute the changes from `current` to `target`. `annotated` hints come from the schema
+/// file (applied only while they can, see `resolve_renames`); `explicit` hints from the
+/// caller, which must each apply (else `Changes::hint_errors`).
+pub fn diff_hinted(
+    current: &Schema,
+    target: &Schema,
+    annotated: &Hints,
+    explicit: &Hints,
+    opts: DiffOptions,
+) -> Changes {
+    let mut ch = Changes::default();
+    let explicit = &already_applied_removed(current, target, annotated, explicit, opts);
+
+    // Resolve table renames: target key -> current key.
+    let table_src: BTreeMap<String, String> = resolve_renames(
+        "table",
+        &explicit.tables,
+        &annotated.tables,
+        &|k| current.tables.contains_key(k),
+        &|k| target.tables.contains_key(k),
+        &mut ch.warnings,
+        &mut ch.hint_errors,
+    )
+    .into_iter()
+    .map(|(o, n)| (n, o))
+    .collect();
     let table_map: BTreeMap<String, String> = table_src
         .iter()
         .map(|(n, o)| (o.clone(), n.clone()))
@@ -263,11 +376,30 @@ pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions)
             None => ch.added_tables.push(tk),
             Some(c) => {
                 matched_current.insert(ck.clone());
-                let alter = diff_table(c, t, &ck, &tk, hints, &table_map, opts, &mut ch.warnings);
+                let alter = diff_table(
+                    c,
+                    t,
+                    (&ck, &tk),
+                    (annotated, explicit),
+                    &table_map,
+                    opts,
+                    (&mut ch.warnings, &mut ch.hint_errors),
+                );
                 if !alter.is_empty() {
                     ch.altered_tables.push(alter);
                 }
             }
+        }
+    }
+    for (tn, o, n) in &explicit.columns {
+        let k = ident_key(tn);
+        let matched = target.tables.contains_key(&k)
+            && matched_current.contains(table_src.get(&k).unwrap_or(&k))
+            || table_src.values().any(|o| *o == k);
+        if !matched {
+            ch.hint_errors.push(format!(
+                "rename hint {tn}.{o}={n} cannot apply: no table `{tn}` is in both the database and the declared schema; fix or remove the hint"
+            ));
         }
     }
     let mut dropped: Vec<&Table> = current
@@ -387,16 +519,77 @@ fn diff_objects<'a>(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `explicit` without the hints the database already reflects: those whose tables already
+/// equal their declaration without them. An app passes the same hints at every start, so a
+/// hint must be a no-op once carried out; for a swap or a chain no name test can tell (both
+/// names exist before and after), the shape can. (Columns or tables of identical shape that
+/// swap names cannot be told apart from no change at all, and are left as they are.)
+fn already_applied_removed(
+    current: &Schema,
+    target: &Schema,
+    annotated: &Hints,
+    explicit: &Hints,
+    opts: DiffOptions,
+) -> Hints {
+    if explicit.tables.is_empty() && explicit.columns.is_empty() {
+        return Hints::default();
+    }
+    let without = diff_hinted(current, target, annotated, &Hints::default(), opts);
+    let unchanged = |k: &str| {
+        current.tables.contains_key(k)
+            && target.tables.contains_key(k)
+            && !without.added_tables.iter().any(|x| x == k)
+            && !without.dropped_tables.iter().any(|x| x == k)
+            && !without
+                .altered_tables
+                .iter()
+                .any(|a| a.from == k || a.to == k)
+    };
+    let absent = |k: &str| !current.tables.contains_key(k) && !target.tables.contains_key(k);
+    let mut kept = Hints::default();
+    let tables_done = !explicit.tables.is_empty()
+        && explicit.tables.iter().all(|(o, n)| {
+            let (o, n) = (ident_key(o), ident_key(n));
+            unchanged(&n) && (unchanged(&o) || absent(&o))
+        });
+    if !tables_done {
+        kept.tables = explicit.tables.clone();
+    }
+    let tables_settled = tables_done || explicit.tables.is_empty();
+    let column_done = |t: &str, n: &str| {
+        let t = ident_key(t);
+        tables_settled && unchanged(&t) && target.tables[&t].column(&ident_key(n)).is_some()
+    };
+    kept.columns = explicit
+        .columns
+        .iter()
+        .filter(|(t, _, n)| !column_done(t, n))
+        .cloned()
+        .collect();
+    kept
+}
+
+/// The column hints of `hints` that name this table (by its old or new name).
+fn column_hints(hints: &Hints, ck: &str, tk: &str) -> Vec<(String, String)> {
+    hints
+        .columns
+        .iter()
+        .filter(|(t, _, _)| {
+            let k = ident_key(t);
+            k == ck || k == tk
+        })
+        .map(|(_, o, n)| (o.clone(), n.clone()))
+        .collect()
+}
+
 fn diff_table(
     c: &Table,
     t: &Table,
-    ck: &str,
-    tk: &str,
-    hints: &Hints,
+    (ck, tk): (&str, &str),
+    (annotated, explicit): (&Hints, &Hints),
     table_map: &BTreeMap<String, String>,
     opts: DiffOptions,
-    warnings: &mut Vec<String>,
+    (warnings, errors): (&mut Vec<String>, &mut Vec<String>),
 ) -> TableAlter {
     let mut a = TableAlter {
         from: ck.to_string(),
@@ -419,26 +612,20 @@ fn diff_table(
     }
 
     // Column renames: target key -> current key.
-    let mut col_src: BTreeMap<String, String> = BTreeMap::new();
-    for (tn, o, n) in &hints.columns {
-        let tnk = ident_key(tn);
-        if tnk != ck && tnk != tk {
-            continue;
-        }
-        let (ok, nk) = (ident_key(o), ident_key(n));
-        if c.column(&ok).is_some()
-            && c.column(&nk).is_none()
-            && t.column(&nk).is_some()
-            && t.column(&ok).is_none()
-        {
-            col_src.insert(nk.clone(), ok.clone());
-            a.column_renames.push((ok, nk));
-        } else if c.column(&nk).is_none() || c.column(&ok).is_some() {
-            warnings.push(format!(
-                "rename hint {tn}.{o}={n} does not apply: the database table needs a column `{o}` and no `{n}`, and the declared table a column `{n}` and no `{o}`"
-            ));
-        }
-    }
+    a.column_renames = resolve_renames(
+        &format!("column of table {}", t.name),
+        &column_hints(explicit, ck, tk),
+        &column_hints(annotated, ck, tk),
+        &|k| c.column(k).is_some(),
+        &|k| t.column(k).is_some(),
+        warnings,
+        errors,
+    );
+    let col_src: BTreeMap<String, String> = a
+        .column_renames
+        .iter()
+        .map(|(o, n)| (n.clone(), o.clone()))
+        .collect();
     let col_map: BTreeMap<String, String> = a
         .column_renames
         .iter()

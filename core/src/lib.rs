@@ -152,24 +152,33 @@ pub fn connection_version(conn: &Connection) -> Result<SqliteVersion> {
     Ok(SqliteVersion::parse(&v).unwrap_or_else(SqliteVersion::bundled))
 }
 
-/// Plan the migration of `current` to the declared schema `target`.
+/// Plan the migration of `current` to the declared schema `target`. An explicit rename hint
+/// (`opts.hints`) that cannot apply is an error; the schema's own annotations apply only while
+/// they can.
 pub fn plan_schemas(
     current: Schema,
     target: &Declared,
     opts: &Options,
     caps: Capabilities,
-) -> Planned {
-    let mut hints = target.hints.clone();
-    hints.extend(&opts.hints);
-    let changes = diff(&current, &target.schema, &hints, opts.diff_options());
+) -> Result<Planned> {
+    let changes = diff::diff_hinted(
+        &current,
+        &target.schema,
+        &target.hints,
+        &opts.hints,
+        opts.diff_options(),
+    );
+    if !changes.hint_errors.is_empty() {
+        return Err(Error::InvalidOption(changes.hint_errors.join("; ")));
+    }
     let mut plan = plan::plan(&current, &target.schema, &changes, caps, opts.policy());
     plan.warnings.extend(target.warnings.iter().cloned());
-    Planned {
+    Ok(Planned {
         current,
         target: target.schema.clone(),
         changes,
         plan,
-    }
+    })
 }
 
 /// Plan (without applying) the migration of `conn`'s database to `schema_sql`.
@@ -184,12 +193,7 @@ pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Re
         Some(v) => v,
         None => connection_version(conn)?,
     };
-    Ok(plan_schemas(
-        current,
-        &declared,
-        opts,
-        Capabilities::new(version),
-    ))
+    plan_schemas(current, &declared, opts, Capabilities::new(version))
 }
 
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
@@ -198,12 +202,7 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
     let from = declared::load_declared_opts(from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    Ok(plan_schemas(
-        from.schema,
-        &to,
-        opts,
-        Capabilities::new(version),
-    ))
+    plan_schemas(from.schema, &to, opts, Capabilities::new(version))
 }
 
 /// Plan the migration of a database described by its catalog rows (read on another host) to
@@ -213,12 +212,7 @@ pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Re
     let declared =
         declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    Ok(plan_schemas(
-        current,
-        &declared,
-        opts,
-        Capabilities::new(version),
-    ))
+    plan_schemas(current, &declared, opts, Capabilities::new(version))
 }
 
 /// Migrate `conn`'s database to the declared schema `schema_sql`, in one transaction.

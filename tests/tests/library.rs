@@ -228,3 +228,62 @@ CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN INSERT INTO docs(rowid, titl
     let err = plan_diff(&same, "a.sql", &target, &opts).unwrap_err();
     assert!(err.to_string().contains("no such module: hostfts"), "{err}");
 }
+
+fn column_values(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn explicit_rename_hints_apply_once_and_a_bad_one_is_an_error() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO t VALUES (1, 'one', 10), (2, 'two', 20);",
+    )
+    .unwrap();
+    let swapped = "CREATE TABLE t(id INTEGER PRIMARY KEY, b TEXT, a INTEGER NOT NULL DEFAULT 0);";
+    let mut opts = Options::default();
+    opts.hints.add_column_rename("t.a=b").unwrap();
+    opts.hints.add_column_rename("t.b=a").unwrap();
+    let r = migrate(&mut conn, swapped, &opts).unwrap();
+    assert!(r.steps_applied > 0);
+    let got = column_values(&conn, "SELECT b || ':' || a FROM t ORDER BY id");
+    assert_eq!(got, ["one:10", "two:20"]);
+    // An app passes the same hints at its next start: nothing happens (no swap back).
+    assert_eq!(migrate(&mut conn, swapped, &opts).unwrap().steps_applied, 0);
+    assert_eq!(
+        column_values(&conn, "SELECT b || ':' || a FROM t ORDER BY id"),
+        got
+    );
+    // A hint that names nothing is an error, and changes nothing.
+    let mut typo = Options::default();
+    typo.hints.add_column_rename("t.nope=x").unwrap();
+    let err = migrate(&mut conn, swapped, &typo).unwrap_err();
+    assert!(matches!(err, Error::InvalidOption(_)), "{err}");
+    assert!(
+        err.to_string().contains(
+            "rename hint nope=x (column of table t) cannot apply: the database has no `nope`"
+        ),
+        "{err}"
+    );
+    let mut typo = Options::default();
+    typo.hints.add_column_rename("nosuch.a=b").unwrap();
+    let err = migrate(&mut conn, swapped, &typo).unwrap_err();
+    assert!(err.to_string().contains("no table `nosuch`"), "{err}");
+    let mut typo = Options::default();
+    typo.hints.add_table_rename("t=u").unwrap();
+    let err = migrate(&mut conn, swapped, &typo).unwrap_err();
+    assert!(
+        err.to_string().contains("the declared schema has no `u`"),
+        "{err}"
+    );
+    assert_eq!(
+        column_values(&conn, "SELECT b || ':' || a FROM t ORDER BY id"),
+        got
+    );
+}
