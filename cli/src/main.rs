@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use liteshift::{Error, Options, Planned, SqliteVersion};
+use liteshift::{Error, Options, Plan, SqliteVersion};
 use rusqlite::{Connection, OpenFlags};
 
 const EXIT_HELP: &str = "Exit codes:
@@ -197,21 +197,21 @@ fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-fn print_plan(p: &Planned, format: Format, extra: Option<serde_json::Value>) {
+fn print_plan(plan: &Plan, format: Format, extra: Option<serde_json::Value>) {
     match format {
         Format::Text => {
-            print!("{}", liteshift::render_summary(&p.plan));
-            if !p.plan.steps.is_empty() {
+            print!("{}", liteshift::render_summary(plan));
+            if !plan.steps.is_empty() {
                 println!();
-                print!("{}", liteshift::render_sql(&p.plan));
+                print!("{}", liteshift::render_sql(plan));
             }
         }
-        Format::Sql => print!("{}", liteshift::render_sql(&p.plan)),
+        Format::Sql => print!("{}", liteshift::render_sql(plan)),
         Format::Json => {
             let mut v = serde_json::json!({
-                "in_sync": p.plan.steps.is_empty(),
-                "plan": p.plan,
-                "sql": liteshift::render_sql(&p.plan),
+                "in_sync": plan.steps.is_empty(),
+                "plan": plan,
+                "sql": liteshift::render_sql(plan),
             });
             if let Some(extra) = extra {
                 v["result"] = extra;
@@ -235,7 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let sql = read_schema(&target.schema)?;
             let conn = open_db(&target.db, false)?;
             let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
-            print_plan(&planned, format, None);
+            print_plan(&planned.plan, format, None);
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
@@ -251,31 +251,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.allow_data_loss = allow_data_loss;
             opts.dry_run = dry_run;
             opts.busy_timeout = Duration::from_millis(busy_timeout);
+            opts.backup = backup;
             let sql = read_schema(&target.schema)?;
             let mut conn = open_db(&target.db, true)?;
             let started = Instant::now();
-            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
-            if format == Format::Text {
-                print!("{}", liteshift::render_summary(&planned.plan));
+            let mut first: Option<Plan> = None;
+            let report = liteshift::migrate_with(&mut conn, &sql, &opts, &mut |plan| {
+                if format == Format::Text {
+                    print!("{}", liteshift::render_summary(plan));
+                }
+                first = Some(plan.clone());
+            })?;
+            if format == Format::Text && first.as_ref() != Some(&report.plan) {
+                println!("The schema changed while waiting for the write lock (another process migrated it); planned again:");
+                print!("{}", liteshift::render_summary(&report.plan));
             }
-            let report = liteshift::apply(
-                &mut conn,
-                &planned.plan,
-                &planned.target,
-                liteshift::Policy {
-                    allow_data_loss: opts.allow_data_loss,
-                    exact_column_order: opts.exact_column_order,
-                },
-                liteshift::ApplyOptions {
-                    busy_timeout: opts.busy_timeout,
-                    dry_run,
-                    backup,
-                },
-            )?;
             let ms = started.elapsed().as_millis();
             match format {
                 Format::Json => print_plan(
-                    &planned,
+                    &report.plan,
                     Format::Json,
                     Some(serde_json::json!({
                         "applied": !dry_run,
@@ -286,7 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "milliseconds": ms,
                     })),
                 ),
-                Format::Sql => print!("{}", liteshift::render_sql(&planned.plan)),
+                Format::Sql => print!("{}", liteshift::render_sql(&report.plan)),
                 Format::Text => {
                     if let Some(b) = &report.backup {
                         println!("Backup of the pre-migration database written to {b}");
@@ -313,7 +307,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let to_sql = read_schema(&to)?;
             let planned =
                 liteshift::plan_diff(&from_sql, &from.display().to_string(), &to_sql, &opts)?;
-            print_plan(&planned, format, None);
+            print_plan(&planned.plan, format, None);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {

@@ -86,7 +86,8 @@ pub fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
     Error::Database { path, message }
 }
 
-/// Apply `plan` to `conn`, whose result must equal `target`.
+/// Apply `plan` to `conn`, whose result must equal `target`. The plan is the caller's: if the
+/// database's schema changed since it was made, it is refused as stale.
 pub fn apply(
     conn: &mut Connection,
     plan: &Plan,
@@ -94,18 +95,75 @@ pub fn apply(
     policy: Policy,
     opts: ApplyOptions,
 ) -> Result<Report> {
-    let report = |n: usize, toggled: bool, backup: bool| Report {
+    apply_replanning(conn, plan, target, policy, opts, None)
+}
+
+/// Makes a new plan from the schema read under the write lock (for a plan liteshift made
+/// itself, whose schema another connection changed meanwhile).
+pub type Replan<'a> = &'a dyn Fn(Schema) -> Result<Plan>;
+
+/// Like [`apply`]; when the schema changed since `plan` was made and `replan` is given, the
+/// plan is made again under the write lock (usually finding the database in sync: another
+/// process migrated it first) instead of being refused.
+pub fn apply_replanning(
+    conn: &mut Connection,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    opts: ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<Report> {
+    let mut plan = plan.clone();
+    // A re-made plan that needs foreign-key enforcement off, which cannot change inside the
+    // transaction, is run again from here: a few times at most, as other writers allow.
+    for _ in 0..4 {
+        match apply_once(conn, &plan, target, policy, &opts, replan)? {
+            Ran::Done(report) => return Ok(report),
+            Ran::Again(next) => plan = next,
+        }
+    }
+    let actual = introspect(conn)?.fingerprint();
+    Err(Error::StalePlan {
+        planned: plan.fingerprint,
+        actual,
+    })
+}
+
+/// What one attempt did.
+enum Ran {
+    Done(Report),
+    /// Rolled back: run this plan instead, outside the transaction first.
+    Again(Plan),
+}
+
+fn refuse_data_loss(plan: &Plan, policy: Policy) -> Result<()> {
+    let lost = plan.destructive_steps();
+    if !policy.allow_data_loss && !lost.is_empty() {
+        return Err(Error::Refused(Refusal::DataLoss { steps: lost }));
+    }
+    Ok(())
+}
+
+fn apply_once(
+    conn: &mut Connection,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    opts: &ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<Ran> {
+    let report = |plan: Plan, n: usize, toggled: bool| Report {
         steps_applied: n,
         foreign_keys_toggled: toggled,
-        plan: plan.clone(),
-        backup: if backup {
+        plan,
+        backup: if n > 0 {
             opts.backup.as_ref().map(|p| p.display().to_string())
         } else {
             None
         },
     };
     if plan.steps.is_empty() {
-        return Ok(report(0, false, false));
+        return Ok(Ran::Done(report(plan.clone(), 0, false)));
     }
     if let Some(b) = &opts.backup {
         if b.exists() {
@@ -115,33 +173,44 @@ pub fn apply(
             )));
         }
     }
-    let lost = plan.destructive_steps();
-    if !policy.allow_data_loss && !lost.is_empty() {
-        return Err(Error::Refused(Refusal::DataLoss { steps: lost }));
-    }
+    refuse_data_loss(plan, policy)?;
     let in_tx = !conn.is_autocommit();
-    let fk_on: bool = conn
-        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .map_err(|e| database_error(conn, e))?;
+    let fk_on = foreign_keys_on(conn)?;
     let toggle = plan.foreign_keys_off && fk_on;
     if toggle && in_tx {
         return Err(Error::InTransaction);
     }
     let old_timeout: i64 = conn
         .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-        .unwrap_or(0);
-    conn.busy_timeout(opts.busy_timeout)?;
-    if toggle {
-        conn.execute_batch(FK_OFF)?;
-    }
-    let result = run(conn, plan, target, policy, in_tx, &opts);
+        .map_err(|e| database_error(conn, e))?;
+    // Whatever happens, the connection gets its enforcement and busy timeout back.
+    let result = (|| -> Result<Ran> {
+        conn.busy_timeout(opts.busy_timeout)?;
+        if toggle {
+            conn.execute_batch(FK_OFF)?;
+        }
+        run(conn, plan, target, policy, in_tx, opts, replan)
+    })();
     if toggle {
         let _ = conn.execute_batch(FK_ON);
     }
     let _ = conn.busy_timeout(Duration::from_millis(old_timeout.max(0) as u64));
-    result.map(|n| report(n, toggle, true))
+    match result? {
+        Ran::Done(r) => Ok(Ran::Done(Report {
+            foreign_keys_toggled: toggle && r.steps_applied > 0,
+            ..r
+        })),
+        again => Ok(again),
+    }
 }
 
+fn foreign_keys_on(conn: &Connection) -> Result<bool> {
+    conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .map_err(|e| database_error(conn, e))
+}
+
+/// The transaction: fingerprint (or re-plan) under the write lock, backup, data checks, steps,
+/// foreign-key check, verification; commit, or roll back on any failure and on a dry run.
 fn run(
     conn: &Connection,
     plan: &Plan,
@@ -149,7 +218,8 @@ fn run(
     policy: Policy,
     in_tx: bool,
     opts: &ApplyOptions,
-) -> Result<usize> {
+    replan: Option<Replan>,
+) -> Result<Ran> {
     let dry_run = opts.dry_run;
     let (begin, commit, rollback) = if in_tx {
         (
@@ -162,95 +232,136 @@ fn run(
     };
     conn.execute_batch(begin)
         .map_err(|e| database_error(conn, e))?;
-    let outcome = (|| -> Result<usize> {
-        let current = introspect(conn)?;
+    let outcome = (|| -> Result<Ran> {
+        let current = introspect(conn).map_err(|e| as_database_error(conn, e))?;
         let actual = current.fingerprint();
+        let mut remade = None;
         if actual != plan.fingerprint {
-            return Err(Error::StalePlan {
-                planned: plan.fingerprint.clone(),
-                actual,
-            });
+            let Some(replan) = replan else {
+                return Err(Error::StalePlan {
+                    planned: plan.fingerprint.clone(),
+                    actual,
+                });
+            };
+            let next = replan(current)?;
+            if next.steps.is_empty() || (next.foreign_keys_off && foreign_keys_on(conn)?) {
+                return Ok(Ran::Again(next));
+            }
+            refuse_data_loss(&next, policy)?;
+            remade = Some(next);
         }
+        let plan = remade.as_ref().unwrap_or(plan);
         if let Some(path) = &opts.backup {
             write_backup(conn, path)?;
         }
-        let mut violations = Vec::new();
-        for check in &plan.checks {
-            let count: u64 =
-                conn.query_row(&format!("SELECT count(*) FROM ({})", check.sql), [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64;
-            if count > 0 {
-                let mut stmt =
-                    conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
-                let examples = stmt
-                    .query_map([], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                violations.push(Violation {
-                    constraint: check.constraint.clone(),
-                    table: check.table.clone(),
-                    column: check.column.clone(),
-                    count,
-                    examples,
-                });
-            }
-        }
-        if !violations.is_empty() {
-            return Err(Error::Refused(Refusal::Violations { violations }));
-        }
+        check_data(conn, plan)?;
         let fk_before = fk_violations(conn)?;
         for (i, step) in plan.steps.iter().enumerate() {
             if let Err(e) = conn.execute_batch(&step.sql) {
                 return Err(step_error(i, &step.reason, e));
             }
         }
-        let fk: Vec<Violation> = fk_violations(conn)?
-            .into_iter()
-            .filter(|v| {
-                let was = fk_before
-                    .iter()
-                    .find(|b| b.table == v.table && b.constraint == v.constraint)
-                    .map(|b| b.count)
-                    .unwrap_or(0);
-                v.count > was
-            })
-            .collect();
-        if !fk.is_empty() {
-            return Err(Error::Refused(Refusal::Violations { violations: fk }));
-        }
-        let after = introspect(conn)?;
-        let left = diff(
-            &after,
-            target,
-            &Hints::default(),
-            DiffOptions {
-                exact_column_order: policy.exact_column_order,
-            },
-        );
-        if !left.is_empty() {
-            return Err(Error::Verification(format!(
-                "the result still differs from the declared schema: {}. This is a liteshift bug; please report it with both schemas",
-                left.summary().join("; ")
-            )));
-        }
-        Ok(plan.steps.len())
+        check_no_new_fk_violations(conn, &fk_before)?;
+        verify(conn, target, policy)?;
+        Ok(Ran::Done(Report {
+            steps_applied: plan.steps.len(),
+            foreign_keys_toggled: false,
+            plan: plan.clone(),
+            backup: opts.backup.as_ref().map(|p| p.display().to_string()),
+        }))
     })();
     match outcome {
-        Ok(n) if dry_run => {
-            conn.execute_batch(rollback)
-                .map_err(|e| database_error(conn, e))?;
-            Ok(n)
-        }
-        Ok(n) => {
+        Ok(Ran::Done(r)) if !dry_run => {
             conn.execute_batch(commit)
                 .map_err(|e| database_error(conn, e))?;
-            Ok(n)
+            Ok(Ran::Done(r))
+        }
+        Ok(ran) => {
+            conn.execute_batch(rollback)
+                .map_err(|e| database_error(conn, e))?;
+            Ok(ran)
         }
         Err(e) => {
             let _ = conn.execute_batch(rollback);
             Err(e)
         }
     }
+}
+
+fn as_database_error(conn: &Connection, e: Error) -> Error {
+    match e {
+        Error::Sqlite(se) => database_error(conn, se),
+        other => other,
+    }
+}
+
+/// The plan's data checks: existing rows that violate the target are a refusal.
+fn check_data(conn: &Connection, plan: &Plan) -> Result<()> {
+    let mut violations = Vec::new();
+    for check in &plan.checks {
+        let count: u64 =
+            conn.query_row(&format!("SELECT count(*) FROM ({})", check.sql), [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64;
+        if count > 0 {
+            let mut stmt = conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
+            let examples = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            violations.push(Violation {
+                constraint: check.constraint.clone(),
+                table: check.table.clone(),
+                column: check.column.clone(),
+                count,
+                examples,
+            });
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused(Refusal::Violations { violations }))
+    }
+}
+
+/// `PRAGMA foreign_key_check` may show only the violations that were there before.
+fn check_no_new_fk_violations(conn: &Connection, before: &[Violation]) -> Result<()> {
+    let new: Vec<Violation> = fk_violations(conn)?
+        .into_iter()
+        .filter(|v| {
+            let was = before
+                .iter()
+                .find(|b| b.table == v.table && b.constraint == v.constraint)
+                .map(|b| b.count)
+                .unwrap_or(0);
+            v.count > was
+        })
+        .collect();
+    if new.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused(Refusal::Violations { violations: new }))
+    }
+}
+
+/// The database, read again, must diff empty against the target.
+fn verify(conn: &Connection, target: &Schema, policy: Policy) -> Result<()> {
+    let after = introspect(conn)?;
+    let left = diff(
+        &after,
+        target,
+        &Hints::default(),
+        DiffOptions {
+            exact_column_order: policy.exact_column_order,
+        },
+    );
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Verification(format!(
+        "the result still differs from the declared schema: {}. This is a liteshift bug; please report it with both schemas",
+        left.summary().join("; ")
+    )))
 }
 
 /// Copy the database to `dest`. Called under our write lock before any step: a second,

@@ -185,15 +185,30 @@ pub fn plan_schemas(
 pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Result<Planned> {
     let declared =
         declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
-    let current = introspect(conn).map_err(|e| match e {
-        Error::Sqlite(se) => apply::database_error(conn, se),
-        other => other,
-    })?;
+    plan_declared(conn, &declared, opts, capabilities(conn, opts)?)
+}
+
+/// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the connection's.
+fn capabilities(conn: &Connection, opts: &Options) -> Result<Capabilities> {
     let version = match opts.sqlite_version {
         Some(v) => v,
         None => connection_version(conn)?,
     };
-    plan_schemas(current, &declared, opts, Capabilities::new(version))
+    Ok(Capabilities::new(version))
+}
+
+/// Plan the migration of `conn`'s database to an already loaded declared schema.
+fn plan_declared(
+    conn: &Connection,
+    declared: &Declared,
+    opts: &Options,
+    caps: Capabilities,
+) -> Result<Planned> {
+    let current = introspect(conn).map_err(|e| match e {
+        Error::Sqlite(se) => apply::database_error(conn, se),
+        other => other,
+    })?;
+    plan_schemas(current, declared, opts, caps)
 }
 
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
@@ -216,10 +231,28 @@ pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Re
 }
 
 /// Migrate `conn`'s database to the declared schema `schema_sql`, in one transaction.
-/// Does nothing when the database already matches.
+/// Does nothing when the database already matches. When another connection changes the
+/// schema between planning and taking the write lock (two copies of an app starting at
+/// once), the plan is made again under the lock.
 pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Result<Report> {
-    let planned = plan_migration(conn, schema_sql, opts)?;
-    apply(
+    migrate_with(conn, schema_sql, opts, &mut |_| {})
+}
+
+/// Like [`migrate`], calling `on_plan` with the plan before applying it (the CLI prints it).
+/// The plan actually applied (re-made if the schema moved) is the report's.
+pub fn migrate_with(
+    conn: &mut Connection,
+    schema_sql: &str,
+    opts: &Options,
+    on_plan: &mut dyn FnMut(&Plan),
+) -> Result<Report> {
+    let declared =
+        declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
+    let caps = capabilities(conn, opts)?;
+    let planned = plan_declared(conn, &declared, opts, caps)?;
+    on_plan(&planned.plan);
+    let replan = |current: Schema| plan_schemas(current, &declared, opts, caps).map(|p| p.plan);
+    apply::apply_replanning(
         conn,
         &planned.plan,
         &planned.target,
@@ -229,5 +262,6 @@ pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Resul
             dry_run: opts.dry_run,
             backup: opts.backup.clone(),
         },
+        Some(&replan),
     )
 }

@@ -287,3 +287,43 @@ fn explicit_rename_hints_apply_once_and_a_bad_one_is_an_error() {
         got
     );
 }
+
+#[test]
+fn a_schema_migrated_meanwhile_by_another_connection_is_planned_again_under_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let mut conn = Connection::open(&path).unwrap();
+    conn.execute_batch(PARENT_CHILD).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    // Between our planning and our write lock, another connection migrates the file.
+    let mut raced = false;
+    let report = liteshift::migrate_with(&mut conn, REBUILD_P, &Options::default(), &mut |plan| {
+        assert!(!plan.steps.is_empty());
+        let mut other = Connection::open(&path).unwrap();
+        other.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        let r = migrate(&mut other, REBUILD_P, &Options::default()).unwrap();
+        raced = r.steps_applied > 0;
+    })
+    .unwrap();
+    assert!(raced);
+    assert_eq!(report.steps_applied, 0, "planned again: already in sync");
+    assert!(report.plan.steps.is_empty());
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM c", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    // A saved plan is still refused as stale.
+    let mut conn2 = Connection::open_in_memory().unwrap();
+    conn2.execute_batch(PARENT_CHILD).unwrap();
+    let planned = plan_migration(&conn2, REBUILD_P, &Options::default()).unwrap();
+    conn2.execute_batch("CREATE TABLE other(x)").unwrap();
+    let err = apply(
+        &mut conn2,
+        &planned.plan,
+        &planned.target,
+        Policy::default(),
+        ApplyOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::StalePlan { .. }), "{err}");
+}
