@@ -186,6 +186,7 @@ fn unusable_database_files_exit_2() {
         "{}",
         out(&o)
     );
+    assert!(out(&o).matches("malformed").count() <= 1, "{}", out(&o));
     assert_eq!(checksum(&db), before);
 
     // A corrupted page inside a table that the migration must copy.
@@ -210,8 +211,25 @@ fn unusable_database_files_exit_2() {
         retyped.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
-    assert!(out(&o).contains("malformed"), "{}", out(&o));
+    assert!(
+        out(&o).contains("the database file is corrupt (table `users`: ")
+            && out(&o)
+                .contains("nothing was changed; restore a backup or run PRAGMA integrity_check"),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).matches("malformed").count() <= 1, "{}", out(&o));
     assert_eq!(checksum(&db), before);
+    // An O(1) step on another table is not held up by the damage.
+    let added = dir.path().join("added.sql");
+    fs::write(&added, "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT, age INTEGER, team INTEGER);\nCREATE TABLE teams(id INTEGER PRIMARY KEY, name TEXT, colour TEXT);\n").unwrap();
+    let o = run(&[
+        "apply",
+        "--db",
+        db.to_str().unwrap(),
+        added.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
 
     // A live database with a virtual table whose module is not available.
     fs::remove_file(&db).unwrap();

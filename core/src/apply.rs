@@ -251,6 +251,7 @@ fn run(
             remade = Some(next);
         }
         let plan = remade.as_ref().unwrap_or(plan);
+        check_health(conn, plan)?;
         if let Some(path) = &opts.backup {
             write_backup(conn, path)?;
         }
@@ -293,6 +294,29 @@ fn as_database_error(conn: &Connection, e: Error) -> Error {
         Error::Sqlite(se) => database_error(conn, se),
         other => other,
     }
+}
+
+/// Every table whose rows the plan rewrites must pass `PRAGMA quick_check`: a damaged b-tree
+/// is named as such before anything is read out of it.
+fn check_health(conn: &Connection, plan: &Plan) -> Result<()> {
+    for h in &plan.health_checks {
+        let problem = match conn.prepare(&h.sql).and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        }) {
+            Ok(rows) if rows.len() == 1 && rows[0] == "ok" => continue,
+            Ok(rows) => rows.into_iter().next().unwrap_or_default(),
+            Err(e) => crate::error::sqlite_message(&e),
+        };
+        return Err(Error::Database {
+            path: db_path(conn),
+            message: format!(
+                "the database file is corrupt (table `{}`: {problem}); nothing was changed; restore a backup or run PRAGMA integrity_check",
+                h.table
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The plan's data checks: existing rows that violate the target are a refusal.

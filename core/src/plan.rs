@@ -114,6 +114,26 @@ pub struct DataCheck {
     pub sql: String,
 }
 
+/// A `PRAGMA quick_check` of one table (and its indexes) before its rows are rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    pub table: String,
+    /// `PRAGMA quick_check("t")` (SQLite 3.33.0 checks one table); the whole file before.
+    pub sql: String,
+}
+
+fn health_check(table: &str, caps: Capabilities) -> HealthCheck {
+    let sql = if caps.version >= SqliteVersion(3, 33, 0) {
+        format!("PRAGMA quick_check({})", q(table))
+    } else {
+        "PRAGMA quick_check".to_string()
+    };
+    HealthCheck {
+        table: table.to_string(),
+        sql,
+    }
+}
+
 /// The migration: ordered steps plus everything apply needs to run them safely.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -124,6 +144,9 @@ pub struct Plan {
     /// Whether foreign-key enforcement must be off while the steps run (a rebuild or a dropped
     /// table would otherwise cascade deletes). Done before `BEGIN` and restored after `COMMIT`.
     pub foreign_keys_off: bool,
+    /// Tables whose rows a step rewrites: each must pass `PRAGMA quick_check` before anything
+    /// runs, so rows are never copied out of a damaged b-tree.
+    pub health_checks: Vec<HealthCheck>,
     pub checks: Vec<DataCheck>,
     pub steps: Vec<Step>,
     /// One line per change, for people.
@@ -454,6 +477,7 @@ pub fn plan(
     let mut steps: Vec<Step> = Vec::new();
     let mut checks: Vec<DataCheck> = Vec::new();
     let mut fk_off = false;
+    let mut healthy: Vec<HealthCheck> = Vec::new();
     let mut caps = caps;
     caps.keeps_double_quoted_literals = target
         .tables
@@ -648,6 +672,13 @@ pub fn plan(
         let a = &changes.altered_tables[i];
         let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
         checks.extend(data_checks(a, c, t));
+        let rewrites = match &s {
+            Strategy::Native(native) => native.iter().any(|x| x.rewrites_rows),
+            Strategy::Rebuild(_) => !c.is_virtual(),
+        };
+        if rewrites {
+            healthy.push(health_check(&c.name, caps));
+        }
         match s {
             Strategy::Native(native) => steps.extend(native),
             Strategy::Rebuild(why) => {
@@ -718,6 +749,7 @@ pub fn plan(
         fingerprint: current.fingerprint(),
         sqlite_version: caps.version.to_string(),
         foreign_keys_off: fk_off,
+        health_checks: healthy,
         checks,
         steps,
         changes: changes.summary(),

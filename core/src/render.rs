@@ -15,6 +15,12 @@ pub fn render_sql(plan: &Plan) -> String {
         s.push_str("-- nothing to do: the database matches the declared schema\n");
         return s;
     }
+    for h in &plan.health_checks {
+        s.push_str(&format!(
+            "-- pre-check: {} must say ok (its rows are rewritten)\n",
+            h.sql
+        ));
+    }
     for c in &plan.checks {
         let at = match &c.column {
             Some(col) => format!("{}.{col}", c.table),

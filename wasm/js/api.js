@@ -134,6 +134,12 @@ export function makeApi(raw, onCrash) {
         if (fp !== p.fingerprint) {
           throw new LiteshiftError({ code: 'stale_plan', message: `the database schema changed since the plan was made (plan fingerprint ${p.fingerprint}, database ${fp}): plan again` });
         }
+        for (const hc of p.healthChecks) {
+          const res = h.query(hc.sql).map((r) => String(Object.values(r)[0]));
+          if (!(res.length === 1 && res[0] === 'ok')) {
+            throw new LiteshiftError({ code: 'database_error', message: `the database file is corrupt (table \`${hc.table}\`: ${res[0]}); nothing was changed; restore a backup or run PRAGMA integrity_check` });
+          }
+        }
         const violations = [];
         for (const c of p.checks) {
           const n = Number(Object.values(h.query(`SELECT count(*) AS n FROM (${c.sql})`)[0])[0]);

@@ -11,6 +11,9 @@ export interface Options {
   /** Plan for this SQLite version (e.g. "3.45.1"). migrate uses the host's by default. */
   sqliteVersion?: string;
   /** Accept foreign keys to undeclared tables or columns (a warning instead of an error). */
+  /** Make a foreign key to an undeclared table or column an error (by default: a warning). */
+  denyDanglingForeignKeys?: boolean;
+  /** @deprecated No effect: dangling foreign keys are accepted by default. */
   allowDanglingForeignKeys?: boolean;
   /** Name of the schema in error messages. Default "schema.sql". */
   sourceName?: string;
@@ -45,6 +48,8 @@ export interface Plan {
   /** The whole script, exactly what migrate runs. */
   sql: string;
   checks: DataCheck[];
+  /** `PRAGMA quick_check` of each table whose rows are rewritten; each must say `ok` first. */
+  healthChecks: { table: string; sql: string }[];
   foreignKeysOff: boolean;
   fingerprint: string;
   sqliteVersion: string;

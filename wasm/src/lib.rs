@@ -119,6 +119,9 @@ pub struct JsPlan {
     /// The whole script, exactly what `migrate` runs.
     pub sql: String,
     pub checks: Vec<JsCheck>,
+    /// `{ table, sql }`: `PRAGMA quick_check` of each table whose rows are rewritten; each must
+    /// return the single row `ok` before any step runs.
+    pub health_checks: Vec<liteshift::plan::HealthCheck>,
     pub foreign_keys_off: bool,
     pub fingerprint: String,
     pub sqlite_version: String,
@@ -153,6 +156,7 @@ impl From<&Plan> for JsPlan {
                     sql: c.sql.clone(),
                 })
                 .collect(),
+            health_checks: p.health_checks.clone(),
             foreign_keys_off: p.foreign_keys_off,
             fingerprint: p.fingerprint.clone(),
             sqlite_version: p.sqlite_version.clone(),

@@ -38,7 +38,7 @@ test('corpus: every consecutive pair migrates on sql.js and/or sqlite-wasm', { s
       rows: (db, sql) => db.selectObjects(sql),
     },
   };
-  const opts = { allowDataLoss: true, allowDanglingForeignKeys: true };
+  const opts = { allowDataLoss: true };
   const catalog = 'SELECT type, name, tbl_name, sql FROM sqlite_schema';
   const failures = [];
   const stats = { pairs: 0 };
