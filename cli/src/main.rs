@@ -34,6 +34,8 @@ enum Command {
         target: DbAndSchema,
         #[command(flatten)]
         planning: Planning,
+        #[command(flatten)]
+        script: Script,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -69,6 +71,8 @@ enum Command {
         to: PathBuf,
         #[command(flatten)]
         planning: Planning,
+        #[command(flatten)]
+        script: Script,
         #[arg(long, value_enum, default_value_t = Format::Sql)]
         format: Format,
     },
@@ -98,6 +102,25 @@ struct DbAndSchema {
     db: PathBuf,
     /// The declared schema: a file of CREATE statements.
     schema: PathBuf,
+}
+
+#[derive(Args)]
+struct Script {
+    /// Print the script for a migration runner that wraps it in its own transaction (Room,
+    /// sqlx, Flyway…): no BEGIN/COMMIT and no PRAGMAs; a guard stops it before any change if
+    /// foreign-key enforcement is on.
+    #[arg(long)]
+    no_transaction: bool,
+}
+
+impl Script {
+    fn wrapping(&self) -> liteshift::Wrapping {
+        if self.no_transaction {
+            liteshift::Wrapping::NoTransaction
+        } else {
+            liteshift::Wrapping::Transaction
+        }
+    }
 }
 
 #[derive(Args)]
@@ -197,21 +220,27 @@ fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-fn print_plan(plan: &Plan, format: Format, extra: Option<serde_json::Value>) {
+fn print_plan(
+    plan: &Plan,
+    format: Format,
+    wrapping: liteshift::Wrapping,
+    extra: Option<serde_json::Value>,
+) {
+    let script = liteshift::render_script(plan, wrapping);
     match format {
         Format::Text => {
             print!("{}", liteshift::render_summary(plan));
             if !plan.steps.is_empty() {
                 println!();
-                print!("{}", liteshift::render_sql(plan));
+                print!("{script}");
             }
         }
-        Format::Sql => print!("{}", liteshift::render_sql(plan)),
+        Format::Sql => print!("{script}"),
         Format::Json => {
             let mut v = serde_json::json!({
                 "in_sync": plan.steps.is_empty(),
                 "plan": plan,
-                "sql": liteshift::render_sql(plan),
+                "sql": script,
             });
             if let Some(extra) = extra {
                 v["result"] = extra;
@@ -229,13 +258,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan {
             target,
             planning,
+            script,
             format,
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
             let conn = open_db(&target.db, false)?;
             let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
-            print_plan(&planned.plan, format, None);
+            print_plan(&planned.plan, format, script.wrapping(), None);
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
@@ -271,6 +301,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => print_plan(
                     &report.plan,
                     Format::Json,
+                    liteshift::Wrapping::Transaction,
                     Some(serde_json::json!({
                         "applied": !dry_run,
                         "dry_run": dry_run,
@@ -300,6 +331,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             from,
             to,
             planning,
+            script,
             format,
         } => {
             let opts = planning.options(&to)?;
@@ -307,7 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let to_sql = read_schema(&to)?;
             let planned =
                 liteshift::plan_diff(&from_sql, &from.display().to_string(), &to_sql, &opts)?;
-            print_plan(&planned.plan, format, None);
+            print_plan(&planned.plan, format, script.wrapping(), None);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {

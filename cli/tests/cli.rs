@@ -541,3 +541,88 @@ fn two_processes_applying_at_once_both_succeed() {
     }
     eprintln!("two processes at once: 3 rounds, both exit 0 each time; {replanned} re-planned under the lock");
 }
+
+/// A parent rebuilt under `ON DELETE CASCADE` children, as a versioned migration file.
+const CASCADE_FROM: &str = "CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE);\n";
+const CASCADE_TO: &str = "CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE);
+CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE);\n";
+const CASCADE_ROWS: &str = "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (10, 1), (11, 1), (12, 2);";
+
+fn children(c: &Connection) -> i64 {
+    c.query_row("SELECT count(*) FROM child", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn exported_scripts_refuse_to_run_with_foreign_keys_on_inside_a_transaction() {
+    let env = Env::new();
+    let from = env.file("from.sql", CASCADE_FROM);
+    let to = env.file("to.sql", CASCADE_TO);
+    let o = run(&["diff", &from, &to, "--no-transaction"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8(o.stdout).unwrap();
+    let statements: Vec<&str> = script.lines().filter(|l| !l.starts_with("--")).collect();
+    assert!(
+        statements.iter().all(|l| !["BEGIN", "COMMIT", "PRAGMA"]
+            .iter()
+            .any(|k| l.starts_with(k))),
+        "{script}"
+    );
+    let db = env.db("x.db", &format!("{CASCADE_FROM}{CASCADE_ROWS}"));
+
+    // A runner that wraps the file in its own transaction with enforcement on: the guard
+    // aborts the script before any change, and every child row is still there.
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch("PRAGMA foreign_keys = ON; BEGIN").unwrap();
+    let err = c.execute_batch(&script).unwrap_err().to_string();
+    assert!(err.contains("foreign-key enforcement must be off"), "{err}");
+    c.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(children(&c), 3);
+    let o = run(&["check", "--db", &db, &from]);
+    assert_eq!(code(&o), 0, "unchanged: {}", text(&o));
+
+    // What the guard prevents: the same steps without it cascade the parent's DROP TABLE.
+    let unguarded: String = script
+        .split(";\n")
+        .filter(|s| !s.contains("_liteshift_fk_guard"))
+        .collect::<Vec<_>>()
+        .join(";\n");
+    c.execute_batch("BEGIN").unwrap();
+    c.execute_batch(&unguarded).unwrap();
+    assert_eq!(
+        children(&c),
+        0,
+        "without the guard the children are deleted"
+    );
+    c.execute_batch("ROLLBACK").unwrap();
+
+    // The same runner with enforcement switched off before its transaction: the target.
+    c.execute_batch("PRAGMA foreign_keys = OFF; BEGIN").unwrap();
+    c.execute_batch(&script).unwrap();
+    c.execute_batch("COMMIT; PRAGMA foreign_keys = ON").unwrap();
+    assert_eq!(children(&c), 3);
+    let none: i64 = c
+        .query_row("SELECT count(*) FROM temp.sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(none, 0, "the guard table is gone");
+    drop(c);
+    let o = run(&["check", "--db", &db, &to]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+
+    // The default script, which switches enforcement itself, refuses to run nested.
+    let o = run(&["diff", &from, &to]);
+    let own = String::from_utf8(o.stdout).unwrap();
+    let db2 = env.db("y.db", &format!("{CASCADE_FROM}{CASCADE_ROWS}"));
+    let c = Connection::open(&db2).unwrap();
+    c.execute_batch("PRAGMA foreign_keys = ON; BEGIN").unwrap();
+    assert!(c.execute_batch(&own).is_err());
+    c.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(children(&c), 3);
+    // ... and run as it is (the sqlite3 shell's way), it yields the target.
+    c.execute_batch(&own).unwrap();
+    assert_eq!(children(&c), 3);
+    drop(c);
+    let o = run(&["check", "--db", &db2, &to]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}

@@ -46,7 +46,7 @@ pub use error::{Error, Refusal, Result, Violation};
 pub use introspect::introspect;
 pub use model::Schema;
 pub use plan::{plan, Capabilities, Plan, Policy, SqliteVersion, Step};
-pub use render::{render_sql, render_summary};
+pub use render::{render_script, render_sql, render_summary, Wrapping};
 
 use rusqlite::Connection;
 

@@ -163,6 +163,13 @@ pub const FK_ON: &str = "PRAGMA foreign_keys = ON";
 pub const BEGIN: &str = "BEGIN IMMEDIATE";
 /// The foreign-key verification run before COMMIT.
 pub const FK_CHECK: &str = "PRAGMA foreign_key_check";
+/// The first step of a plan that needs foreign-key enforcement off: it fails, before any
+/// change, when enforcement is still on — as in a migration runner (Room, sqlx, Flyway…) that
+/// wraps the script in its own transaction, where `PRAGMA foreign_keys = OFF` does nothing and
+/// a rebuild's `DROP TABLE` would delete every child row through `ON DELETE CASCADE`.
+pub const FK_GUARD: &str = "CREATE TEMP TABLE \"_liteshift_fk_guard\"(foreign_keys INTEGER CONSTRAINT \"liteshift: foreign-key enforcement must be off while this script runs (run PRAGMA foreign_keys = OFF before the transaction)\" CHECK (foreign_keys = 0));\nINSERT INTO temp.\"_liteshift_fk_guard\" SELECT foreign_keys FROM pragma_foreign_keys";
+/// The last step of such a plan: the guard goes.
+pub const FK_GUARD_DROP: &str = "DROP TABLE temp.\"_liteshift_fk_guard\"";
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
@@ -745,6 +752,16 @@ pub fn plan(
         steps.push(step(tr.sql.clone(), format!("create trigger {}", tr.name)));
     }
 
+    if fk_off {
+        steps.insert(
+            0,
+            step(
+                FK_GUARD.into(),
+                "guard: stop before any change if foreign-key enforcement is on (DROP TABLE would cascade deletes)".into(),
+            ),
+        );
+        steps.push(step(FK_GUARD_DROP.into(), "guard: done".into()));
+    }
     Plan {
         fingerprint: current.fingerprint(),
         sqlite_version: caps.version.to_string(),

@@ -3,9 +3,29 @@
 
 use crate::plan::{Plan, BEGIN, FK_CHECK, FK_OFF, FK_ON};
 
+/// How a script is wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wrapping {
+    /// The script switches foreign-key enforcement itself and runs in its own transaction
+    /// (`PRAGMA foreign_keys`, `BEGIN IMMEDIATE`, …, `PRAGMA foreign_key_check`, `COMMIT`):
+    /// what apply runs, and what the `sqlite3` shell runs.
+    #[default]
+    Transaction,
+    /// For a migration runner that wraps each file in its own transaction: no `BEGIN`/`COMMIT`
+    /// and no PRAGMAs, only the steps (with the foreign-key guard, which stops the script when
+    /// enforcement is on).
+    NoTransaction,
+}
+
 /// The SQL script of a plan. Running it in the `sqlite3` shell on a database with the schema
 /// the plan was computed from gives the target schema.
 pub fn render_sql(plan: &Plan) -> String {
+    render_script(plan, Wrapping::Transaction)
+}
+
+/// The SQL script of a plan, wrapped as `wrapping` says.
+pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
+    let own = wrapping == Wrapping::Transaction;
     let mut s = String::new();
     s.push_str(&format!(
         "-- liteshift plan for SQLite {} (schema fingerprint {})\n",
@@ -31,10 +51,17 @@ pub fn render_sql(plan: &Plan) -> String {
             c.constraint
         ));
     }
-    if plan.foreign_keys_off {
+    if own && plan.foreign_keys_off {
         s.push_str(&format!("{FK_OFF};\n"));
     }
-    s.push_str(&format!("{BEGIN};\n"));
+    if own {
+        s.push_str(&format!("{BEGIN};\n"));
+    } else {
+        s.push_str("-- no BEGIN/COMMIT: run inside the migration runner's transaction\n");
+        if plan.foreign_keys_off {
+            s.push_str("-- with foreign-key enforcement off (PRAGMA foreign_keys = OFF before the transaction); the guard in step 1 stops the script otherwise\n");
+        }
+    }
     for (i, st) in plan.steps.iter().enumerate() {
         let mut flags = Vec::new();
         if st.destructive {
@@ -55,6 +82,9 @@ pub fn render_sql(plan: &Plan) -> String {
             flags,
             st.sql
         ));
+    }
+    if !own {
+        return s;
     }
     s.push_str(&format!("{FK_CHECK};\nCOMMIT;\n"));
     if plan.foreign_keys_off {
