@@ -79,6 +79,9 @@ pub fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
                 "database is read-only; check the file's permissions".to_string()
             }
             rusqlite::ErrorCode::CannotOpen => "unable to open the database file".to_string(),
+            rusqlite::ErrorCode::DiskFull => {
+                "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string()
+            }
             _ => e.to_string(),
         },
         _ => e.to_string(),
@@ -259,7 +262,7 @@ fn run(
         let fk_before = fk_violations(conn)?;
         for (i, step) in plan.steps.iter().enumerate() {
             if let Err(e) = conn.execute_batch(&step.sql) {
-                return Err(step_error(i, &step.reason, e));
+                return Err(step_error(conn, i, &step.reason, e));
             }
         }
         check_no_new_fk_violations(conn, &fk_before)?;
@@ -416,7 +419,11 @@ fn write_backup(conn: &Connection, dest: &std::path::Path) -> Result<()> {
     .map_err(|e| fail(e.to_string()))
 }
 
-fn step_error(i: usize, reason: &str, e: rusqlite::Error) -> Error {
+fn step_error(conn: &Connection, i: usize, reason: &str, e: rusqlite::Error) -> Error {
+    if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    {
+        return database_error(conn, e);
+    }
     let msg = match &e {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         _ => e.to_string(),
