@@ -11,16 +11,18 @@ fn main() {
     let (mut migrated, mut refused, mut failed, mut steps) = (0, 0, 0, 0);
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for seed in 0..n {
-        let (a, b) = pair(&mut Seeded(seed), 1 + (seed % 5) as usize);
+        let pr = pair(&mut Seeded(seed), 1 + (seed % 5) as usize);
+        let (a, b) = (&pr.a, &pr.b);
         if seed < 2 {
             println!("--- a\n{a}--- b\n{b}");
         }
         if let Ok(p) = liteshift::plan_diff(
-            &a,
+            a,
             "a",
-            &b,
+            b,
             &liteshift::Options {
                 allow_data_loss: true,
+                hints: pr.hints.clone(),
                 ..Default::default()
             },
         ) {
@@ -34,7 +36,7 @@ fn main() {
                 *kinds.entry(k).or_default() += 1;
             }
         }
-        match check_pair(&a, &b, 3, true) {
+        match check_pair(&pr, 3, true) {
             Ok(PairOutcome::Migrated { steps: s }) => {
                 migrated += 1;
                 steps += s;

@@ -7,9 +7,12 @@ fn main() {
     let seed: u64 = a[1].parse().unwrap();
     let edits: usize = a[2].parse().unwrap();
     let loss = a.get(3).map(|s| s == "loss").unwrap_or(false);
-    let (x, y) = pair(&mut Seeded(seed), edits);
-    match check_pair(&x, &y, 3, loss) {
-        Ok(o) => println!("ok: {o:?}\n--- a\n{x}--- b\n{y}"),
+    let p = pair(&mut Seeded(seed), edits);
+    match check_pair(&p, 3, loss) {
+        Ok(o) => println!(
+            "ok: {o:?}\n--- a\n{}--- b\n{}--- hints {:?}",
+            p.a, p.b, p.hints.columns
+        ),
         Err(e) => println!("FAIL: {e}"),
     }
 }

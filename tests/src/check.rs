@@ -107,11 +107,11 @@ fn column_values(conn: &Connection) -> BTreeMap<(String, String), Vec<String>> {
 /// their type did not change), `integrity_check` and `foreign_key_check` clean, foreign keys
 /// restored; a refusal leaves the file byte-identical. Also: planning is deterministic.
 pub fn check_pair(
-    a: &str,
-    b: &str,
+    pair: &crate::gen::Pair,
     rows_per_table: usize,
     allow_data_loss: bool,
 ) -> Result<PairOutcome, String> {
+    let (a, b) = (pair.a.as_str(), pair.b.as_str());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("db.sqlite");
     let mut conn = Connection::open(&path).map_err(|e| e.to_string())?;
@@ -121,6 +121,7 @@ pub fn check_pair(
     seed_rows(&conn, rows_per_table);
     let opts = Options {
         allow_data_loss,
+        hints: pair.hints.clone(),
         ..Options::default()
     };
     let p1 =
@@ -134,7 +135,8 @@ pub fn check_pair(
     let bytes_before = fs::read(&path).unwrap();
     let ctx = || {
         format!(
-            "\n--- a\n{a}--- b\n{b}--- plan\n{}",
+            "\n--- a\n{a}--- b\n{b}--- hints {:?}\n--- plan\n{}",
+            pair.hints.columns,
             liteshift::render_sql(&p1.plan)
         )
     };
@@ -148,13 +150,24 @@ pub fn check_pair(
         }
         Err(e) => return Err(format!("migrate failed: {e}{}", ctx())),
     };
-    let again = plan_migration(&conn, b, &Options::default()).map_err(|e| e.to_string())?;
+    // Re-planned with the same options (an app passes the same hints at every start): nothing.
+    let again = plan_migration(&conn, b, &opts).map_err(|e| format!("re-plan: {e}{}", ctx()))?;
     if !again.plan.steps.is_empty() {
         return Err(format!(
             "re-plan not empty: {:?}{}",
             again.plan.changes,
             ctx()
         ));
+    }
+    // Exactly b, as SQLite reports it (declared types byte for byte).
+    let fresh = Connection::open_in_memory().unwrap();
+    fresh.execute_batch(b).unwrap();
+    let differs = crate::facts_diff(
+        &crate::schema_facts(&conn, false),
+        &crate::schema_facts(&fresh, false),
+    );
+    if !differs.is_empty() {
+        return Err(format!("not exactly b: {differs:?}{}", ctx()));
     }
     let ic = integrity(&conn);
     if ic != "ok" {
@@ -193,8 +206,20 @@ pub fn check_pair(
         }
     }
     let values_after = column_values(&conn);
-    for (k, v) in &values_before {
-        if let Some(v2) = values_after.get(k) {
+    let renamed = |t: &str, col_ty: &str| -> String {
+        let (col, ty) = col_ty.split_once(':').unwrap_or((col_ty, ""));
+        let new = pair
+            .hints
+            .columns
+            .iter()
+            .find(|(ht, o, _)| ht.eq_ignore_ascii_case(t) && o.eq_ignore_ascii_case(col))
+            .map(|(_, _, n)| n.to_ascii_lowercase())
+            .unwrap_or_else(|| col.to_string());
+        format!("{new}:{ty}")
+    };
+    for ((t, col_ty), v) in &values_before {
+        let k = (t.clone(), renamed(t, col_ty));
+        if let Some(v2) = values_after.get(&k) {
             if v != v2 {
                 return Err(format!(
                     "values of {}.{} changed: {v:?} -> {v2:?}{}",
@@ -212,7 +237,8 @@ pub fn check_pair(
 
 /// The script `liteshift diff a b` prints, run in the real `sqlite3` shell on a database at
 /// `a`, yields `b`. Returns `Ok(false)` when no `sqlite3` shell is installed.
-pub fn check_diff_script_in_shell(a: &str, b: &str) -> Result<bool, String> {
+pub fn check_diff_script_in_shell(pair: &crate::gen::Pair) -> Result<bool, String> {
+    let (a, b) = (pair.a.as_str(), pair.b.as_str());
     let Ok(v) = std::process::Command::new("sqlite3")
         .arg("--version")
         .output()
@@ -227,6 +253,7 @@ pub fn check_diff_script_in_shell(a: &str, b: &str) -> Result<bool, String> {
     let opts = Options {
         allow_data_loss: true,
         sqlite_version: Some(version),
+        hints: pair.hints.clone(),
         ..Options::default()
     };
     let planned = plan_diff(a, "a.sql", b, &opts).map_err(|e| e.to_string())?;
@@ -251,7 +278,7 @@ pub fn check_diff_script_in_shell(a: &str, b: &str) -> Result<bool, String> {
         ));
     }
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;
-    let again = plan_migration(&conn, b, &Options::default()).map_err(|e| e.to_string())?;
+    let again = plan_migration(&conn, b, &opts).map_err(|e| e.to_string())?;
     if !again.plan.steps.is_empty() {
         return Err(format!(
             "after the shell ran the script, the database still differs: {:?}\n--- a\n{a}--- b\n{b}",
@@ -274,6 +301,6 @@ pub fn check_pair_from_bytes(data: &[u8]) -> Result<(), String> {
             self.0.arbitrary::<u64>().unwrap_or(0)
         }
     }
-    let (a, b) = crate::gen::pair(&mut Arb(&mut u), edits);
-    check_pair(&a, &b, rows, allow).map(|_| ())
+    let pair = crate::gen::pair(&mut Arb(&mut u), edits);
+    check_pair(&pair, rows, allow).map(|_| ())
 }

@@ -51,6 +51,10 @@ const TYPES: &[&str] = &[
     "VARCHAR(10)",
     "UNSIGNED BIG INT",
     "",
+    // Types whose declared text has spaces and parentheses: stored byte for byte.
+    "DECIMAL(10, 2)",
+    "VARCHAR (20)",
+    "NATIVE CHARACTER(70)",
 ];
 const STRICT_TYPES: &[&str] = &["INTEGER", "INT", "TEXT", "REAL", "BLOB", "ANY"];
 
@@ -100,8 +104,8 @@ pub struct Schema {
     pub indexes: Vec<Index>,
     /// (view name, table, columns)
     pub views: Vec<(String, String, Vec<String>)>,
-    /// (trigger name, table)
-    pub triggers: Vec<(String, String)>,
+    /// (trigger name, table, the message of its RAISE as a double-quoted string literal)
+    pub triggers: Vec<(String, String, bool)>,
     counter: usize,
 }
 
@@ -163,17 +167,24 @@ impl Schema {
             col.references = Some(parents[e.below(parents.len())].clone());
             return col;
         }
+        // A foreign key to a table the schema does not declare (SQLite accepts it).
+        if e.chance(3) {
+            col.ty = "INTEGER".into();
+            col.references = Some(self.fresh("gone"));
+            return col;
+        }
         col.not_null = e.chance(25);
         if e.chance(40) || col.not_null {
             col.default = Some(
                 if is_int(&ty) {
-                    ["0", "7", "-1", "(1 + 1)"][e.below(4)]
+                    ["0", "7", "-1", "(1 + 1)", "(-1)", "(0)"][e.below(6)]
                 } else if ty == "REAL" {
-                    ["1.5", "0.0"][e.below(2)]
+                    ["1.5", "0.0", "(2.5)"][e.below(3)]
                 } else if ty == "TEXT" || ty.starts_with("VARCHAR") {
-                    ["'x'", "''", "CURRENT_TIMESTAMP"][e.below(3)]
+                    // Double-quoted string literals, as real apps declare them.
+                    ["'x'", "''", "CURRENT_TIMESTAMP", "('x')", "\"\"", "\"y\""][e.below(6)]
                 } else {
-                    ["0", "'d'"][e.below(2)]
+                    ["0", "'d'", "(NULL)"][e.below(3)]
                 }
                 .to_string(),
             );
@@ -299,7 +310,8 @@ impl Schema {
         let t = &self.tables[e.below(self.tables.len())];
         let tn = t.name.clone();
         let name = self.fresh("tr");
-        self.triggers.push((name, tn));
+        let dq = e.chance(30);
+        self.triggers.push((name, tn, dq));
     }
 
     /// A random schema.
@@ -366,7 +378,7 @@ impl Schema {
         if self.tables[ti].cols.is_empty() {
             return;
         }
-        match e.below(16) {
+        match e.below(17) {
             0 => self.add_table(e),
             1 if n > 1 => {
                 let t = self.tables.remove(ti).name;
@@ -446,9 +458,10 @@ impl Schema {
                 let k = e.below(t.cols.len());
                 let c = &mut t.cols[k];
                 if c.generated.is_none() {
+                    let quote = if e.chance(30) { '"' } else { '\'' };
                     c.check = match c.check {
                         Some(_) => None,
-                        None => Some(format!("{} IS NOT 'forbidden'", c.name)),
+                        None => Some(format!("{} IS NOT {quote}forbidden{quote}", c.name)),
                     };
                 }
             }
@@ -497,8 +510,95 @@ impl Schema {
                     t.cols.insert(0, c);
                 }
             }
+            16 if !self.triggers.is_empty() => {
+                // The same message, single- or double-quoted: a difference.
+                let k = e.below(self.triggers.len());
+                self.triggers[k].2 = !self.triggers[k].2;
+            }
             _ => self.add_trigger(e),
         }
+    }
+
+    /// Rename columns of table `t` by `map` (old name -> new name, applied at once, so a
+    /// swap is two entries), everywhere the schema names them.
+    fn rename_columns(&mut self, t: &str, map: &std::collections::BTreeMap<String, String>) {
+        let words = |text: &str| -> String {
+            let mut out = String::new();
+            let mut word = String::new();
+            for ch in text.chars().chain(std::iter::once(' ')) {
+                if ch.is_ascii_alphanumeric() || ch == '_' {
+                    word.push(ch);
+                } else {
+                    out.push_str(map.get(&word).unwrap_or(&word));
+                    word.clear();
+                    out.push(ch);
+                }
+            }
+            out.pop();
+            out
+        };
+        for i in self.indexes.iter_mut().filter(|i| i.table == t) {
+            i.col = words(&i.col);
+        }
+        for v in self.views.iter_mut().filter(|v| v.1 == t) {
+            v.2 = v.2.iter().map(|c| words(c)).collect();
+        }
+        if let Some(tb) = self.tables.iter_mut().find(|x| x.name == t) {
+            for c in &mut tb.cols {
+                c.name = words(&c.name);
+                c.check = c.check.as_deref().map(words);
+                if let Some(g) = &mut c.generated {
+                    g.0 = words(&g.0);
+                }
+            }
+            for k in &mut tb.checks {
+                k.1 = words(&k.1);
+            }
+            tb.composite_pk = tb.composite_pk.iter().map(|c| words(c)).collect();
+        }
+    }
+
+    /// A last edit: rename a column of a table `a` also has (to a new name, or swapping two
+    /// names, or a chain `x→y, y→new`), returning the hints that declare it.
+    fn rename_edit(&mut self, a: &Schema, e: &mut dyn Entropy) -> Vec<(String, String, String)> {
+        let candidates: Vec<(String, Vec<String>)> = self
+            .tables
+            .iter()
+            .filter_map(|t| {
+                let at = a.table(&t.name)?;
+                let both: Vec<String> = t
+                    .cols
+                    .iter()
+                    .filter(|c| at.cols.iter().any(|x| x.name == c.name))
+                    .map(|c| c.name.clone())
+                    .collect();
+                (!both.is_empty()).then(|| (t.name.clone(), both))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let (t, cols) = candidates[e.below(candidates.len())].clone();
+        let x = cols[e.below(cols.len())].clone();
+        let others: Vec<&String> = cols.iter().filter(|c| **c != x).collect();
+        let mut map = std::collections::BTreeMap::new();
+        match (e.below(3), others.is_empty()) {
+            (0, false) => {
+                let y = others[e.below(others.len())].clone();
+                map.insert(x.clone(), y.clone());
+                map.insert(y, x);
+            }
+            (1, false) => {
+                let y = others[e.below(others.len())].clone();
+                map.insert(x, y.clone());
+                map.insert(y, self.fresh("r"));
+            }
+            _ => {
+                map.insert(x, self.fresh("r"));
+            }
+        }
+        self.rename_columns(&t, &map);
+        map.into_iter().map(|(o, n)| (t.clone(), o, n)).collect()
     }
 
     /// Render as SQL.
@@ -604,21 +704,42 @@ impl Schema {
                 cols.join(", ")
             ));
         }
-        for (tr, t) in &self.triggers {
+        for (tr, t, dq) in &self.triggers {
+            let q = if *dq { '"' } else { '\'' };
             s.push_str(&format!(
-                "CREATE TRIGGER {tr} AFTER UPDATE ON {t} BEGIN SELECT RAISE(IGNORE) WHERE 0; END;\n"
+                "CREATE TRIGGER {tr} AFTER UPDATE ON {t} BEGIN SELECT RAISE(ABORT, {q}no {tr}{q}) WHERE 0; END;\n"
             ));
         }
         s
     }
 }
 
-/// A random pair (a, b) with `edits` random edits between them.
-pub fn pair(e: &mut dyn Entropy, edits: usize) -> (String, String) {
+/// A generated pair: the schema a database has, the one declared, and the rename hints the
+/// migration is given (column renames, swaps and chains).
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub a: String,
+    pub b: String,
+    pub hints: liteshift::Hints,
+}
+
+/// A random pair (a, b) with `edits` random edits between them, and sometimes a last edit
+/// that renames columns (declared by hints).
+pub fn pair(e: &mut dyn Entropy, edits: usize) -> Pair {
     let a = Schema::random(e);
     let mut b = a.clone();
     for _ in 0..edits {
         b.edit(e);
     }
-    (a.sql(), b.sql())
+    let mut hints = liteshift::Hints::default();
+    if e.chance(25) {
+        for (t, o, n) in b.rename_edit(&a, e) {
+            hints.columns.push((t, o, n));
+        }
+    }
+    Pair {
+        a: a.sql(),
+        b: b.sql(),
+        hints,
+    }
 }
