@@ -697,7 +697,20 @@ fn diff_table(
             if rs(&cc.uniques) != tc.uniques.iter().cloned().collect() {
                 a.other.push("UNIQUE constraints".into());
             }
-            if rs(&cc.foreign_keys) != tc.foreign_keys.iter().cloned().collect() {
+            // A foreign key declared on an added column comes with its ADD COLUMN.
+            let with_added: BTreeSet<&String> = a
+                .added_columns
+                .iter()
+                .filter_map(|c| tc.column_fks.get(c))
+                .flatten()
+                .collect();
+            let target_fks: BTreeSet<String> = tc
+                .foreign_keys
+                .iter()
+                .filter(|f| !with_added.contains(f))
+                .cloned()
+                .collect();
+            if rs(&cc.foreign_keys) != target_fks {
                 a.other.push("foreign keys".into());
             }
             if cc.options != tc.options {

@@ -276,6 +276,7 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
     let mut checks = Vec::new();
     let mut fks = BTreeSet::new();
     let mut column_sql = BTreeMap::new();
+    let mut column_fks = BTreeMap::new();
     // The declared text of each column definition, for ADD COLUMN (so the stored type is the
     // one written); the parser's rendering only when the text cannot be split.
     let declared_defs = crate::sqltext::column_definitions(sql)
@@ -301,6 +302,7 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
             generated: None,
         };
         let mut last_fk: Option<String> = None;
+        let fks_before = fks.clone();
         for nc in cd.constraints.iter() {
             let cname = nc.name.as_ref().map(|n| n.0.to_string());
             match &nc.constraint {
@@ -345,7 +347,7 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                     checks.push(Check {
                         expr: norm_node(expr),
                         name: cname.as_deref().map(ident_key),
-                        sql: expr.to_string(),
+                        sql: check_text(sql, cname.as_deref(), expr),
                         raw_name: cname.clone(),
                         column: Some(key.clone()),
                     });
@@ -391,6 +393,10 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
             .map(|d| d.to_string())
             .unwrap_or_else(|| Sql(cd).to_string());
         column_sql.insert(key.clone(), text);
+        let own: Vec<String> = fks.difference(&fks_before).cloned().collect();
+        if !own.is_empty() {
+            column_fks.insert(key.clone(), own);
+        }
         columns.push(col);
     }
 
@@ -434,7 +440,7 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                 checks.push(Check {
                     expr: e,
                     name: cname.as_deref().map(ident_key),
-                    sql: expr.to_string(),
+                    sql: check_text(sql, cname.as_deref(), expr),
                     raw_name: cname.clone(),
                     column: None,
                 });
@@ -469,7 +475,16 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
         foreign_keys: fks.into_iter().collect(),
         options: options.join(","),
         column_sql,
+        column_fks,
     })
+}
+
+/// A CHECK's expression as SQL: its declared text when it is named (`ADD CONSTRAINT` writes it
+/// into the stored schema), the parser's rendering otherwise (used only in reads).
+fn check_text(sql: &str, name: Option<&str>, expr: &sqlite3_parser::ast::Expr<'_>) -> String {
+    name.and_then(|n| crate::sqltext::named_check_text(sql, &ident_key(n)))
+        .map(str::to_string)
+        .unwrap_or_else(|| expr.to_string())
 }
 
 /// Display an AST node as SQL.

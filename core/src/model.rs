@@ -196,6 +196,10 @@ pub struct CanonTable {
     /// Column key -> the column definition as SQL (for `ADD COLUMN`).
     #[serde(skip)]
     pub column_sql: BTreeMap<String, String>,
+    /// Column key -> the foreign keys declared on that column (`REFERENCES` in its
+    /// definition, so an `ADD COLUMN` of it carries them), normalised as in `foreign_keys`.
+    #[serde(skip)]
+    pub column_fks: BTreeMap<String, Vec<String>>,
 }
 
 impl CanonTable {

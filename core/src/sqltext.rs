@@ -188,6 +188,30 @@ pub fn column_definitions(sql: &str) -> Option<Vec<&str>> {
     None
 }
 
+/// The declared text of the expression of the CHECK constraint named `name` (a name key) in a
+/// `CREATE TABLE` statement: what is between the parentheses of `CONSTRAINT name CHECK (…)`.
+pub fn named_check_text<'a>(sql: &'a str, name: &str) -> Option<&'a str> {
+    use TokenType::*;
+    let toks = tokens(sql)?;
+    let at = toks.windows(4).position(|w| {
+        w[0].0 == TK_CONSTRAINT
+            && ident_key(&sql[w[1].1.clone()]) == name
+            && w[2].0 == TK_CHECK
+            && w[3].0 == TK_LP
+    })?;
+    let start = toks[at + 3].1.end;
+    let mut depth = 0usize;
+    for (t, r) in &toks[at + 4..] {
+        match t {
+            TK_LP => depth += 1,
+            TK_RP if depth == 0 => return Some(sql[start..r.start].trim()),
+            TK_RP => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The leading definitions that are columns (table constraints follow them).
 fn column_defs_only(defs: Vec<&str>) -> Vec<&str> {
     let is_constraint = |d: &&str| {
@@ -421,6 +445,17 @@ mod tests {
                 && default_is_null(Some("null"))
         );
         assert!(!default_is_null(Some("'NULL'")) && !default_is_null(Some("0")));
+    }
+
+    #[test]
+    fn named_checks_are_the_declared_text() {
+        let sql = "CREATE TABLE t(a INT CONSTRAINT pos CHECK (a>0), b TEXT, CONSTRAINT \"B ok\" CHECK ( b <> \"x\" AND (b IS NOT NULL) ))";
+        assert_eq!(named_check_text(sql, "pos"), Some("a>0"));
+        assert_eq!(
+            named_check_text(sql, "b ok"),
+            Some("b <> \"x\" AND (b IS NOT NULL)")
+        );
+        assert_eq!(named_check_text(sql, "nope"), None);
     }
 
     #[test]
