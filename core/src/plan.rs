@@ -435,6 +435,82 @@ pub fn table_strategy(
     Strategy::Native(steps)
 }
 
+/// `steps` between the foreign-key guard (which stops the script before any change while
+/// enforcement is on) and its removal.
+fn guarded(steps: Vec<Step>) -> Vec<Step> {
+    let open = step(
+        FK_GUARD.into(),
+        "guard: stop before any change if foreign-key enforcement is on (DROP TABLE would cascade deletes)".into(),
+    );
+    let close = step(FK_GUARD_DROP.into(), "guard: done".into());
+    std::iter::once(open)
+        .chain(steps)
+        .chain(std::iter::once(close))
+        .collect()
+}
+
+/// Table renames, then (where native) column renames. Chains and swaps are ordered, through
+/// a temporary name where they form a cycle.
+fn rename_steps(
+    current: &Schema,
+    target: &Schema,
+    changes: &Changes,
+    caps: Capabilities,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let table_renames: Vec<(String, String)> = changes
+        .altered_tables
+        .iter()
+        .filter(|a| a.renamed())
+        .map(|a| {
+            (
+                current.tables[&a.from].name.clone(),
+                target.tables[&a.to].name.clone(),
+            )
+        })
+        .collect();
+    let table_taken = |n: &str| {
+        let k = n.to_ascii_lowercase();
+        current.tables.contains_key(&k) || target.tables.contains_key(&k)
+    };
+    for (o, n) in sequence_renames(&table_renames, &table_taken) {
+        steps.push(step(
+            format!("ALTER TABLE {} RENAME TO {}", q(&o), q(&n)),
+            format!("rename table {o} to {n}"),
+        ));
+    }
+    if caps.rename_column() {
+        for a in &changes.altered_tables {
+            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+            let renames: Vec<(String, String)> = a
+                .column_renames
+                .iter()
+                .map(|(o, n)| {
+                    let oc = c.column(o).map(|x| x.name.clone()).unwrap_or(o.clone());
+                    let nc = t.column(n).map(|x| x.name.clone()).unwrap_or(n.clone());
+                    (oc, nc)
+                })
+                .collect();
+            let taken = |n: &str| {
+                let k = n.to_ascii_lowercase();
+                c.column(&k).is_some() || t.column(&k).is_some()
+            };
+            for (oc, nc) in sequence_renames(&renames, &taken) {
+                steps.push(step(
+                    format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                        q(&t.name),
+                        q(&oc),
+                        q(&nc)
+                    ),
+                    format!("rename column {}.{} to {}", t.name, oc, nc),
+                ));
+            }
+        }
+    }
+    steps
+}
+
 /// Order renames `(old, new)` so that each new name is free when its rename runs: a chain
 /// (`a→b, b→c`) runs from its end, and a cycle (`a→b, b→a`) moves one name to a temporary
 /// name first. `taken` says whether a name is in use on either side (temporaries avoid it).
@@ -615,58 +691,8 @@ pub fn plan(
         ));
     }
 
-    // Phase B: table renames; phase C: column renames (when native). Chains and swaps are
-    // ordered, through a temporary name where they form a cycle.
-    let table_renames: Vec<(String, String)> = changes
-        .altered_tables
-        .iter()
-        .filter(|a| a.renamed())
-        .map(|a| {
-            (
-                current.tables[&a.from].name.clone(),
-                target.tables[&a.to].name.clone(),
-            )
-        })
-        .collect();
-    let table_taken = |n: &str| {
-        let k = n.to_ascii_lowercase();
-        current.tables.contains_key(&k) || target.tables.contains_key(&k)
-    };
-    for (o, n) in sequence_renames(&table_renames, &table_taken) {
-        steps.push(step(
-            format!("ALTER TABLE {} RENAME TO {}", q(&o), q(&n)),
-            format!("rename table {o} to {n}"),
-        ));
-    }
-    if caps.rename_column() {
-        for a in &changes.altered_tables {
-            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
-            let renames: Vec<(String, String)> = a
-                .column_renames
-                .iter()
-                .map(|(o, n)| {
-                    let oc = c.column(o).map(|x| x.name.clone()).unwrap_or(o.clone());
-                    let nc = t.column(n).map(|x| x.name.clone()).unwrap_or(n.clone());
-                    (oc, nc)
-                })
-                .collect();
-            let taken = |n: &str| {
-                let k = n.to_ascii_lowercase();
-                c.column(&k).is_some() || t.column(&k).is_some()
-            };
-            for (oc, nc) in sequence_renames(&renames, &taken) {
-                steps.push(step(
-                    format!(
-                        "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                        q(&t.name),
-                        q(&oc),
-                        q(&nc)
-                    ),
-                    format!("rename column {}.{} to {}", t.name, oc, nc),
-                ));
-            }
-        }
-    }
+    // Phase B: table renames; phase C: column renames (when native).
+    steps.extend(rename_steps(current, target, changes, caps));
 
     // Phase D: new tables.
     for k in &changes.added_tables {
@@ -753,14 +779,7 @@ pub fn plan(
     }
 
     if fk_off {
-        steps.insert(
-            0,
-            step(
-                FK_GUARD.into(),
-                "guard: stop before any change if foreign-key enforcement is on (DROP TABLE would cascade deletes)".into(),
-            ),
-        );
-        steps.push(step(FK_GUARD_DROP.into(), "guard: done".into()));
+        steps = guarded(steps);
     }
     Plan {
         fingerprint: current.fingerprint(),

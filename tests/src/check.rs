@@ -67,39 +67,13 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// [`crate::column_values`] keyed by (table, `column:TYPE`): a column whose type changed is
+/// another key, since SQLite's affinity may change its values.
 fn column_values(conn: &Connection) -> BTreeMap<(String, String), Vec<String>> {
-    let mut out = BTreeMap::new();
-    for (t, wr) in crate::user_tables(conn) {
-        if wr {
-            continue;
-        }
-        let cols: Vec<(String, String)> = conn
-            .prepare("SELECT name, upper(type) FROM pragma_table_xinfo(?1) WHERE hidden = 0")
-            .unwrap()
-            .query_map([&t], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for (c, ty) in cols {
-            let vals: Vec<String> = conn
-                .prepare(&format!(
-                    "SELECT quote(\"{c}\") FROM \"{t}\" ORDER BY rowid"
-                ))
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            out.insert(
-                (
-                    t.to_ascii_lowercase(),
-                    format!("{}:{ty}", c.to_ascii_lowercase()),
-                ),
-                vals,
-            );
-        }
-    }
-    out
+    crate::column_values(conn)
+        .into_iter()
+        .map(|((t, c), (ty, vals))| ((t, format!("{c}:{}", ty.to_ascii_uppercase())), vals))
+        .collect()
 }
 
 /// Migrate a database at `a` holding rows to `b`, and check every promise: exactly `b`,
