@@ -346,7 +346,13 @@ pub fn diff_hinted(
     opts: DiffOptions,
 ) -> Changes {
     let mut ch = Changes::default();
-    let explicit = &already_applied_removed(current, target, annotated, explicit, opts);
+    let explicit = &already_applied_removed(
+        current,
+        target,
+        annotated,
+        &by_new_table_names(explicit),
+        opts,
+    );
 
     // Resolve table renames: target key -> current key.
     let table_src: BTreeMap<String, String> = resolve_renames(
@@ -514,6 +520,22 @@ fn diff_objects<'a>(
                     });
                 }
             }
+        }
+    }
+    out
+}
+
+/// `hints` with each column hint naming its table by the new name when a table hint renames
+/// it, so that `t.a=b` with `t=u` means the same before and after the table rename.
+fn by_new_table_names(hints: &Hints) -> Hints {
+    let mut out = hints.clone();
+    for (t, _, _) in &mut out.columns {
+        if let Some((_, new)) = hints
+            .tables
+            .iter()
+            .find(|(o, _)| ident_key(o) == ident_key(t))
+        {
+            *t = new.clone();
         }
     }
     out

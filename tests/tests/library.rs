@@ -261,6 +261,24 @@ fn explicit_rename_hints_apply_once_and_a_bad_one_is_an_error() {
         got
     );
     // A hint that names nothing is an error, and changes nothing.
+    // A table rename with a column rename (naming the table by its old name) also applies once.
+    let moved = "CREATE TABLE u(id INTEGER PRIMARY KEY, bee TEXT, a INTEGER NOT NULL DEFAULT 0);";
+    let mut both = Options::default();
+    both.hints.add_table_rename("t=u").unwrap();
+    both.hints.add_column_rename("t.b=bee").unwrap();
+    assert!(migrate(&mut conn, moved, &both).unwrap().steps_applied > 0);
+    assert_eq!(migrate(&mut conn, moved, &both).unwrap().steps_applied, 0);
+    assert_eq!(
+        column_values(&conn, "SELECT bee || ':' || a FROM u ORDER BY id"),
+        got
+    );
+    migrate(&mut conn, swapped, &{
+        let mut back = Options::default();
+        back.hints.add_table_rename("u=t").unwrap();
+        back.hints.add_column_rename("u.bee=b").unwrap();
+        back
+    })
+    .unwrap();
     let mut typo = Options::default();
     typo.hints.add_column_rename("t.nope=x").unwrap();
     let err = migrate(&mut conn, swapped, &typo).unwrap_err();
