@@ -87,6 +87,19 @@ fn rewritten_by_alter(conn: &Connection, schema: &Schema) -> BTreeSet<String> {
             })?
             .collect()
     };
+    // A double-quoted literal needs a double quote: without one, nothing is rewritten.
+    let texts = || {
+        let tables = schema.tables.iter().map(|(k, t)| (k, &t.sql));
+        tables
+            .chain(schema.indexes.iter().map(|(k, i)| (k, &i.sql)))
+            .chain(schema.views.iter().map(|(k, v)| (k, &v.sql)))
+            .chain(schema.triggers.iter().map(|(k, t)| (k, &t.sql)))
+            .filter(|(_, sql)| sql.contains('"'))
+            .map(|(k, _)| k.clone())
+    };
+    if texts().next().is_none() {
+        return BTreeSet::new();
+    }
     let probe = "\"_liteshift_quote_probe\"";
     let probed = stored(conn).and_then(|before| {
         conn.execute_batch(&format!(
@@ -99,19 +112,7 @@ fn rewritten_by_alter(conn: &Connection, schema: &Schema) -> BTreeSet<String> {
             .map(|(k, _)| k)
             .collect())
     });
-    probed.unwrap_or_else(|_| {
-        let texts = schema
-            .tables
-            .iter()
-            .map(|(k, t)| (k, &t.sql))
-            .chain(schema.indexes.iter().map(|(k, i)| (k, &i.sql)))
-            .chain(schema.views.iter().map(|(k, v)| (k, &v.sql)))
-            .chain(schema.triggers.iter().map(|(k, t)| (k, &t.sql)));
-        texts
-            .filter(|(_, sql)| sql.contains('"'))
-            .map(|(k, _)| k.clone())
-            .collect()
-    })
+    probed.unwrap_or_else(|_| texts().collect())
 }
 
 fn schema_error(sql: &str, source_name: &str, offset: usize, message: String) -> Error {
