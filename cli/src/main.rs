@@ -215,7 +215,7 @@ fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
     }) {
-        return Err(liteshift::apply::database_error(&conn, e).into());
+        return Err(liteshift::apply::database_error(&conn, liteshift::host::host_error(e)).into());
     }
     Ok(conn)
 }

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::diff::{diff, DiffOptions, Hints};
 use crate::error::{Error, Refusal, Result, Violation};
+use crate::host::{database_path, query_value, ErrorKind, Host, HostError, Value};
 use crate::introspect::introspect;
 use crate::model::Schema;
 use crate::plan::{Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
@@ -54,51 +54,33 @@ impl Default for ApplyOptions {
     }
 }
 
-fn db_path(conn: &Connection) -> String {
-    match conn.path() {
-        Some(p) if !p.is_empty() => p.to_string(),
-        _ => ":memory:".to_string(),
+/// An error from SQLite while opening the transaction or reading, as a database error.
+pub fn database_error(host: &dyn Host, e: HostError) -> Error {
+    let message = match e.kind() {
+        ErrorKind::Busy => "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string(),
+        ErrorKind::NotADatabase => "file is not a SQLite database (or is encrypted)".to_string(),
+        ErrorKind::Corrupt => "database disk image is malformed (corrupt); restore it from a backup".to_string(),
+        ErrorKind::ReadOnly => "database is read-only; check the file's permissions".to_string(),
+        ErrorKind::CannotOpen => "unable to open the database file".to_string(),
+        ErrorKind::Full => "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string(),
+        _ => e.message,
+    };
+    Error::Database {
+        path: database_path(host),
+        message,
     }
 }
 
-/// Map an error from SQLite while opening the transaction or reading to a database error.
-pub fn database_error(conn: &Connection, e: rusqlite::Error) -> Error {
-    let path = db_path(conn);
-    let message = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
-                "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string()
-            }
-            rusqlite::ErrorCode::NotADatabase => {
-                "file is not a SQLite database (or is encrypted)".to_string()
-            }
-            rusqlite::ErrorCode::DatabaseCorrupt => {
-                "database disk image is malformed (corrupt); restore it from a backup".to_string()
-            }
-            rusqlite::ErrorCode::ReadOnly => {
-                "database is read-only; check the file's permissions".to_string()
-            }
-            rusqlite::ErrorCode::CannotOpen => "unable to open the database file".to_string(),
-            rusqlite::ErrorCode::DiskFull => {
-                "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string()
-            }
-            _ => e.to_string(),
-        },
-        _ => e.to_string(),
-    };
-    Error::Database { path, message }
-}
-
-/// Apply `plan` to `conn`, whose result must equal `target`. The plan is the caller's: if the
+/// Apply `plan` to `host`, whose result must equal `target`. The plan is the caller's: if the
 /// database's schema changed since it was made, it is refused as stale.
 pub fn apply(
-    conn: &mut Connection,
+    host: &mut dyn Host,
     plan: &Plan,
     target: &Schema,
     policy: Policy,
     opts: ApplyOptions,
 ) -> Result<Report> {
-    apply_replanning(conn, plan, target, policy, opts, None)
+    apply_replanning(&*host, plan, target, policy, opts, None)
 }
 
 /// Makes a new plan from the schema read under the write lock (for a plan liteshift made
@@ -109,7 +91,7 @@ pub type Replan<'a> = &'a dyn Fn(Schema) -> Result<Plan>;
 /// plan is made again under the write lock (usually finding the database in sync: another
 /// process migrated it first) instead of being refused.
 pub fn apply_replanning(
-    conn: &mut Connection,
+    host: &dyn Host,
     plan: &Plan,
     target: &Schema,
     policy: Policy,
@@ -120,12 +102,12 @@ pub fn apply_replanning(
     // A re-made plan that needs foreign-key enforcement off, which cannot change inside the
     // transaction, is run again from here: a few times at most, as other writers allow.
     for _ in 0..4 {
-        match apply_once(conn, &plan, target, policy, &opts, replan)? {
+        match apply_once(host, &plan, target, policy, &opts, replan)? {
             Ran::Done(report) => return Ok(report),
             Ran::Again(next) => plan = next,
         }
     }
-    let actual = introspect(conn)?.fingerprint();
+    let actual = introspect(host)?.fingerprint();
     Err(Error::StalePlan {
         planned: plan.fingerprint,
         actual,
@@ -148,7 +130,7 @@ fn refuse_data_loss(plan: &Plan, policy: Policy) -> Result<()> {
 }
 
 fn apply_once(
-    conn: &mut Connection,
+    host: &dyn Host,
     plan: &Plan,
     target: &Schema,
     policy: Policy,
@@ -177,27 +159,29 @@ fn apply_once(
         }
     }
     refuse_data_loss(plan, policy)?;
-    let in_tx = !conn.is_autocommit();
-    let fk_on = foreign_keys_on(conn)?;
+    let in_tx = host.in_transaction().map_err(|e| database_error(host, e))?;
+    let fk_on = foreign_keys_on(host)?;
     let toggle = plan.foreign_keys_off && fk_on;
     if toggle && in_tx {
         return Err(Error::InTransaction);
     }
-    let old_timeout: i64 = conn
-        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-        .map_err(|e| database_error(conn, e))?;
+    let old_timeout = query_value(host, "PRAGMA busy_timeout")
+        .map_err(|e| database_error(host, e))?
+        .int()
+        .unwrap_or(0);
+    let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
     // Whatever happens, the connection gets its enforcement and busy timeout back.
     let result = (|| -> Result<Ran> {
-        conn.busy_timeout(opts.busy_timeout)?;
+        set_timeout(opts.busy_timeout.as_millis().min(i64::MAX as u128) as i64)?;
         if toggle {
-            conn.execute_batch(FK_OFF)?;
+            host.execute(FK_OFF)?;
         }
-        run(conn, plan, target, policy, in_tx, opts, replan)
+        run(host, plan, target, policy, in_tx, opts, replan)
     })();
     if toggle {
-        let _ = conn.execute_batch(FK_ON);
+        let _ = host.execute(FK_ON);
     }
-    let _ = conn.busy_timeout(Duration::from_millis(old_timeout.max(0) as u64));
+    let _ = set_timeout(old_timeout.max(0));
     match result? {
         Ran::Done(r) => Ok(Ran::Done(Report {
             foreign_keys_toggled: toggle && r.steps_applied > 0,
@@ -207,15 +191,16 @@ fn apply_once(
     }
 }
 
-fn foreign_keys_on(conn: &Connection) -> Result<bool> {
-    conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .map_err(|e| database_error(conn, e))
+fn foreign_keys_on(host: &dyn Host) -> Result<bool> {
+    Ok(query_value(host, "PRAGMA foreign_keys")
+        .map_err(|e| database_error(host, e))?
+        .truth())
 }
 
 /// The transaction: fingerprint (or re-plan) under the write lock, backup, data checks, steps,
 /// foreign-key check, verification; commit, or roll back on any failure and on a dry run.
 fn run(
-    conn: &Connection,
+    host: &dyn Host,
     plan: &Plan,
     target: &Schema,
     policy: Policy,
@@ -233,10 +218,10 @@ fn run(
     } else {
         (BEGIN, "COMMIT", "ROLLBACK")
     };
-    conn.execute_batch(begin)
-        .map_err(|e| database_error(conn, e))?;
+    host.execute_script(begin)
+        .map_err(|e| database_error(host, e))?;
     let outcome = (|| -> Result<Ran> {
-        let current = introspect(conn).map_err(|e| as_database_error(conn, e))?;
+        let current = introspect(host).map_err(|e| as_database_error(host, e))?;
         let actual = current.fingerprint();
         let mut remade = None;
         if actual != plan.fingerprint {
@@ -247,26 +232,26 @@ fn run(
                 });
             };
             let next = replan(current)?;
-            if next.steps.is_empty() || (next.foreign_keys_off && foreign_keys_on(conn)?) {
+            if next.steps.is_empty() || (next.foreign_keys_off && foreign_keys_on(host)?) {
                 return Ok(Ran::Again(next));
             }
             refuse_data_loss(&next, policy)?;
             remade = Some(next);
         }
         let plan = remade.as_ref().unwrap_or(plan);
-        check_health(conn, plan)?;
+        check_health(host, plan)?;
         if let Some(path) = &opts.backup {
-            write_backup(conn, path)?;
+            write_backup(host, path)?;
         }
-        check_data(conn, plan)?;
-        let fk_before = fk_violations(conn)?;
+        check_data(host, plan)?;
+        let fk_before = fk_violations(host)?;
         for (i, step) in plan.steps.iter().enumerate() {
-            if let Err(e) = conn.execute_batch(&step.sql) {
-                return Err(step_error(conn, i, &step.reason, e));
+            if let Err(e) = host.execute_script(&step.sql) {
+                return Err(step_error(host, i, &step.reason, e));
             }
         }
-        check_no_new_fk_violations(conn, &fk_before)?;
-        verify(conn, target, policy)?;
+        check_no_new_fk_violations(host, &fk_before)?;
+        verify(host, target, policy)?;
         Ok(Ran::Done(Report {
             steps_applied: plan.steps.len(),
             foreign_keys_toggled: false,
@@ -276,43 +261,45 @@ fn run(
     })();
     match outcome {
         Ok(Ran::Done(r)) if !dry_run => {
-            conn.execute_batch(commit)
-                .map_err(|e| database_error(conn, e))?;
+            host.execute_script(commit)
+                .map_err(|e| database_error(host, e))?;
             Ok(Ran::Done(r))
         }
         Ok(ran) => {
-            conn.execute_batch(rollback)
-                .map_err(|e| database_error(conn, e))?;
+            host.execute_script(rollback)
+                .map_err(|e| database_error(host, e))?;
             Ok(ran)
         }
         Err(e) => {
-            let _ = conn.execute_batch(rollback);
+            let _ = host.execute_script(rollback);
             Err(e)
         }
     }
 }
 
-fn as_database_error(conn: &Connection, e: Error) -> Error {
+fn as_database_error(host: &dyn Host, e: Error) -> Error {
     match e {
-        Error::Sqlite(se) => database_error(conn, se),
+        Error::Sqlite(se) => database_error(host, se),
         other => other,
     }
 }
 
 /// Every table whose rows the plan rewrites must pass `PRAGMA quick_check`: a damaged b-tree
 /// is named as such before anything is read out of it.
-fn check_health(conn: &Connection, plan: &Plan) -> Result<()> {
+fn check_health(host: &dyn Host, plan: &Plan) -> Result<()> {
     for h in &plan.health_checks {
-        let problem = match conn.prepare(&h.sql).and_then(|mut stmt| {
-            stmt.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()
-        }) {
-            Ok(rows) if rows.len() == 1 && rows[0] == "ok" => continue,
-            Ok(rows) => rows.into_iter().next().unwrap_or_default(),
-            Err(e) => crate::error::sqlite_message(&e),
+        let problem = match host.query(&h.sql) {
+            Ok(rows) => {
+                let mut lines = rows.iter().filter_map(|r| r.first().and_then(Value::text));
+                match (lines.next(), lines.next()) {
+                    (Some(ok), None) if ok == "ok" => continue,
+                    (first, _) => first.unwrap_or_default(),
+                }
+            }
+            Err(e) => e.message,
         };
         return Err(Error::Database {
-            path: db_path(conn),
+            path: database_path(host),
             message: format!(
                 "the database file is corrupt (table `{}`: {problem}); nothing was changed; restore a backup or run PRAGMA integrity_check",
                 h.table
@@ -323,18 +310,19 @@ fn check_health(conn: &Connection, plan: &Plan) -> Result<()> {
 }
 
 /// The plan's data checks: existing rows that violate the target are a refusal.
-fn check_data(conn: &Connection, plan: &Plan) -> Result<()> {
+fn check_data(host: &dyn Host, plan: &Plan) -> Result<()> {
     let mut violations = Vec::new();
     for check in &plan.checks {
-        let count: u64 =
-            conn.query_row(&format!("SELECT count(*) FROM ({})", check.sql), [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64;
+        let count = query_value(host, &format!("SELECT count(*) FROM ({})", check.sql))?
+            .int()
+            .unwrap_or(0)
+            .max(0) as u64;
         if count > 0 {
-            let mut stmt = conn.prepare(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?;
-            let examples = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let examples = host
+                .query(&format!("SELECT example FROM ({}) LIMIT 3", check.sql))?
+                .into_iter()
+                .map(|r| r.first().and_then(Value::text).unwrap_or_default())
+                .collect();
             violations.push(Violation {
                 constraint: check.constraint.clone(),
                 table: check.table.clone(),
@@ -352,8 +340,8 @@ fn check_data(conn: &Connection, plan: &Plan) -> Result<()> {
 }
 
 /// `PRAGMA foreign_key_check` may show only the violations that were there before.
-fn check_no_new_fk_violations(conn: &Connection, before: &[Violation]) -> Result<()> {
-    let new: Vec<Violation> = fk_violations(conn)?
+fn check_no_new_fk_violations(host: &dyn Host, before: &[Violation]) -> Result<()> {
+    let new: Vec<Violation> = fk_violations(host)?
         .into_iter()
         .filter(|v| {
             let was = before
@@ -372,8 +360,8 @@ fn check_no_new_fk_violations(conn: &Connection, before: &[Violation]) -> Result
 }
 
 /// The database, read again, must diff empty against the target.
-fn verify(conn: &Connection, target: &Schema, policy: Policy) -> Result<()> {
-    let after = introspect(conn)?;
+fn verify(host: &dyn Host, target: &Schema, policy: Policy) -> Result<()> {
+    let after = introspect(host)?;
     let left = diff(
         &after,
         target,
@@ -391,46 +379,25 @@ fn verify(conn: &Connection, target: &Schema, policy: Policy) -> Result<()> {
     )))
 }
 
-/// Copy the database to `dest`. Called under our write lock before any step: a second,
-/// read-only connection then sees exactly the committed state (WAL content included), and no
-/// other writer can change it meanwhile. (The backup API refuses a source connection that
-/// holds a write transaction, so the copy cannot come from `conn` itself.)
-fn write_backup(conn: &Connection, dest: &std::path::Path) -> Result<()> {
-    let fail = |e: String| {
+/// Copy the database to `dest`, under the migration's write lock and before any step.
+fn write_backup(host: &dyn Host, dest: &std::path::Path) -> Result<()> {
+    host.backup(dest).map_err(|e| {
         Error::InvalidOption(format!(
             "cannot write the backup to {}: {e}; nothing was changed",
             dest.display()
         ))
-    };
-    let src_path = match conn.path() {
-        Some(p) if !p.is_empty() => p.to_string(),
-        _ => return Err(fail("an in-memory database has no file to back up".into())),
-    };
-    let src = Connection::open_with_flags(
-        &src_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| fail(e.to_string()))?;
-    src.backup(
-        rusqlite::MAIN_DB,
-        dest,
-        None::<fn(rusqlite::backup::Progress)>,
-    )
-    .map_err(|e| fail(e.to_string()))
+    })
 }
 
-fn step_error(conn: &Connection, i: usize, reason: &str, e: rusqlite::Error) -> Error {
-    if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
-    {
-        return database_error(conn, e);
+fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
+    let kind = e.kind();
+    if matches!(kind, ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::Busy) {
+        return database_error(host, e);
     }
-    let msg = match &e {
-        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
-        _ => e.to_string(),
-    };
+    let msg = e.message;
     // Data that does not fit the new definition: a constraint, a STRICT type, or a value that
     // cannot become an INTEGER PRIMARY KEY.
-    let constraint = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation || f.code == rusqlite::ErrorCode::TypeMismatch)
+    let constraint = matches!(kind, ErrorKind::Constraint | ErrorKind::Mismatch)
         || msg.starts_with("cannot store")
         || msg.starts_with("type mismatch on DEFAULT");
     if constraint {
@@ -463,22 +430,30 @@ fn step_error(conn: &Connection, i: usize, reason: &str, e: rusqlite::Error) -> 
 /// `PRAGMA foreign_key_check`, grouped by child table and parent. A table whose foreign key
 /// cannot be checked at all ("foreign key mismatch": the parent key does not exist) is
 /// reported as one violation with count 0 so it is compared like the rest.
-fn fk_violations(conn: &Connection) -> Result<Vec<Violation>> {
-    let read = |sql: &str| -> rusqlite::Result<Vec<(String, Option<i64>, String)>> {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+fn fk_violations(host: &dyn Host) -> Result<Vec<Violation>> {
+    let read = |sql: &str| -> std::result::Result<Vec<(String, Option<i64>, String)>, HostError> {
+        Ok(host
+            .query(sql)?
+            .into_iter()
+            .map(|r| {
+                let get = |i: usize| r.get(i).cloned().unwrap_or(Value::Null);
+                (
+                    get(0).text().unwrap_or_default(),
+                    get(1).int(),
+                    get(2).text().unwrap_or_default(),
+                )
+            })
+            .collect())
     };
     let rows = match read(FK_CHECK) {
         Ok(rows) => rows,
         Err(_) => {
             // Check table by table, skipping those SQLite cannot check.
-            let tables: Vec<String> = conn
-                .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let tables: Vec<String> = host
+                .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+                .into_iter()
+                .filter_map(|r| r.first().and_then(Value::text))
+                .collect();
             let mut all = Vec::new();
             for t in tables {
                 if let Ok(rows) = read(&format!(

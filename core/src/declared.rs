@@ -1,16 +1,21 @@
-//! Load a declared schema (plain SQL) into a pristine in-memory SQLite, so that SQLite itself
-//! validates it, then introspect it like any database.
+//! Load a declared schema (plain SQL) into a scratch database of the host's SQLite, so that
+//! the SQLite that will run the migration validates it, then introspect it like any database.
+//!
+//! Architecture invariant: the declared text reaches SQLite only here, and only into a
+//! scratch database (never the user's). Loading takes a constant number of host calls when
+//! the schema is valid (the statements run as one script); only an invalid schema is replayed
+//! statement by statement, on a fresh scratch database, to say where it is wrong.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use rusqlite::Connection;
-use sqlite3_parser::FallibleIterator as _;
+use std::ops::Range;
 
 use crate::diff::Hints;
 use crate::error::{Error, Result};
-use crate::introspect::introspect;
+use crate::host::{Host, HostError, Value};
+use crate::introspect::{host_version, introspect_at};
 use crate::model::Schema;
-use crate::sqltext::{ident_key, line_col, skip_space_and_comments};
+use crate::plan::SqliteVersion;
+use crate::sqltext::{ident_key, line_col, quote_ident};
 
 /// A declared schema: the objects it creates and the rename hints its annotations carry.
 #[derive(Debug, Clone)]
@@ -21,13 +26,6 @@ pub struct Declared {
     pub warnings: Vec<String>,
 }
 
-/// Load declared SQL. `source_name` names the input in error messages (a file path).
-/// A foreign key to an undeclared table or column is accepted, as SQLite accepts it, with a
-/// warning naming it (see [`LoadOptions::deny_dangling_fks`] for the strict mode).
-pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
-    load_declared_opts(sql, source_name, LoadOptions::default())
-}
-
 /// How a declared schema is loaded.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
@@ -35,17 +33,49 @@ pub struct LoadOptions {
     /// the parent's key) is an error. By default it is a warning, as SQLite accepts it.
     pub deny_dangling_fks: bool,
     /// A virtual table whose module this SQLite lacks is modelled with a stand-in (the
-    /// migration runs on a host that has the module), not an error.
+    /// migration runs on a host that has the module), not an error. Only for liteshift's own
+    /// SQLite (the host-less entry points); a host's scratch database has the host's modules.
     pub host_modules: bool,
 }
 
-/// Load declared SQL with explicit [`LoadOptions`].
+/// Load declared SQL into liteshift's own SQLite. `source_name` names the input in error
+/// messages (a file path). A foreign key to an undeclared table or column is accepted, as
+/// SQLite accepts it, with a warning naming it (see [`LoadOptions::deny_dangling_fks`]).
+#[cfg(feature = "rusqlite")]
+pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
+    load_declared_opts(sql, source_name, LoadOptions::default())
+}
+
+/// Load declared SQL into liteshift's own SQLite, with explicit [`LoadOptions`].
+#[cfg(feature = "rusqlite")]
 pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Result<Declared> {
-    let conn = Connection::open_in_memory()?;
+    load_declared_on(&*own_scratch(opts.host_modules)?, sql, source_name, opts)
+}
+
+/// A scratch database of liteshift's own SQLite (with stand-in modules when asked).
+#[cfg(feature = "rusqlite")]
+pub(crate) fn own_scratch(stand_ins: bool) -> Result<Box<dyn Host>> {
+    let conn = rusqlite::Connection::open_in_memory()?;
+    Ok(if stand_ins {
+        Box::new(crate::host::StandIns(conn))
+    } else {
+        Box::new(conn)
+    })
+}
+
+/// Load declared SQL into `scratch`, a fresh in-memory database of the host's SQLite (see
+/// [`Host::scratch`]): that SQLite validates it, and the schema is read back from it.
+pub fn load_declared_on(
+    scratch: &dyn Host,
+    sql: &str,
+    source_name: &str,
+    opts: LoadOptions,
+) -> Result<Declared> {
     let hints = parse_annotations(sql, source_name)?;
+    let version = host_version(scratch)?;
+    let created_at = load_into(scratch, sql, source_name)?;
     let mut warnings = Vec::new();
-    let created_at = load_into(&conn, sql, source_name, opts.host_modules)?;
-    let dangling = dangling_foreign_keys(&conn, sql, source_name, &created_at)?;
+    let dangling = dangling_foreign_keys(scratch, version, sql, source_name, &created_at)?;
     if opts.deny_dangling_fks {
         if let Some(first) = dangling.into_iter().next() {
             return Err(first);
@@ -55,8 +85,15 @@ pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Re
             format!("{e} (accepted, as SQLite accepts it; --deny-dangling-foreign-keys makes it an error)")
         }));
     }
-    let mut schema = introspect(&conn)?;
-    schema.rewritten_by_alter = rewritten_by_alter(&conn, &schema);
+    let mut schema = introspect_at(scratch, version)?;
+    if let Some((name, at)) = created_at
+        .iter()
+        .find(|(k, _)| !k.is_empty() && !schema.has_object(k))
+    {
+        // `IF NOT EXISTS` met an object SQLite made itself (a virtual table's shadow table).
+        return Err(schema_error(sql, source_name, *at, format!("duplicate object name `{name}`: an object of that name already exists (IF NOT EXISTS hid the clash); every object needs a unique name")));
+    }
+    schema.rewritten_by_alter = rewritten_by_alter(scratch, &schema);
     if schema.object_count() == 0 {
         return Err(Error::Schema {
             source_name: source_name.to_string(),
@@ -78,14 +115,17 @@ pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Re
 /// Found by doing both on a probe table in the loaded declared schema and seeing which texts
 /// change (this SQLite's own rule, which differs between versions). When the probe cannot run,
 /// every object with a double-quoted token is assumed to be rewritten. Leaves the probe's
-/// rewrites in `conn`, which must not be introspected afterwards.
-fn rewritten_by_alter(conn: &Connection, schema: &Schema) -> BTreeSet<String> {
-    let stored = |conn: &Connection| -> rusqlite::Result<BTreeMap<String, String>> {
-        conn.prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL")?
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?.to_ascii_lowercase(), r.get(1)?))
-            })?
-            .collect()
+/// rewrites in `scratch`, which must not be introspected afterwards.
+fn rewritten_by_alter(scratch: &dyn Host, schema: &Schema) -> BTreeSet<String> {
+    let stored = || -> std::result::Result<BTreeMap<String, String>, HostError> {
+        Ok(scratch
+            .query("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")?
+            .into_iter()
+            .map(|r| {
+                let text = |i: usize| r.get(i).and_then(Value::text).unwrap_or_default();
+                (text(0).to_ascii_lowercase(), text(1))
+            })
+            .collect())
     };
     // A double-quoted literal needs a double quote: without one, nothing is rewritten.
     let texts = || {
@@ -101,11 +141,11 @@ fn rewritten_by_alter(conn: &Connection, schema: &Schema) -> BTreeSet<String> {
         return BTreeSet::new();
     }
     let probe = "\"_liteshift_quote_probe\"";
-    let probed = stored(conn).and_then(|before| {
-        conn.execute_batch(&format!(
+    let probed = stored().and_then(|before| {
+        scratch.execute_script(&format!(
             "CREATE TABLE {probe}(a, b, c); ALTER TABLE {probe} RENAME COLUMN a TO d; ALTER TABLE {probe} DROP COLUMN b; DROP TABLE {probe}"
         ))?;
-        let after = stored(conn)?;
+        let after = stored()?;
         Ok(before
             .into_iter()
             .filter(|(k, sql)| after.get(k) != Some(sql))
@@ -125,114 +165,174 @@ fn schema_error(sql: &str, source_name: &str, offset: usize, message: String) ->
     }
 }
 
-fn object_count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?)
+/// A declared statement: where it is, and the name of the object it creates.
+struct Statement {
+    range: Range<usize>,
+    name: String,
 }
 
-/// Run every statement of `sql` on `conn`, accepting only CREATE statements. Returns the
-/// byte offset of the statement that created each object (by name key).
-pub(crate) fn load_into(
-    conn: &Connection,
-    sql: &str,
-    source_name: &str,
-    host_modules: bool,
-) -> Result<BTreeMap<String, usize>> {
-    let mut batch = rusqlite::Batch::new(conn, sql);
-    let mut search_from = 0usize;
-    // name key -> byte offset of the statement that created it
-    let mut created_at: BTreeMap<String, usize> = BTreeMap::new();
-    loop {
-        let stmt = match batch.next() {
-            Ok(Some(s)) => s,
-            Ok(None) => break,
-            Err(rusqlite::Error::SqlInputError {
-                msg,
-                sql: tail,
-                offset,
-                ..
-            }) => {
-                let base = sql.len().saturating_sub(tail.len());
-                let at = base + offset.max(0) as usize;
-                return Err(schema_error(sql, source_name, at, msg));
-            }
-            Err(e) => {
-                let at = skip_offset(sql, search_from);
-                return Err(schema_error(sql, source_name, at, e.to_string()));
-            }
-        };
-        let text = stmt.expanded_sql().unwrap_or_default();
-        let start = sql[search_from..]
-            .find(text.as_str())
-            .map(|i| i + search_from)
-            .unwrap_or(search_from);
-        search_from = (start + text.len()).min(sql.len());
-        let start = skip_offset(sql, start);
-        let body = skip_space_and_comments(&text);
-        let words: Vec<String> = body
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .filter(|w| !w.is_empty())
-            .take(2)
-            .map(|w| w.to_ascii_uppercase())
+/// Split `sql` into statements, and check what needs no SQLite: each is a `CREATE` of a
+/// non-TEMP object whose name no earlier statement used. The statements before the first
+/// that fails, and that failure.
+fn read_statements(sql: &str, source_name: &str) -> (Vec<Statement>, Option<Error>) {
+    let mut out: Vec<Statement> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for range in crate::sqltext::split_statements(sql) {
+        let text = &sql[range.clone()];
+        let start = range.start;
+        let words: Vec<String> = crate::sqltext::tokens(text)
+            .unwrap_or_default()
+            .iter()
+            .take(8)
+            .map(|(_, r)| text[r.clone()].to_ascii_uppercase())
             .collect();
+        let fail = |message: String| Some(schema_error(sql, source_name, start, message));
         if words.first().map(String::as_str) != Some("CREATE") {
-            let first: String = body.chars().take(40).collect();
-            return Err(schema_error(
-                sql,
-                source_name,
-                start,
-                format!(
-                    "only CREATE TABLE/INDEX/VIEW/TRIGGER statements belong in a declared schema, found `{}`; move data changes and PRAGMAs elsewhere",
-                    first.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
-            ));
+            let first: String = text.chars().take(40).collect();
+            let message = format!(
+                "only CREATE TABLE/INDEX/VIEW/TRIGGER statements belong in a declared schema, found `{}`; move data changes and PRAGMAs elsewhere",
+                first.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            return (out, fail(message));
         }
         if matches!(words.get(1).map(String::as_str), Some("TEMP" | "TEMPORARY")) {
-            return Err(schema_error(
-                sql,
-                source_name,
-                start,
-                "TEMP objects live only as long as a connection and are not part of a database file's schema; remove TEMP".into(),
-            ));
+            let message = "TEMP objects live only as long as a connection and are not part of a database file's schema; remove TEMP".to_string();
+            return (out, fail(message));
         }
-        let before = object_count(conn)?;
-        drop(stmt);
-        let done = if host_modules {
-            crate::hostmod::execute_with_stand_ins(conn, &text)
-        } else {
-            conn.execute_batch(&text)
-        };
-        if let Err(e) = done {
-            let at = match &e {
-                rusqlite::Error::SqlInputError { offset, .. } => start + (*offset).max(0) as usize,
-                _ => start,
-            };
-            let msg = match e {
-                rusqlite::Error::SqlInputError { msg, .. } => msg,
-                rusqlite::Error::SqliteFailure(_, Some(m)) => m,
-                other => other.to_string(),
-            };
-            return Err(schema_error(sql, source_name, at, msg));
-        }
-        let after = object_count(conn)?;
-        let name = crate::sqltext::create_name_range(&text)
+        let name = crate::sqltext::create_name_range(text)
             .map(|r| ident_key(&text[r]))
             .unwrap_or_default();
-        if after == before {
-            return Err(schema_error(
-                sql,
-                source_name,
-                start,
-                format!("duplicate object name `{name}`: it is already declared earlier (IF NOT EXISTS hid the clash); every object needs a unique name"),
-            ));
+        // Without IF NOT EXISTS, SQLite itself says the name is taken.
+        let hidden = words.windows(3).any(|w| w == ["IF", "NOT", "EXISTS"]);
+        if !name.is_empty() && !seen.insert(name.clone()) && hidden {
+            let message = format!("duplicate object name `{name}`: it is already declared earlier (IF NOT EXISTS hid the clash); every object needs a unique name");
+            return (out, fail(message));
         }
-        created_at.insert(name, start);
+        out.push(Statement { range, name });
     }
-    Ok(created_at)
+    (out, None)
 }
 
-fn skip_offset(sql: &str, from: usize) -> usize {
-    let rest = skip_space_and_comments(&sql[from..]);
-    sql.len() - rest.len()
+/// Run every statement of `sql` on `scratch`, accepting only CREATE statements. Returns the
+/// byte offset of the statement that created each object (by name key).
+pub(crate) fn load_into(
+    scratch: &dyn Host,
+    sql: &str,
+    source_name: &str,
+) -> Result<BTreeMap<String, usize>> {
+    let (statements, static_error) = read_statements(sql, source_name);
+    let script: Vec<&str> = statements.iter().map(|s| &sql[s.range.clone()]).collect();
+    if let Err(e) = scratch.execute_script(&script.join(";\n")) {
+        return Err(locate_failure(scratch, sql, source_name, &statements, e));
+    }
+    if let Some(e) = static_error {
+        return Err(e);
+    }
+    Ok(statements
+        .into_iter()
+        .map(|s| (s.name, s.range.start))
+        .collect())
+}
+
+/// The schema error for a script that failed: replayed statement by statement on a fresh
+/// scratch database, the first statement that fails, with SQLite's message and position.
+fn locate_failure(
+    scratch: &dyn Host,
+    sql: &str,
+    source_name: &str,
+    statements: &[Statement],
+    script_error: HostError,
+) -> Error {
+    let failed = scratch.scratch().ok().and_then(|fresh| {
+        statements.iter().find_map(|s| {
+            let text = &sql[s.range.clone()];
+            fresh
+                .execute(text)
+                .err()
+                .map(|e| (s.range.start + e.offset.unwrap_or(0).min(text.len()), e))
+        })
+    });
+    let (at, e) = failed.unwrap_or((
+        statements.first().map(|s| s.range.start).unwrap_or(0),
+        script_error,
+    ));
+    schema_error(sql, source_name, at, e.message)
+}
+
+/// One foreign key of the declared schema and what SQLite knows of its parent.
+struct DeclaredFk {
+    child: String,
+    parent: String,
+    from: String,
+    to: Option<String>,
+    parent_exists: bool,
+    column_exists: bool,
+}
+
+/// Every foreign key in the scratch database: one query where the host's SQLite has
+/// table-valued pragma functions (3.16), one per table before.
+fn declared_fks(scratch: &dyn Host, version: SqliteVersion) -> Result<Vec<DeclaredFk>> {
+    let row = |child: String, r: &[Value]| {
+        let text = |i: usize| r.get(i).and_then(Value::text);
+        DeclaredFk {
+            child,
+            parent: text(0).unwrap_or_default(),
+            from: text(1).unwrap_or_default(),
+            to: text(2),
+            parent_exists: r.get(3).is_none_or(Value::truth),
+            column_exists: r.get(4).is_none_or(Value::truth),
+        }
+    };
+    if version >= SqliteVersion(3, 16, 0) {
+        let xinfo = if version >= SqliteVersion(3, 26, 0) {
+            "table_xinfo"
+        } else {
+            "table_info"
+        };
+        let rows = scratch.query(&format!(
+            "SELECT m.name, f.\"table\", f.\"from\", f.\"to\", \
+             EXISTS (SELECT 1 FROM sqlite_master p WHERE p.type = 'table' AND p.name = f.\"table\" COLLATE NOCASE), \
+             f.\"to\" IS NULL OR EXISTS (SELECT 1 FROM pragma_{xinfo}(f.\"table\") c WHERE c.name = f.\"to\" COLLATE NOCASE) \
+             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq"
+        ))?;
+        return Ok(rows
+            .into_iter()
+            .map(|r| row(r[0].text().unwrap_or_default(), &r[1..]))
+            .collect());
+    }
+    // Old SQLite: a PRAGMA per table; parents and their columns from the same reads.
+    let tables: Vec<String> = scratch
+        .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")?
+        .into_iter()
+        .filter_map(|r| r.first().and_then(Value::text))
+        .collect();
+    let mut columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for t in &tables {
+        let cols = scratch.query(&format!("PRAGMA table_info({})", quote_ident(t)))?;
+        columns.insert(
+            t.to_ascii_lowercase(),
+            cols.iter()
+                .filter_map(|c| c.get(1).and_then(Value::text))
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        );
+    }
+    let mut out = Vec::new();
+    for t in &tables {
+        // id, seq, table, from, to, on_update, on_delete, match
+        for r in scratch.query(&format!("PRAGMA foreign_key_list({})", quote_ident(t)))? {
+            let mut fk = row(t.clone(), &r[2..5]);
+            let parent = columns.get(&fk.parent.to_ascii_lowercase());
+            fk.parent_exists = parent.is_some();
+            fk.column_exists = match (&fk.to, parent) {
+                (None, _) => true,
+                (Some(to), Some(cols)) => cols.contains(&to.to_ascii_lowercase()),
+                (Some(_), None) => false,
+            };
+            out.push(fk);
+        }
+    }
+    Ok(out)
 }
 
 /// The declared foreign keys that cannot work: to an undeclared table, to a missing column,
@@ -240,30 +340,13 @@ fn skip_offset(sql: &str, from: usize) -> usize {
 /// mismatch": with enforcement on, every write to the child fails). SQLite accepts all of
 /// these, so the caller decides whether they are warnings or an error. One per foreign key.
 fn dangling_foreign_keys(
-    conn: &Connection,
+    scratch: &dyn Host,
+    version: SqliteVersion,
     sql: &str,
     source_name: &str,
     created_at: &BTreeMap<String, usize>,
 ) -> Result<Vec<Error>> {
-    let mut stmt = conn.prepare(
-        "SELECT m.name, f.\"table\", f.\"from\", f.\"to\", \
-         EXISTS (SELECT 1 FROM sqlite_schema p WHERE p.type = 'table' AND p.name = f.\"table\" COLLATE NOCASE), \
-         f.\"to\" IS NULL OR EXISTS (SELECT 1 FROM pragma_table_xinfo(f.\"table\") c WHERE c.name = f.\"to\" COLLATE NOCASE) \
-         FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq",
-    )?;
-    type Row = (String, String, String, Option<String>, bool, bool);
-    let rows: Vec<Row> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let fks = declared_fks(scratch, version)?;
     let at = |child: &str| {
         created_at
             .get(&child.to_ascii_lowercase())
@@ -271,44 +354,54 @@ fn dangling_foreign_keys(
             .unwrap_or(0)
     };
     let mut out = Vec::new();
-    let mut reported = std::collections::BTreeSet::new();
-    for (child, parent, from, to, parent_exists, column_exists) in rows {
-        let message = if !parent_exists {
+    let mut reported = BTreeSet::new();
+    let mut children = Vec::new();
+    for fk in fks {
+        let DeclaredFk {
+            child,
+            parent,
+            from,
+            to,
+            ..
+        } = &fk;
+        if !children.contains(child) {
+            children.push(child.clone());
+        }
+        let message = if !fk.parent_exists {
             format!("foreign key {child}.{from} references table `{parent}`, which the schema does not declare; declare it or remove the REFERENCES clause")
-        } else if !column_exists {
-            let to = to.unwrap_or_default();
+        } else if !fk.column_exists {
+            let to = to.clone().unwrap_or_default();
             format!("foreign key {child}.{from} references column {parent}.{to}, which does not exist; declare it or fix the REFERENCES clause")
         } else {
             continue;
         };
         reported.insert(child.to_ascii_lowercase());
-        out.push(schema_error(sql, source_name, at(&child), message));
+        out.push(schema_error(sql, source_name, at(child), message));
     }
     // Parent columns that exist but are not a key: foreign_key_check fails on the child table
-    // ("foreign key mismatch") even when it is empty.
-    let children: Vec<String> = conn
-        .prepare("SELECT DISTINCT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for child in children {
-        if reported.contains(&child.to_ascii_lowercase()) {
-            continue;
-        }
-        let check = format!(
-            "PRAGMA foreign_key_check({})",
-            crate::sqltext::quote_ident(&child)
-        );
-        match conn.query_row(&check, [], |_| Ok(())) {
-            Ok(()) | Err(rusqlite::Error::QueryReturnedNoRows) => {}
-            Err(e) => out.push(schema_error(
+    // ("foreign key mismatch") even when it is empty. One check of the whole (empty) database
+    // finds whether any does; only then is each child checked.
+    let others: Vec<&String> = children
+        .iter()
+        .filter(|c| !reported.contains(&c.to_ascii_lowercase()))
+        .collect();
+    if others.is_empty()
+        || (reported.is_empty() && scratch.query("PRAGMA foreign_key_check").is_ok())
+    {
+        return Ok(out);
+    }
+    for child in others {
+        let check = format!("PRAGMA foreign_key_check({})", quote_ident(child));
+        if let Err(e) = scratch.query(&check) {
+            out.push(schema_error(
                 sql,
                 source_name,
-                at(&child),
+                at(child),
                 format!(
                     "{}: a foreign key's parent columns must be the parent's PRIMARY KEY or have a UNIQUE index",
-                    crate::error::sqlite_message(&e)
+                    e.message
                 ),
-            )),
+            ));
         }
     }
     Ok(out)
@@ -363,18 +456,26 @@ pub struct CatalogRow {
 /// (`sqlite_%`, autoindexes) and tables a virtual table already created (its shadow tables)
 /// are skipped. The rows come from a host that has every module its virtual tables use, so
 /// a module this SQLite lacks is modelled with a stand-in (see `hostmod`).
+#[cfg(feature = "rusqlite")]
 pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
-    let conn = Connection::open_in_memory()?;
+    load_catalog_on(&*own_scratch(true)?, rows)
+}
+
+/// [`load_catalog`] into `scratch`, a fresh in-memory database.
+pub fn load_catalog_on(scratch: &dyn Host, rows: &[CatalogRow]) -> Result<Schema> {
     let exists = |name: &str| -> Result<bool> {
-        Ok(conn.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = ?1 COLLATE NOCASE",
-            [name],
-            |r| r.get::<_, i64>(0),
-        )? > 0)
+        let n = crate::host::query_value(
+            scratch,
+            &format!(
+                "SELECT count(*) FROM sqlite_master WHERE name = {} COLLATE NOCASE",
+                crate::sqltext::quote_str(name)
+            ),
+        )?;
+        Ok(n.int().unwrap_or(0) > 0)
     };
     let run = |r: &CatalogRow| -> Result<()> {
         let sql = r.sql.as_deref().unwrap_or_default();
-        crate::hostmod::execute_with_stand_ins(&conn, sql).map_err(|e| Error::Schema {
+        scratch.execute(sql).map_err(|e| Error::Schema {
             source_name: "<catalog>".into(),
             line: 1,
             column: 1,
@@ -425,12 +526,14 @@ pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
     for r in of("trigger") {
         run(r)?;
     }
-    introspect(&conn)
+    crate::introspect::introspect(scratch)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::introspect::introspect;
+    use rusqlite::Connection;
 
     #[test]
     fn catalog_replay_equals_the_database_it_came_from() {

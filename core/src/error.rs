@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::host::HostError;
+
 /// Everything that can go wrong in liteshift.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -49,18 +51,26 @@ pub enum Error {
 
     /// An error from SQLite that is none of the above. Its message is SQLite's own, once
     /// (the error is kept, but not exposed as a `source`, so error chains do not repeat it).
-    #[error("SQLite error: {}", sqlite_message(.0))]
-    Sqlite(rusqlite::Error),
+    #[error("SQLite error: {}", .0.message)]
+    Sqlite(HostError),
 }
 
+impl From<HostError> for Error {
+    fn from(e: HostError) -> Self {
+        Error::Sqlite(e)
+    }
+}
+
+#[cfg(feature = "rusqlite")]
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Sqlite(e)
+        Error::Sqlite(crate::host::host_error(e))
     }
 }
 
 /// SQLite's message for an error, once: the message SQLite gave, or the description of its
 /// result code ("database disk image is malformed"), never both nor the numeric code.
+#[cfg(feature = "rusqlite")]
 pub fn sqlite_message(e: &rusqlite::Error) -> String {
     match e {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),

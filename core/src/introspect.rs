@@ -1,13 +1,18 @@
-//! Read a SQLite connection into a [`Schema`]. Both sides of every diff come through here:
-//! the live database, and the in-memory database loaded with the declared SQL.
+//! Read a host's database into a [`Schema`]. Both sides of every diff come through here:
+//! the live database, and the scratch database loaded with the declared SQL.
 //!
 //! PRAGMAs are the source of truth for columns; the `CREATE TABLE` text is parsed with
 //! `sqlite3-parser` for what PRAGMAs do not say. When the parser cannot read a table, the
 //! table is described by its normalised text instead (see [`TableDef::Text`]).
+//!
+//! Architecture invariant: the number of queries does not grow with the number of tables
+//! where the host's SQLite has table-valued pragma functions (3.16): one over the catalog, one
+//! over every table's columns, one for `table_list` (3.37). A host call may cross into JS,
+//! Python or the JVM. Older SQLites get one `PRAGMA table_info` per table, and `table_info`
+//! stands in for `table_xinfo` before 3.26 (there are no generated columns then).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::Connection;
 use sqlite3_parser::ast::fmt::ToTokens;
 use sqlite3_parser::ast::{
     Cmd, ColumnConstraint, CreateTableBody, SortOrder, Stmt, TabFlags, TableConstraint,
@@ -16,21 +21,45 @@ use sqlite3_parser::lexer::sql::Parser;
 use sqlite3_parser::{Bump, FallibleIterator};
 
 use crate::error::Result;
+use crate::host::{query_value, Host, Value};
 use crate::model::*;
-use crate::sqltext::{ident_key, norm_node, normalize_sql, unquote};
+use crate::plan::SqliteVersion;
+use crate::sqltext::{ident_key, norm_node, normalize_sql, quote_ident, unquote};
 
-/// Introspect the `main` database of `conn`.
-pub fn introspect(conn: &Connection) -> Result<Schema> {
-    let mut rows: Vec<(String, String, String, Option<String>, i64)> = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT type, name, tbl_name, sql, rowid FROM main.sqlite_schema ORDER BY rowid",
-        )?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            rows.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
-        }
-    }
+/// The SQLite version of a host.
+pub fn host_version(host: &dyn Host) -> Result<SqliteVersion> {
+    let v = query_value(host, "SELECT sqlite_version()")?;
+    Ok(v.text()
+        .as_deref()
+        .and_then(SqliteVersion::parse)
+        .unwrap_or(SqliteVersion(3, 0, 0)))
+}
+
+/// Introspect the `main` database of `host`.
+pub fn introspect(host: &dyn Host) -> Result<Schema> {
+    let version = host_version(host)?;
+    introspect_at(host, version)
+}
+
+/// One row of the catalog: type, name, tbl_name, sql, rowid.
+type CatalogEntry = (String, String, String, Option<String>, i64);
+
+/// Introspect the `main` database of `host`, whose SQLite is `version`.
+pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> {
+    let rows: Vec<CatalogEntry> = host
+        .query("SELECT type, name, tbl_name, sql, rowid FROM main.sqlite_master ORDER BY rowid")?
+        .into_iter()
+        .map(|r| {
+            let text = |i: usize| r.get(i).and_then(Value::text);
+            (
+                text(0).unwrap_or_default(),
+                text(1).unwrap_or_default(),
+                text(2).unwrap_or_default(),
+                text(3),
+                r.get(4).and_then(Value::int).unwrap_or(0),
+            )
+        })
+        .collect();
 
     // Virtual tables and their shadow tables.
     let mut virtual_tables: BTreeMap<String, String> = BTreeMap::new();
@@ -41,7 +70,7 @@ pub fn introspect(conn: &Connection) -> Result<Schema> {
             }
         }
     }
-    let table_list = table_list(conn);
+    let table_list = table_list(host, version);
     let is_shadow = |name: &str| -> bool {
         let key = name.to_ascii_lowercase();
         if let Some(info) = table_list.get(&key) {
@@ -72,6 +101,16 @@ pub fn introspect(conn: &Connection) -> Result<Schema> {
                 .unwrap_or(false)
         })
     };
+    let ordinary: Vec<&str> = rows
+        .iter()
+        .filter(|(ty, name, _, sql, _)| {
+            ty == "table"
+                && !name.to_ascii_lowercase().starts_with("sqlite_")
+                && sql.as_deref().and_then(virtual_module).is_none()
+        })
+        .map(|(_, name, ..)| name.as_str())
+        .collect();
+    let mut columns = read_columns(host, version, &ordinary)?;
 
     let mut schema = Schema::default();
     for (ty, name, tbl_name, sql, seq) in rows {
@@ -85,7 +124,8 @@ pub fn introspect(conn: &Connection) -> Result<Schema> {
                 if is_shadow(&name) {
                     continue;
                 }
-                let t = read_table(conn, &name, &sql, seq, table_list.get(&key))?;
+                let cols = columns.remove(&key).unwrap_or_default();
+                let t = read_table(&name, &sql, seq, cols, table_list.get(&key));
                 schema.tables.insert(key, t);
             }
             "index" => {
@@ -137,25 +177,93 @@ pub fn introspect(conn: &Connection) -> Result<Schema> {
     Ok(schema)
 }
 
-/// `PRAGMA table_list` (SQLite 3.37+): name key -> (type, strict, without rowid).
-fn table_list(conn: &Connection) -> BTreeMap<String, (String, bool, bool)> {
+/// `PRAGMA table_list` (SQLite 3.37+): name key -> (type, strict, without rowid). Empty before.
+fn table_list(host: &dyn Host, version: SqliteVersion) -> BTreeMap<String, (String, bool, bool)> {
     let mut out = BTreeMap::new();
-    let Ok(mut stmt) =
-        conn.prepare("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'")
+    if version < SqliteVersion(3, 37, 0) {
+        return out;
+    }
+    let Ok(rows) =
+        host.query("SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'")
     else {
         return out;
     };
-    let Ok(mut q) = stmt.query([]) else {
-        return out;
-    };
-    while let Ok(Some(r)) = q.next() {
-        let name: String = r.get(0).unwrap_or_default();
-        let ty: String = r.get(1).unwrap_or_default();
-        let wr: bool = r.get(2).unwrap_or(false);
-        let strict: bool = r.get(3).unwrap_or(false);
-        out.insert(name.to_ascii_lowercase(), (ty, strict, wr));
+    for r in rows {
+        let text = |i: usize| r.get(i).and_then(Value::text).unwrap_or_default();
+        let truth = |i: usize| r.get(i).is_some_and(Value::truth);
+        out.insert(text(0).to_ascii_lowercase(), (text(1), truth(3), truth(2)));
     }
     out
+}
+
+/// The columns of every table in `tables` (name key -> columns in order), in one query where
+/// the host's SQLite has table-valued pragma functions, one per table otherwise (or when that
+/// query fails, say for a table SQLite cannot describe).
+fn read_columns(
+    host: &dyn Host,
+    version: SqliteVersion,
+    tables: &[&str],
+) -> Result<BTreeMap<String, Vec<Column>>> {
+    let mut out: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    if tables.is_empty() {
+        return Ok(out);
+    }
+    let xinfo = version >= SqliteVersion(3, 26, 0);
+    let (pragma, hidden) = if xinfo {
+        ("table_xinfo", "c.hidden")
+    } else {
+        ("table_info", "0")
+    };
+    if version >= SqliteVersion(3, 16, 0) {
+        let sql = format!(
+            "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, {hidden} \
+             FROM main.sqlite_master m, pragma_{pragma}(m.name, 'main') c \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             AND m.sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY m.rowid, c.cid"
+        );
+        if let Ok(rows) = host.query(&sql) {
+            for r in rows {
+                let table = r.first().and_then(Value::text).unwrap_or_default();
+                out.entry(table.to_ascii_lowercase())
+                    .or_default()
+                    .push(column(&r[1..]));
+            }
+            return Ok(out);
+        }
+    }
+    for table in tables {
+        let rows = host.query(&format!("PRAGMA main.{pragma}({})", quote_ident(table)))?;
+        // cid, name, type, notnull, dflt_value, pk[, hidden]
+        let cols = rows
+            .iter()
+            .map(|r| {
+                let mut r = r[1..].to_vec();
+                if !xinfo {
+                    r.push(Value::Integer(0));
+                }
+                column(&r)
+            })
+            .collect();
+        out.insert(table.to_ascii_lowercase(), cols);
+    }
+    Ok(out)
+}
+
+/// A column from name, type, notnull, dflt_value, pk, hidden.
+fn column(r: &[Value]) -> Column {
+    let get = |i: usize| r.get(i).cloned().unwrap_or(Value::Null);
+    Column {
+        name: get(0).text().unwrap_or_default(),
+        decl_type: get(1).text().unwrap_or_default(),
+        not_null: get(2).truth(),
+        default: get(3).text(),
+        pk: get(4).int().unwrap_or(0).max(0) as u32,
+        generated: match get(5).int() {
+            Some(2) => Generated::Virtual,
+            Some(3) => Generated::Stored,
+            _ => Generated::No,
+        },
+    }
 }
 
 /// The module name of a `CREATE VIRTUAL TABLE` statement, if it is one.
@@ -177,14 +285,14 @@ pub(crate) fn virtual_module(sql: &str) -> Option<String> {
 }
 
 fn read_table(
-    conn: &Connection,
     name: &str,
     sql: &str,
     seq: i64,
+    columns: Vec<Column>,
     info: Option<&(String, bool, bool)>,
-) -> Result<Table> {
+) -> Table {
     if let Some(module) = virtual_module(sql) {
-        return Ok(Table {
+        return Table {
             name: name.to_string(),
             sql: sql.to_string(),
             seq,
@@ -194,29 +302,7 @@ fn read_table(
             strict: false,
             autoincrement: false,
             def: TableDef::Text(normalize_sql(sql)),
-        });
-    }
-    let mut columns = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid",
-        )?;
-        let mut q = stmt.query([name])?;
-        while let Some(r) = q.next()? {
-            let hidden: i64 = r.get(5)?;
-            columns.push(Column {
-                name: r.get(0)?,
-                decl_type: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                not_null: r.get::<_, i64>(2)? != 0,
-                default: r.get(3)?,
-                pk: r.get::<_, i64>(4)? as u32,
-                generated: match hidden {
-                    2 => Generated::Virtual,
-                    3 => Generated::Stored,
-                    _ => Generated::No,
-                },
-            });
-        }
+        };
     }
     let parsed = parse_table(sql);
     let (strict, without_rowid) = match (info, &parsed) {
@@ -235,7 +321,7 @@ fn read_table(
             .unwrap_or(false),
         None => normalize_sql(sql).contains(" autoincrement"),
     };
-    Ok(Table {
+    Table {
         name: name.to_string(),
         sql: sql.to_string(),
         seq,
@@ -248,7 +334,7 @@ fn read_table(
             Some(p) => TableDef::Parsed(p),
             None => TableDef::Text(normalize_sql(sql)),
         },
-    })
+    }
 }
 
 /// Parse a `CREATE TABLE` statement into canonical parts. `None` when the parser cannot.

@@ -30,6 +30,8 @@ pub mod apply;
 pub mod declared;
 pub mod diff;
 pub mod error;
+pub mod host;
+#[cfg(feature = "rusqlite")]
 mod hostmod;
 pub mod introspect;
 pub mod model;
@@ -40,15 +42,16 @@ pub mod sqltext;
 use std::time::Duration;
 
 pub use apply::{apply, ApplyOptions, Report};
-pub use declared::{load_catalog, load_declared, CatalogRow, Declared};
+#[cfg(feature = "rusqlite")]
+pub use declared::{load_catalog, load_declared};
+pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
 pub use diff::{diff, Changes, DiffOptions, Hints};
 pub use error::{Error, Refusal, Result, Violation};
-pub use introspect::introspect;
+pub use host::{Host, HostError, Rows, Value};
+pub use introspect::{host_version, introspect};
 pub use model::Schema;
 pub use plan::{plan, Capabilities, Plan, Policy, SqliteVersion, Step};
 pub use render::{render_script, render_sql, render_summary, Wrapping};
-
-use rusqlite::Connection;
 
 /// Everything a migration can be told.
 #[derive(Debug, Clone)]
@@ -144,12 +147,16 @@ pub fn schema_sql(schema: &Schema) -> String {
     s
 }
 
-/// The SQLite version of a connection.
-pub fn connection_version(conn: &Connection) -> Result<SqliteVersion> {
-    let v: String = conn
-        .query_row("SELECT sqlite_version()", [], |r| r.get(0))
-        .map_err(|e| apply::database_error(conn, e))?;
-    Ok(SqliteVersion::parse(&v).unwrap_or_else(SqliteVersion::bundled))
+/// The SQLite version of a host.
+pub fn connection_version(host: &dyn Host) -> Result<SqliteVersion> {
+    host_version(host).map_err(|e| as_database_error(host, e))
+}
+
+fn as_database_error(host: &dyn Host, e: Error) -> Error {
+    match e {
+        Error::Sqlite(se) => apply::database_error(host, se),
+        other => other,
+    }
 }
 
 /// Plan the migration of `current` to the declared schema `target`. An explicit rename hint
@@ -181,38 +188,51 @@ pub fn plan_schemas(
     })
 }
 
-/// Plan (without applying) the migration of `conn`'s database to `schema_sql`.
-pub fn plan_migration(conn: &Connection, schema_sql: &str, opts: &Options) -> Result<Planned> {
-    let declared =
-        declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
-    plan_declared(conn, &declared, opts, capabilities(conn, opts)?)
+/// Load the declared schema `sql` for a migration on `host`: into a scratch database of the
+/// host's own SQLite, which validates it (its version, compile options and modules). With
+/// [`Options::host_modules`], into liteshift's own SQLite with stand-in modules instead.
+pub fn load_for(host: &dyn Host, sql: &str, source_name: &str, opts: &Options) -> Result<Declared> {
+    #[cfg(feature = "rusqlite")]
+    if opts.host_modules {
+        return declared::load_declared_opts(sql, source_name, opts.load_options());
+    }
+    let scratch = host
+        .scratch()
+        .map_err(|e| as_database_error(host, e.into()))?;
+    declared::load_declared_on(&*scratch, sql, source_name, opts.load_options())
 }
 
-/// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the connection's.
-fn capabilities(conn: &Connection, opts: &Options) -> Result<Capabilities> {
+/// Plan (without applying) the migration of `host`'s database to `schema_sql`.
+pub fn plan_migration(host: &dyn Host, schema_sql: &str, opts: &Options) -> Result<Planned> {
+    let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
+    plan_declared(host, &declared, opts, capabilities(host, opts)?)
+}
+
+/// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the host's.
+fn capabilities(host: &dyn Host, opts: &Options) -> Result<Capabilities> {
     let version = match opts.sqlite_version {
         Some(v) => v,
-        None => connection_version(conn)?,
+        None => connection_version(host)?,
     };
     Ok(Capabilities::new(version))
 }
 
-/// Plan the migration of `conn`'s database to an already loaded declared schema.
+/// Plan the migration of `host`'s database to an already loaded declared schema.
 fn plan_declared(
-    conn: &Connection,
+    host: &dyn Host,
     declared: &Declared,
     opts: &Options,
     caps: Capabilities,
 ) -> Result<Planned> {
-    let current = introspect(conn).map_err(|e| match e {
-        Error::Sqlite(se) => apply::database_error(conn, se),
-        other => other,
-    })?;
+    let current =
+        introspect::introspect_at(host, caps.version).map_err(|e| as_database_error(host, e))?;
     plan_schemas(current, declared, opts, caps)
 }
 
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no
-/// database. Running the rendered plan on a database at `from_sql` yields `to_sql`.
+/// database, on liteshift's own SQLite. Running the rendered plan on a database at `from_sql`
+/// yields `to_sql`.
+#[cfg(feature = "rusqlite")]
 pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
     let from = declared::load_declared_opts(from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
@@ -220,8 +240,24 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
     plan_schemas(from.schema, &to, opts, Capabilities::new(version))
 }
 
+/// Schema-to-schema on a host's SQLite: both schemas are loaded into scratch databases of
+/// `host` (whose own database is not touched), and the plan is for `opts.sqlite_version` or
+/// the host's version.
+pub fn plan_diff_on(
+    host: &dyn Host,
+    from_sql: &str,
+    from_name: &str,
+    to_sql: &str,
+    opts: &Options,
+) -> Result<Planned> {
+    let from = load_for(host, from_sql, from_name, opts)?;
+    let to = load_for(host, to_sql, &opts.source_name, opts)?;
+    plan_schemas(from.schema, &to, opts, capabilities(host, opts)?)
+}
+
 /// Plan the migration of a database described by its catalog rows (read on another host) to
 /// `schema_sql`. Plans for `opts.sqlite_version`, or the bundled SQLite's version.
+#[cfg(feature = "rusqlite")]
 pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Result<Planned> {
     let current = load_catalog(rows)?;
     let declared =
@@ -230,30 +266,30 @@ pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Re
     plan_schemas(current, &declared, opts, Capabilities::new(version))
 }
 
-/// Migrate `conn`'s database to the declared schema `schema_sql`, in one transaction.
+/// Migrate `host`'s database to the declared schema `schema_sql`, in one transaction.
 /// Does nothing when the database already matches. When another connection changes the
 /// schema between planning and taking the write lock (two copies of an app starting at
 /// once), the plan is made again under the lock.
-pub fn migrate(conn: &mut Connection, schema_sql: &str, opts: &Options) -> Result<Report> {
-    migrate_with(conn, schema_sql, opts, &mut |_| {})
+pub fn migrate(host: &mut dyn Host, schema_sql: &str, opts: &Options) -> Result<Report> {
+    migrate_with(host, schema_sql, opts, &mut |_| {})
 }
 
 /// Like [`migrate`], calling `on_plan` with the plan before applying it (the CLI prints it).
 /// The plan actually applied (re-made if the schema moved) is the report's.
 pub fn migrate_with(
-    conn: &mut Connection,
+    host: &mut dyn Host,
     schema_sql: &str,
     opts: &Options,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
-    let declared =
-        declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
-    let caps = capabilities(conn, opts)?;
-    let planned = plan_declared(conn, &declared, opts, caps)?;
+    let host: &dyn Host = host;
+    let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
+    let caps = capabilities(host, opts)?;
+    let planned = plan_declared(host, &declared, opts, caps)?;
     on_plan(&planned.plan);
     let replan = |current: Schema| plan_schemas(current, &declared, opts, caps).map(|p| p.plan);
     apply::apply_replanning(
-        conn,
+        host,
         &planned.plan,
         &planned.target,
         opts.policy(),

@@ -28,6 +28,14 @@ impl Schema {
         self.tables.len() + self.indexes.len() + self.views.len() + self.triggers.len()
     }
 
+    /// Whether a user object has this name key.
+    pub fn has_object(&self, key: &str) -> bool {
+        self.tables.contains_key(key)
+            || self.indexes.contains_key(key)
+            || self.views.contains_key(key)
+            || self.triggers.contains_key(key)
+    }
+
     /// A stable fingerprint of the schema's meaning (normalised definitions, not raw text), used
     /// to refuse applying a plan to a database whose schema changed since it was planned.
     pub fn fingerprint(&self) -> String {

@@ -354,6 +354,59 @@ pub fn rename_create(sql: &str, new_name: &str) -> Option<String> {
     Some(s)
 }
 
+/// The byte ranges of the statements of `sql`, by SQLite's own rule (`sqlite3_complete`): a `;`
+/// ends a statement, except inside the body of a `CREATE TRIGGER`, which ends at `; END ;`.
+/// Each range starts at the statement's first token and ends before its `;`; comments and
+/// empty statements between them are left out. Text the tokenizer cannot read is one
+/// statement (SQLite then reports what is wrong with it).
+pub fn split_statements(sql: &str) -> Vec<std::ops::Range<usize>> {
+    let Some(toks) = tokens(sql) else {
+        let body = skip_space_and_comments(sql);
+        return if body.trim().is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(sql.len() - body.len()..sql.len()).collect()
+        };
+    };
+    let mut out = Vec::new();
+    // The statement being read: its start, its first words, and the trigger-body state.
+    let mut start: Option<usize> = None;
+    let mut words: Vec<String> = Vec::new();
+    let mut last_end = 0;
+    let (mut after_semi, mut after_end) = (false, false);
+    for (ty, r) in toks {
+        let semi = ty == TokenType::TK_SEMI;
+        let Some(s) = start else {
+            if !semi {
+                start = Some(r.start);
+                words = vec![sql[r.clone()].to_ascii_lowercase()];
+                last_end = r.end;
+            }
+            continue;
+        };
+        let trigger = matches!(
+            words.iter().map(String::as_str).collect::<Vec<_>>()[..],
+            ["create", "trigger", ..] | ["create", "temp" | "temporary", "trigger", ..]
+        );
+        if semi && (!trigger || after_end) {
+            out.push(s..last_end);
+            start = None;
+            (after_semi, after_end) = (false, false);
+            continue;
+        }
+        if words.len() < 3 {
+            words.push(sql[r.clone()].to_ascii_lowercase());
+        }
+        after_end = after_semi && sql[r.clone()].eq_ignore_ascii_case("end");
+        after_semi = semi;
+        last_end = r.end;
+    }
+    if let Some(s) = start {
+        out.push(s..last_end);
+    }
+    out
+}
+
 /// Skip leading whitespace and SQL comments; return the rest.
 pub fn skip_space_and_comments(mut s: &str) -> &str {
     loop {
@@ -393,6 +446,23 @@ mod tests {
             )
             .unwrap();
         assert_eq!(v, "id");
+    }
+
+    #[test]
+    fn statements_split_like_sqlite_complete() {
+        let sql = "-- c\nCREATE TABLE t(a); ;\n CREATE TRIGGER r AFTER INSERT ON t BEGIN\n  SELECT CASE WHEN 1 THEN 2 END; UPDATE t SET a = ';';\nEND;\nCREATE VIEW v AS SELECT 1 -- tail";
+        let parts: Vec<&str> = split_statements(sql).into_iter().map(|r| &sql[r]).collect();
+        assert_eq!(
+            parts,
+            [
+                "CREATE TABLE t(a)",
+                "CREATE TRIGGER r AFTER INSERT ON t BEGIN\n  SELECT CASE WHEN 1 THEN 2 END; UPDATE t SET a = ';';\nEND",
+                "CREATE VIEW v AS SELECT 1",
+            ]
+        );
+        assert!(split_statements(" -- only a comment\n;").is_empty());
+        let temp = "CREATE TEMP TRIGGER x AFTER DELETE ON t BEGIN DELETE FROM t; END; SELECT 1";
+        assert_eq!(split_statements(temp).len(), 2);
     }
 
     #[test]

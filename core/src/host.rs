@@ -1,0 +1,221 @@
+//! The host: the one way the core reaches SQLite.
+//!
+//! A host is any SQLite handle — a `rusqlite::Connection`, a browser page's sql.js or
+//! `oo1.DB`, Python's `sqlite3.Connection`, a JDBC or Room connection — seen through three
+//! calls: run SQL, run a query and get its rows, and open a fresh in-memory database on the
+//! same SQLite (the *scratch* database the declared schema is loaded into, so that the host's
+//! own SQLite validates it). Everything else — loading the declared schema, introspection,
+//! planning, apply with its checks and verification — is built on these calls, once, in Rust.
+//!
+//! Architecture invariant: the rest of the core reaches SQLite only through [`Host`]; no
+//! module but `host` and `hostmod` names a SQLite library, so every host runs the same
+//! sequence. A host adapter converts values and errors, and does nothing else.
+//!
+//! Architecture invariant: the core never assumes more of a host than these calls. What a
+//! host's SQLite can do is found out with SQL (`sqlite_version()`), and older SQLites get the
+//! older forms (see [`crate::introspect`]).
+
+use std::path::Path;
+
+/// A SQLite value, as a query returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Value {
+    /// The value as text: TEXT as is, numbers in SQLite's spelling, NULL and BLOB as `None`.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::Text(s) => Some(s.clone()),
+            Value::Integer(i) => Some(i.to_string()),
+            Value::Real(f) => Some(f.to_string()),
+            Value::Null | Value::Blob(_) => None,
+        }
+    }
+
+    /// The value as an integer (TEXT that is an integer counts; NULL is `None`).
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            Value::Real(f) => Some(*f as i64),
+            Value::Text(s) => s.trim().parse().ok(),
+            Value::Null | Value::Blob(_) => None,
+        }
+    }
+
+    /// The value as a truth value: a non-zero integer.
+    pub fn truth(&self) -> bool {
+        self.int().unwrap_or(0) != 0
+    }
+}
+
+/// The rows of a query, each a list of values in column order.
+pub type Rows = Vec<Vec<Value>>;
+
+/// An error a host's SQLite reported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostError {
+    /// SQLite's result code (primary or extended), when the host knows it.
+    pub code: Option<i32>,
+    /// SQLite's message, once.
+    pub message: String,
+    /// Where in the SQL text SQLite found the error (byte offset), when the host knows it.
+    pub offset: Option<usize>,
+}
+
+impl HostError {
+    /// An error with a message only (hosts that report no result code).
+    pub fn new(message: impl Into<String>) -> Self {
+        HostError {
+            code: None,
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// What kind of failure this is, from the result code or, for hosts that give none,
+    /// from SQLite's message (its wording for these codes has been stable for decades; a
+    /// message can quote user text, so the code decides wherever there is one).
+    pub fn kind(&self) -> ErrorKind {
+        let by_code = match self.code.map(|c| c & 0xff) {
+            Some(5) | Some(6) => Some(ErrorKind::Busy),
+            Some(8) => Some(ErrorKind::ReadOnly),
+            Some(11) => Some(ErrorKind::Corrupt),
+            Some(13) => Some(ErrorKind::Full),
+            Some(14) => Some(ErrorKind::CannotOpen),
+            Some(19) => Some(ErrorKind::Constraint),
+            Some(20) => Some(ErrorKind::Mismatch),
+            Some(26) => Some(ErrorKind::NotADatabase),
+            _ => None,
+        };
+        match (by_code, self.code) {
+            (Some(k), _) => return k,
+            (None, Some(_)) => return ErrorKind::Other,
+            (None, None) => {}
+        }
+        let m = self.message.to_ascii_lowercase();
+        let has = |s: &str| m.contains(s);
+        if has("database is locked") || has("database table is locked") || has("sqlite_busy") {
+            ErrorKind::Busy
+        } else if has("database disk image is malformed") || has("sqlite_corrupt") {
+            ErrorKind::Corrupt
+        } else if has("database or disk is full") || has("sqlite_full") {
+            ErrorKind::Full
+        } else if has("file is not a database") || has("file is encrypted") {
+            ErrorKind::NotADatabase
+        } else if has("readonly database") || has("read-only") {
+            ErrorKind::ReadOnly
+        } else if has("unable to open database") {
+            ErrorKind::CannotOpen
+        } else if has("constraint failed") || has("sqlite_constraint") {
+            ErrorKind::Constraint
+        } else if has("datatype mismatch") {
+            ErrorKind::Mismatch
+        } else {
+            ErrorKind::Other
+        }
+    }
+}
+
+/// The failures the core treats differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Busy,
+    ReadOnly,
+    Corrupt,
+    Full,
+    CannotOpen,
+    Constraint,
+    Mismatch,
+    NotADatabase,
+    Other,
+}
+
+/// A SQLite handle the core can drive. Implement the three required methods; the others
+/// have defaults built on them.
+pub trait Host {
+    /// Run one complete SQL statement that returns no rows.
+    fn execute(&self, sql: &str) -> Result<(), HostError>;
+
+    /// Run one query and return all its rows.
+    fn query(&self, sql: &str) -> Result<Rows, HostError>;
+
+    /// Open a fresh, empty in-memory database on the same SQLite library (same version, same
+    /// compile options, same virtual-table modules). The declared schema is loaded there.
+    fn scratch(&self) -> Result<Box<dyn Host>, HostError>;
+
+    /// Run SQL text of several complete statements, in order, stopping at the first error.
+    /// The default splits the text with SQLite's tokenizer and runs each statement with
+    /// [`Host::execute`]; hosts with a multi-statement call (`sqlite3_exec`, sql.js's and
+    /// `oo1.DB`'s `exec`) may use it instead, to save round trips.
+    fn execute_script(&self, sql: &str) -> Result<(), HostError> {
+        for range in crate::sqltext::split_statements(sql) {
+            let stmt = &sql[range.clone()];
+            self.execute(stmt).map_err(|e| HostError {
+                offset: e.offset.map(|o| o + range.start),
+                ..e
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is inside a transaction (or savepoint). The default asks SQLite:
+    /// `BEGIN` fails inside a transaction, and is rolled back at once otherwise.
+    fn in_transaction(&self) -> Result<bool, HostError> {
+        match self.execute("BEGIN") {
+            Ok(()) => {
+                self.execute("ROLLBACK")?;
+                Ok(false)
+            }
+            Err(e) if e.message.contains("within a transaction") => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Write a consistent copy of the database to `dest` while the caller holds the write
+    /// lock (inside the migration's transaction). Hosts without a backup API cannot: the
+    /// default says so, and a migration asked for a backup then changes nothing.
+    fn backup(&self, dest: &Path) -> Result<(), String> {
+        let _ = dest;
+        Err("this host cannot copy its database inside a transaction (only the rusqlite host has SQLite's backup API); make a copy before migrating".into())
+    }
+}
+
+/// One query's first row's first value.
+pub(crate) fn query_value(host: &dyn Host, sql: &str) -> Result<Value, HostError> {
+    Ok(host
+        .query(sql)?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .unwrap_or(Value::Null))
+}
+
+/// The file of the host's `main` database (":memory:" when it has none), for messages.
+pub(crate) fn database_path(host: &dyn Host) -> String {
+    let file = host
+        .query("PRAGMA database_list")
+        .ok()
+        .and_then(|rows| {
+            rows.into_iter()
+                .find(|r| r.get(1).and_then(Value::text).as_deref() == Some("main"))
+        })
+        .and_then(|r| r.get(2).and_then(Value::text));
+    match file {
+        Some(f) if !f.is_empty() => f,
+        _ => ":memory:".to_string(),
+    }
+}
+
+#[cfg(feature = "rusqlite")]
+mod rusqlite_host;
+#[cfg(feature = "rusqlite")]
+pub use rusqlite_host::host_error;
+#[cfg(feature = "rusqlite")]
+pub(crate) use rusqlite_host::StandIns;

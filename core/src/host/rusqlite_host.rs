@@ -1,0 +1,120 @@
+//! [`Host`] for `rusqlite::Connection`: the CLI's and Rust apps' host. Converts values and
+//! errors, and offers SQLite's backup API; nothing else.
+
+use std::path::Path;
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+use super::{Host, HostError, Rows, Value};
+
+/// A rusqlite error as a host error: SQLite's result code, its message once, and the offset
+/// of a syntax error.
+pub fn host_error(e: rusqlite::Error) -> HostError {
+    let (code, offset) = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => (Some(f.extended_code), None),
+        rusqlite::Error::SqlInputError { error, offset, .. } => {
+            (Some(error.extended_code), usize::try_from(*offset).ok())
+        }
+        _ => (None, None),
+    };
+    HostError {
+        code,
+        message: crate::error::sqlite_message(&e),
+        offset,
+    }
+}
+
+fn value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+fn query(conn: &Connection, sql: &str) -> rusqlite::Result<Rows> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(value(r.get_ref(i)?));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+impl Host for Connection {
+    fn execute(&self, sql: &str) -> Result<(), HostError> {
+        self.execute_batch(sql).map_err(host_error)
+    }
+
+    fn query(&self, sql: &str) -> Result<Rows, HostError> {
+        query(self, sql).map_err(host_error)
+    }
+
+    fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
+        Ok(Box::new(Connection::open_in_memory().map_err(host_error)?))
+    }
+
+    fn execute_script(&self, sql: &str) -> Result<(), HostError> {
+        self.execute_batch(sql).map_err(host_error)
+    }
+
+    fn in_transaction(&self) -> Result<bool, HostError> {
+        Ok(!self.is_autocommit())
+    }
+
+    /// A second, read-only connection on the same file copies it: under the migration's
+    /// write lock it sees exactly the committed state (WAL content included), and no other
+    /// writer can change it meanwhile. (The backup API refuses a source connection that holds
+    /// a write transaction, so the copy cannot come from `self`.)
+    fn backup(&self, dest: &Path) -> Result<(), String> {
+        let src_path = match self.path() {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ => return Err("an in-memory database has no file to back up".into()),
+        };
+        let src = Connection::open_with_flags(
+            &src_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| crate::error::sqlite_message(&e))?;
+        src.backup(
+            rusqlite::MAIN_DB,
+            dest,
+            None::<fn(rusqlite::backup::Progress)>,
+        )
+        .map_err(|e| crate::error::sqlite_message(&e))
+    }
+}
+
+/// A scratch database on which a virtual-table module this SQLite lacks is registered as a
+/// stand-in when a statement needs it (see `hostmod`): for declared schemas and catalog rows
+/// that will run on another host, which has the module.
+pub(crate) struct StandIns(pub Connection);
+
+impl StandIns {
+    pub(crate) fn open() -> Result<StandIns, HostError> {
+        Ok(StandIns(Connection::open_in_memory().map_err(host_error)?))
+    }
+}
+
+impl Host for StandIns {
+    fn execute(&self, sql: &str) -> Result<(), HostError> {
+        crate::hostmod::execute_with_stand_ins(&self.0, sql).map_err(host_error)
+    }
+
+    fn query(&self, sql: &str) -> Result<Rows, HostError> {
+        query(&self.0, sql).map_err(host_error)
+    }
+
+    fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
+        Ok(Box::new(StandIns::open()?))
+    }
+}
