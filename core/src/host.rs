@@ -140,7 +140,8 @@ pub enum ErrorKind {
 /// A SQLite handle the core can drive. Implement the three required methods; the others
 /// have defaults built on them.
 pub trait Host {
-    /// Run one complete SQL statement that returns no rows.
+    /// Run one complete SQL statement; rows it returns (`PRAGMA busy_timeout = 5000` returns
+    /// one) are discarded.
     fn execute(&self, sql: &str) -> Result<(), HostError>;
 
     /// Run one query and return all its rows.
