@@ -42,7 +42,9 @@ step "cargo test (unit, doc, fixture, corpus, CLI tests)"
 # insta: never write snapshots here; a changed plan is a failure to review.
 INSTA_UPDATE=no cargo test --workspace
 
-step "wasm32 build of core"
+step "core without SQLite (feature rusqlite off): clippy, and wasm32 builds with and without it"
+cargo clippy -p liteshift --no-default-features -- -D warnings
+cargo build -p liteshift --no-default-features --target wasm32-unknown-unknown
 cargo build -p liteshift --target wasm32-unknown-unknown
 
 step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-wasm; browser test"

@@ -48,39 +48,58 @@ export SQLITE_WASM_RS_FLAGS="-USQLITE_ENABLE_SESSION -USQLITE_ENABLE_PREUPDATE_H
   -USQLITE_ENABLE_API_ARMOR -DSQLITE_OMIT_UTF16 -DSQLITE_OMIT_COMPLETE -DSQLITE_OMIT_GET_TABLE -DSQLITE_OMIT_PROGRESS_CALLBACK -DSQLITE_OMIT_DECLTYPE -DSQLITE_OMIT_AUTHORIZATION -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_OMIT_TCL_VARIABLE -DSQLITE_UNTESTABLE -DSQLITE_MAX_EXPR_DEPTH=0 \
   -DSQLITE_OMIT_LIKE_OPTIMIZATION -DSQLITE_OMIT_OR_OPTIMIZATION -DSQLITE_OMIT_BETWEEN_OPTIMIZATION -DSQLITE_OMIT_QUICKBALANCE"
 
+# Two modules: `liteshift_wasm` (the default entry) has no SQLite inside — plan and migrate run
+# on the page's SQLite through its adapter; `liteshift_bytes` (the `liteshift/bytes` entry)
+# carries liteshift's own SQLite for migrateBytes and host-less planning (feature `bundled`).
+#
 # The Rust standard library rebuilt for size (nightly's build-std with optimize_for_size,
-# no panic locations): about 470,000 instead of 501,176 bytes gzipped. Without a nightly toolchain
-# (or with LITESHIFT_WASM_STABLE=1), stable's prebuilt std.
-cargo_build=(cargo build -p liteshift-wasm --target wasm32-unknown-unknown --profile wasm-release)
+# no panic locations): about 30 KB smaller gzipped. Without a nightly toolchain (or with
+# LITESHIFT_WASM_STABLE=1), stable's prebuilt std.
+target_dir=${CARGO_TARGET_DIR:-target}
+nightly=0
 if [ "${LITESHIFT_WASM_STABLE:-}" != 1 ] && rustup toolchain list | grep -q '^nightly' \
    && rustup component add rust-src --toolchain nightly >/dev/null 2>&1 \
    && rustup target add wasm32-unknown-unknown --toolchain nightly >/dev/null 2>&1; then
-  RUSTFLAGS="-Zlocation-detail=none" cargo +nightly "${cargo_build[@]:1}" \
-    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+  nightly=1
 else
   echo "wasm/build.sh: building with stable's prebuilt std (LITESHIFT_WASM_STABLE=1, or no nightly toolchain with rust-src): about 32 KB larger gzipped"
-  "${cargo_build[@]}"
 fi
 out=wasm/pkg
 rm -rf "$out" && mkdir -p "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name liteshift_wasm \
-  target/wasm32-unknown-unknown/wasm-release/liteshift_wasm.wasm
-wasm="$out/liteshift_wasm_bg.wasm"
-before=$(stat -c %s "$wasm")
-# --low-memory-unused: Rust's stack is at the bottom of memory and reaching its lowest 1 KB
-# is already a stack overflow; --zero-filled-memory: the module defines its own memory.
-"$wasm_opt" -Oz --converge --low-memory-unused --zero-filled-memory --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue \
-  "$wasm" -o "$wasm.opt"
-mv "$wasm.opt" "$wasm"
-# An undefined C symbol (an SQLITE_OMIT_* that a kept feature needs) links on stable as an
-# `env` import and the module fails to load: refuse such a build here.
-node -e '
-const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
-const bad = WebAssembly.Module.imports(m).filter(i => i.module === "env");
-if (bad.length) { console.error("wasm/build.sh: the module imports undefined symbols: " + bad.map(i => i.name).join(", ")); process.exit(1); }
-' "$wasm"
+sizes=()
+build_module() { # name, cargo feature arguments...
+  local name=$1; shift
+  local cargo_build=(build -p liteshift-wasm --target wasm32-unknown-unknown --profile wasm-release "$@")
+  if [ "$nightly" = 1 ]; then
+    RUSTFLAGS="-Zlocation-detail=none" cargo +nightly "${cargo_build[@]}" \
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+  else
+    cargo "${cargo_build[@]}"
+  fi
+  wasm-bindgen --target web --out-dir "$out" --out-name "$name" \
+    "$target_dir/wasm32-unknown-unknown/wasm-release/liteshift_wasm.wasm"
+  local wasm="$out/${name}_bg.wasm"
+  local before; before=$(stat -c %s "$wasm")
+  # --low-memory-unused: Rust's stack is at the bottom of memory and reaching its lowest 1 KB
+  # is already a stack overflow; --zero-filled-memory: the module defines its own memory.
+  "$wasm_opt" -Oz --converge --low-memory-unused --zero-filled-memory --strip-debug --strip-producers \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    --enable-reference-types --enable-multivalue \
+    "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  # An undefined C symbol (an SQLITE_OMIT_* that a kept feature needs) links on stable as an
+  # `env` import and the module fails to load: refuse such a build here.
+  node -e '
+  const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
+  const bad = WebAssembly.Module.imports(m).filter(i => i.module === "env");
+  if (bad.length) { console.error("wasm/build.sh: the module imports undefined symbols: " + bad.map(i => i.name).join(", ")); process.exit(1); }
+  ' "$wasm"
+  local after; after=$(stat -c %s "$wasm")
+  local gz; gz=$(gzip -9 -c "$wasm" | wc -c)
+  sizes+=("wasm: $name: $before bytes from cargo+wasm-bindgen, $after after wasm-opt, $gz gzipped (-9)")
+}
+build_module liteshift_wasm --no-default-features
+build_module liteshift_bytes
 cp wasm/js/*.js wasm/js/*.d.ts "$out"/
 cp wasm/README.md "$out"/README.md
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -88,7 +107,7 @@ cat > "$out/package.json" <<JSON
 {
   "name": "liteshift",
   "version": "$version",
-  "description": "Declarative schema migrations for the SQLite in your page: sql.js, the official sqlite-wasm build, or bytes.",
+  "description": "Declarative schema migrations for the SQLite in your page (sql.js, the official sqlite-wasm build, any SQLite through an adapter), run on that SQLite; liteshift/bytes migrates database images in its own.",
   "license": "MIT OR Apache-2.0",
   "type": "module",
   "main": "./index.node.js",
@@ -98,12 +117,15 @@ cat > "$out/package.json" <<JSON
       "types": "./index.d.ts",
       "node": "./index.node.js",
       "default": "./index.web.js"
+    },
+    "./bytes": {
+      "types": "./bytes.d.ts",
+      "node": "./bytes.node.js",
+      "default": "./bytes.web.js"
     }
   },
-  "files": ["index.node.js", "index.web.js", "api.js", "index.d.ts", "liteshift_wasm.js", "liteshift_wasm_bg.wasm", "README.md"],
+  "files": ["index.node.js", "index.web.js", "bytes.node.js", "bytes.web.js", "api.js", "index.d.ts", "bytes.d.ts", "types.d.ts", "liteshift_wasm.js", "liteshift_wasm_bg.wasm", "liteshift_bytes.js", "liteshift_bytes_bg.wasm", "README.md"],
   "sideEffects": false
 }
 JSON
-after=$(stat -c %s "$wasm")
-gz=$(gzip -9 -c "$wasm" | wc -c)
-echo "wasm: $before bytes from cargo+wasm-bindgen, $after after wasm-opt, $gz gzipped (-9)"
+printf '%s\n' "${sizes[@]}"

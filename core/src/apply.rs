@@ -272,7 +272,21 @@ fn run(
         }
         Err(e) => {
             let _ = host.execute_script(rollback);
-            Err(e)
+            Err(match e {
+                // One of liteshift's reads failed on the host (a check, a PRAGMA).
+                Error::Sqlite(se) => match database_error(host, se) {
+                    Error::Database { path, message }
+                        if !message.contains("nothing was changed") =>
+                    {
+                        Error::Database {
+                            path,
+                            message: format!("{message}; rolled back, nothing was changed"),
+                        }
+                    }
+                    other => other,
+                },
+                other => other,
+            })
         }
     }
 }

@@ -156,14 +156,7 @@ pub trait Host {
     /// [`Host::execute`]; hosts with a multi-statement call (`sqlite3_exec`, sql.js's and
     /// `oo1.DB`'s `exec`) may use it instead, to save round trips.
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {
-        for range in crate::sqltext::split_statements(sql) {
-            let stmt = &sql[range.clone()];
-            self.execute(stmt).map_err(|e| HostError {
-                offset: e.offset.map(|o| o + range.start),
-                ..e
-            })?;
-        }
-        Ok(())
+        execute_statements(self, sql)
     }
 
     /// Whether the connection is inside a transaction (or savepoint). The default asks SQLite:
@@ -186,6 +179,19 @@ pub trait Host {
         let _ = dest;
         Err("this host cannot copy its database inside a transaction (only the rusqlite host has SQLite's backup API); make a copy before migrating".into())
     }
+}
+
+/// Run the statements of `sql` one by one with [`Host::execute`] (the default of
+/// [`Host::execute_script`], for hosts that may choose per call).
+pub fn execute_statements<H: Host + ?Sized>(host: &H, sql: &str) -> Result<(), HostError> {
+    for range in crate::sqltext::split_statements(sql) {
+        let stmt = &sql[range.clone()];
+        host.execute(stmt).map_err(|e| HostError {
+            offset: e.offset.map(|o| o + range.start),
+            ..e
+        })?;
+    }
+    Ok(())
 }
 
 /// One query's first row's first value.

@@ -169,6 +169,9 @@ pub const FK_CHECK: &str = "PRAGMA foreign_key_check";
 /// wraps the script in its own transaction, where `PRAGMA foreign_keys = OFF` does nothing and
 /// a rebuild's `DROP TABLE` would delete every child row through `ON DELETE CASCADE`.
 pub const FK_GUARD: &str = "CREATE TEMP TABLE \"_liteshift_fk_guard\"(foreign_keys INTEGER CONSTRAINT \"liteshift: foreign-key enforcement must be off while this script runs (run PRAGMA foreign_keys = OFF before the transaction)\" CHECK (foreign_keys = 0));\nINSERT INTO temp.\"_liteshift_fk_guard\" SELECT foreign_keys FROM pragma_foreign_keys";
+/// The same guard for SQLite before 3.16 (no `pragma_foreign_keys` to read in SQL): a row that
+/// violates its own table's foreign key, which only goes in while enforcement is off.
+pub const FK_GUARD_BEFORE_3_16: &str = "CREATE TEMP TABLE \"_liteshift_fk_guard\"(id INTEGER PRIMARY KEY, must_be_off_see_liteshift_plan INTEGER REFERENCES \"_liteshift_fk_guard\"(id));\nINSERT INTO temp.\"_liteshift_fk_guard\" VALUES (1, 2)";
 /// The last step of such a plan: the guard goes.
 pub const FK_GUARD_DROP: &str = "DROP TABLE temp.\"_liteshift_fk_guard\"";
 
@@ -438,9 +441,14 @@ pub fn table_strategy(
 
 /// `steps` between the foreign-key guard (which stops the script before any change while
 /// enforcement is on) and its removal.
-fn guarded(steps: Vec<Step>) -> Vec<Step> {
+fn guarded(steps: Vec<Step>, caps: Capabilities) -> Vec<Step> {
+    let guard = if caps.version >= SqliteVersion(3, 16, 0) {
+        FK_GUARD
+    } else {
+        FK_GUARD_BEFORE_3_16
+    };
     let open = step(
-        FK_GUARD.into(),
+        guard.into(),
         "guard: stop before any change if foreign-key enforcement is on (DROP TABLE would cascade deletes)".into(),
     );
     let close = step(FK_GUARD_DROP.into(), "guard: done".into());
@@ -780,7 +788,7 @@ pub fn plan(
     }
 
     if fk_off {
-        steps = guarded(steps);
+        steps = guarded(steps, caps);
     }
     Plan {
         fingerprint: current.fingerprint(),

@@ -28,7 +28,7 @@ try {
   out.vfs = db.dbVfsName();
   db.exec(OLD);
   db.exec('PRAGMA foreign_keys = ON');
-  const report = await migrate(db, NEW);
+  const report = await migrate(db, NEW, { sqlite3 });
   out.steps = report.stepsApplied;
   out.toggled = report.foreignKeysToggled;
   db.close();
@@ -39,7 +39,7 @@ try {
   out.match = db.selectValue("SELECT count(*) FROM parent_fts WHERE parent_fts MATCH 'apple'");
   db.exec("INSERT INTO parent(id, name) VALUES (3, 'plum')");
   out.triggerFeeds = db.selectValue("SELECT count(*) FROM parent_fts WHERE parent_fts MATCH 'plum'");
-  out.again = (await migrate(db, NEW)).stepsApplied;
+  out.again = (await migrate(db, NEW, { sqlite3 })).stepsApplied;
   db.close();
   pool.unlink(file);
 } catch (e) {

@@ -1,6 +1,6 @@
-// liteshift's JavaScript API over the wasm module. The module only converts values in and
-// out of liteshift's Rust core; this file adds the host adapters and runs a plan on a host
-// database in the sequence documented in README.md ("What migrate does").
+// liteshift's JavaScript API over the wasm module. The module runs liteshift's one migration
+// sequence (the Rust core's); this file only builds host adapters for the page's SQLite and
+// turns errors into `LiteshiftError`s. No step of the sequence lives here.
 
 /** An error from liteshift: `code` is stable, `message` says what to do. */
 export class LiteshiftError extends Error {
@@ -11,38 +11,72 @@ export class LiteshiftError extends Error {
   }
 }
 
-const CATALOG = 'SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid';
+/** The adapter of an official `@sqlite.org/sqlite-wasm` `oo1.DB` (or `OpfsDb`, ...): scratch
+ * databases are in-memory `oo1.DB`s of the same module. An `oo1.DB` does not lead back to its
+ * module, so that comes from `options.sqlite3` (or a global `sqlite3`, as in a worker). */
+function oo1Adapter(db, sqlite3) {
+  const module = sqlite3?.oo1 ? sqlite3 : globalThis.sqlite3;
+  const DB = module?.oo1?.DB;
+  if (typeof DB !== 'function') {
+    throw new LiteshiftError({
+      code: 'unsupported_host',
+      message: 'an oo1.DB does not say which sqlite3 module it belongs to, and liteshift needs it to open a scratch database on the same SQLite: pass it in the options, e.g. migrate(db, schema, { sqlite3 })',
+    });
+  }
+  // Where in the statement SQLite found an error (3.38+), for schema errors' line:col.
+  const located = (f) => (sql) => {
+    try {
+      return f(sql);
+    } catch (e) {
+      const at = module.capi.sqlite3_error_offset?.(db.pointer);
+      if (e && typeof e === 'object' && at >= 0) e.offset = at;
+      throw e;
+    }
+  };
+  return {
+    exec: located((sql) => { db.exec(sql); }),
+    execScript: (sql) => { db.exec(sql); },
+    query: located((sql) => db.selectArrays(sql)),
+    scratch: () => oo1Adapter(new DB(':memory:'), module),
+    close: () => db.close(),
+  };
+}
 
-/** An adapter `{ name, exec(sql), query(sql) -> object rows }` for a host database. */
-export function adapterFor(db) {
-  if (db && typeof db.exec === 'function' && typeof db.query === 'function') {
-    return { name: db.name ?? 'custom', exec: (s) => db.exec(s), query: (s) => db.query(s) };
-  }
-  if (db && typeof db.selectObjects === 'function' && typeof db.exec === 'function') {
-    // The official @sqlite.org/sqlite-wasm oo1.DB (also OpfsDb).
-    return { name: 'sqlite-wasm', exec: (s) => { db.exec(s); }, query: (s) => db.selectObjects(s) };
-  }
-  if (db && typeof db.exec === 'function' && typeof db.export === 'function') {
-    // sql.js Database.
-    return {
-      name: 'sql.js',
-      exec: (s) => { db.exec(s); },
-      query: (s) => {
-        const res = db.exec(s);
-        if (!res.length) return [];
-        const { columns, values } = res[res.length - 1];
-        return values.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]])));
-      },
-    };
-  }
+/** The adapter of a sql.js `Database`. */
+function sqljsAdapter(db) {
+  return {
+    exec: (sql) => { db.run(sql); },
+    execScript: (sql) => { db.exec(sql); },
+    query: (sql) => {
+      const res = db.exec(sql);
+      return res.length ? res[res.length - 1].values : [];
+    },
+    scratch: () => sqljsAdapter(new db.constructor()),
+    close: () => db.close(),
+  };
+}
+
+/**
+ * The host adapter for `db`: a sql.js `Database`, an `oo1.DB` (with its `sqlite3` module), or
+ * an adapter you wrote: `{ exec(sql), query(sql) -> rows as arrays of values, scratch() ->
+ * adapter of a new in-memory database on the same SQLite, execScript?(sql), close?() }`.
+ */
+export function adapterFor(db, sqlite3) {
+  if (db && typeof db.exec === 'function' && typeof db.query === 'function' && typeof db.scratch === 'function') return db;
+  if (db && typeof db.selectArrays === 'function' && typeof db.exec === 'function') return oo1Adapter(db, sqlite3);
+  if (db && typeof db.exec === 'function' && typeof db.export === 'function') return sqljsAdapter(db);
+  const hint = db && typeof db.exec === 'function' && typeof db.query === 'function'
+    ? ' (an adapter now also needs scratch(), and query() returns rows as arrays)'
+    : '';
   throw new LiteshiftError({
     code: 'unsupported_host',
-    message: 'migrate(db): db is neither a sql.js Database nor a @sqlite.org/sqlite-wasm oo1.DB; pass an adapter { exec(sql), query(sql) } instead (see README: host adapters)',
+    message: `db is neither a sql.js Database nor a @sqlite.org/sqlite-wasm oo1.DB nor an adapter { exec(sql), query(sql), scratch() }${hint}; see README: host adapters`,
   });
 }
 
-export function makeApi(raw, onCrash) {
-  const call = (fn, ...args) => {
+/** Call into the module, turning its error values and crashes into `LiteshiftError`s. */
+function caller(raw, onCrash) {
+  return (fn, ...args) => {
     try {
       return fn(...args);
     } catch (e) {
@@ -56,142 +90,93 @@ export function makeApi(raw, onCrash) {
       throw e;
     }
   };
+}
 
-  /** Plan from `current` (SQL text, or catalog rows from any host) to `targetSql`. Pure. */
-  function plan(current, targetSql, options = {}) {
-    return call(raw.planRaw, current, targetSql, options);
+/**
+ * If the module crashes (a bug) half-way through a migration, the page's database must not
+ * stay inside liteshift's transaction with foreign-key enforcement off: this adapter notes
+ * both as the core's statements pass through, and `recover()` undoes them.
+ */
+function recovering(h) {
+  let open = null; // the statement that rolls back liteshift's transaction
+  let fkOff = false;
+  const note = (sql) => {
+    if (sql === 'BEGIN IMMEDIATE') open = 'ROLLBACK';
+    else if (sql === 'SAVEPOINT liteshift') open = 'ROLLBACK TO liteshift; RELEASE liteshift';
+    else if (sql === 'COMMIT' || sql === 'ROLLBACK' || sql.startsWith('RELEASE liteshift') || sql.startsWith('ROLLBACK TO liteshift')) open = null;
+    else if (sql === 'PRAGMA foreign_keys = OFF') fkOff = true;
+    else if (sql === 'PRAGMA foreign_keys = ON') fkOff = false;
+  };
+  const wrapped = {
+    exec: (sql) => { h.exec(sql); note(sql); },
+    query: (sql) => h.query(sql),
+    scratch: () => h.scratch(),
+  };
+  if (typeof h.execScript === 'function') wrapped.execScript = (sql) => { h.execScript(sql); note(sql); };
+  const recover = () => {
+    if (open) { try { h.exec(open); } catch { /* already rolled back */ } }
+    if (fkOff) { try { h.exec('PRAGMA foreign_keys = ON'); } catch { /* nothing more to do */ } }
+  };
+  return { wrapped, recover };
+}
+
+/** The default entry's API: every call runs on the page's SQLite through its adapter. */
+export function makeApi(raw, onCrash) {
+  const call = caller(raw, onCrash);
+
+  // `options.sqlite3` is the adapter's (see oo1Adapter), not the core's.
+  const split = (options) => {
+    const { sqlite3, ...rest } = options ?? {};
+    return [sqlite3, rest];
+  };
+
+  /** Plan the migration of `db` (a host database) to `targetSql`. Reads only. */
+  function plan(db, targetSql, options = {}) {
+    const [sqlite3, opts] = split(options);
+    return call(raw.planRaw, adapterFor(db, sqlite3), targetSql, opts);
   }
 
-  /** Migrate a database held as bytes inside liteshift's own SQLite: `{ bytes, report }`. */
-  function migrateBytes(bytes, targetSql, options = {}) {
-    return call(raw.migrateBytesRaw, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), targetSql, options);
+  /** The migration from the declared schema `fromSql` to `targetSql`, modelled in scratch
+   * databases of `db`'s SQLite (`db` itself is not touched). */
+  function diff(db, fromSql, targetSql, options = {}) {
+    const [sqlite3, opts] = split(options);
+    return call(raw.diffRaw, adapterFor(db, sqlite3), fromSql, targetSql, opts);
   }
 
-  function fkViolations(h, tables) {
-    let rows;
-    try {
-      rows = h.query('PRAGMA foreign_key_check');
-    } catch {
-      rows = [];
-      for (const t of tables) {
-        try { rows.push(...h.query(`PRAGMA foreign_key_check("${t.replaceAll('"', '""')}")`)); } catch { /* cannot be checked */ }
-      }
-    }
-    const groups = new Map();
-    for (const r of rows) {
-      const key = `${r.table}\u0000${r.parent}`;
-      const g = groups.get(key) ?? { constraint: `FOREIGN KEY -> ${r.parent}`, table: r.table, column: null, count: 0, examples: [] };
-      g.count += 1;
-      if (g.examples.length < 3) g.examples.push(r.rowid == null ? 'a row' : `rowid ${r.rowid}`);
-      groups.set(key, g);
-    }
-    return [...groups.values()];
-  }
-
-  const refusal = (violations) => new LiteshiftError({
-    code: 'data_violates_schema',
-    message: 'refused: existing rows violate the declared schema; nothing was changed:\n' +
-      violations.map((v) => `  - ${v.constraint} on ${v.column ? `${v.table}.${v.column}` : v.table}: ${v.count} row(s) violate it${v.examples.length ? `, e.g. ${v.examples.join('; ')}` : ''}`).join('\n'),
-    violations,
-  });
-
-  /**
-   * Migrate a host database (sql.js Database, sqlite-wasm oo1.DB, or an adapter) to
-   * `targetSql` in one transaction, verified before it commits.
-   */
+  /** Migrate `db` to `targetSql` in one transaction, verified before it commits. */
   async function migrate(db, targetSql, options = {}) {
-    const h = adapterFor(db);
-    const hostVersion = h.query('SELECT sqlite_version() AS v')[0].v;
-    const opts = { ...options, sqliteVersion: options.sqliteVersion ?? hostVersion };
-    const p = plan(h.query(CATALOG), targetSql, opts);
-    if (p.inSync) return { stepsApplied: 0, foreignKeysToggled: false, plan: p };
-    if (!opts.allowDataLoss && p.destructiveSteps.length) {
-      throw new LiteshiftError({
-        code: 'data_loss_refused',
-        message: `refused: the migration would lose data in ${p.destructiveSteps.length} step(s); nothing was changed:\n${p.destructiveSteps.map((s) => `  - ${s}`).join('\n')}\nallow it with { allowDataLoss: true }, or declare a rename`,
-        steps: p.destructiveSteps,
-      });
-    }
-    // Inside the caller's transaction? BEGIN tells.
-    let inTx = false;
-    try { h.exec('BEGIN IMMEDIATE'); h.exec('ROLLBACK'); } catch (e) {
-      if (/within a transaction/i.test(String(e && e.message))) inTx = true; else throw e;
-    }
-    const fkOn = Number(Object.values(h.query('PRAGMA foreign_keys')[0] ?? { v: 0 })[0]) === 1;
-    const toggle = p.foreignKeysOff && fkOn;
-    if (toggle && inTx) {
-      throw new LiteshiftError({ code: 'in_transaction', message: 'the database is inside a transaction, and this migration must switch foreign-key enforcement off first (PRAGMA foreign_keys cannot change inside a transaction): commit or roll back, then migrate' });
-    }
-    const [begin, commit, rollback] = inTx
-      ? ['SAVEPOINT liteshift', 'RELEASE liteshift', 'ROLLBACK TO liteshift; RELEASE liteshift']
-      : ['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK'];
-    if (toggle) h.exec('PRAGMA foreign_keys = OFF');
+    const [sqlite3, opts] = split(options);
+    const { wrapped, recover } = recovering(adapterFor(db, sqlite3));
     try {
-      h.exec(begin);
-      try {
-        const rows = h.query(CATALOG);
-        const fp = call(raw.fingerprintRaw, rows);
-        if (fp !== p.fingerprint) {
-          throw new LiteshiftError({ code: 'stale_plan', message: `the database schema changed since the plan was made (plan fingerprint ${p.fingerprint}, database ${fp}): plan again` });
-        }
-        for (const hc of p.healthChecks) {
-          const res = h.query(hc.sql).map((r) => String(Object.values(r)[0]));
-          if (!(res.length === 1 && res[0] === 'ok')) {
-            throw new LiteshiftError({ code: 'database_error', message: `the database file is corrupt (table \`${hc.table}\`: ${res[0]}); nothing was changed; restore a backup or run PRAGMA integrity_check` });
-          }
-        }
-        const violations = [];
-        for (const c of p.checks) {
-          const n = Number(Object.values(h.query(`SELECT count(*) AS n FROM (${c.sql})`)[0])[0]);
-          if (n > 0) {
-            const examples = h.query(`SELECT example FROM (${c.sql}) LIMIT 3`).map((r) => String(r.example));
-            violations.push({ constraint: c.constraint, table: c.table, column: c.column, count: n, examples });
-          }
-        }
-        if (violations.length) throw refusal(violations);
-        const tables = rows.filter((r) => r.type === 'table').map((r) => r.name);
-        const fkBefore = fkViolations(h, tables);
-        p.steps.forEach((s, i) => {
-          try {
-            h.exec(s.sql);
-          } catch (e) {
-            const msg = String(e && e.message);
-            if (/constraint failed|cannot store|datatype mismatch|type mismatch/i.test(msg)) {
-              throw refusal([{ constraint: msg.replaceAll('_liteshift_new_', ''), table: s.reason.split(/\s+/)[1]?.replace(/:$/, '') ?? '', column: null, count: 1, examples: [`step ${i + 1} (${s.reason}) stopped at the first offending row`] }]);
-            }
-            throw new LiteshiftError({ code: 'step_failed', message: `step ${i + 1} (${s.reason}) failed: ${msg}; rolled back, nothing changed`, step: i + 1 });
-          }
-        });
-        const fkAfter = fkViolations(h, h.query(CATALOG).filter((r) => r.type === 'table').map((r) => r.name));
-        const fresh = fkAfter.filter((v) => v.count > (fkBefore.find((b) => b.table === v.table && b.constraint === v.constraint)?.count ?? 0));
-        if (fresh.length) throw refusal(fresh);
-        const remaining = call(raw.remainingRaw, h.query(CATALOG), targetSql, opts);
-        if (remaining.length) {
-          throw new LiteshiftError({ code: 'verification_failed', message: `verification failed after applying the plan (rolled back, nothing changed): the result still differs from the declared schema: ${remaining.join('; ')}. This is a liteshift bug; please report it` });
-        }
-        h.exec(commit);
-      } catch (e) {
-        try { h.exec(rollback); } catch { /* already rolled back */ }
-        if (e instanceof LiteshiftError) throw e;
-        // The host's SQLite refused one of liteshift's reads (a check, a PRAGMA): a stable code.
-        const err = new LiteshiftError({ code: 'database_error', message: `the host's SQLite failed during the migration: ${String(e && e.message)}; rolled back, nothing changed` });
-        err.cause = e;
-        throw err;
-      }
-    } finally {
-      if (toggle) h.exec('PRAGMA foreign_keys = ON');
+      return call(raw.migrateRaw, wrapped, targetSql, opts);
+    } catch (e) {
+      if (e instanceof LiteshiftError && e.code === 'internal_error') recover();
+      throw e;
     }
-    return { stepsApplied: p.steps.length, foreignKeysToggled: toggle, plan: p };
   }
 
   return {
     plan,
+    diff,
     migrate,
-    migrateBytes,
-    sqliteVersion: () => raw.sqliteVersion(),
     /** Panics inside the module on purpose (see the README): throws an `internal_error`. */
     selfTestPanic: () => call(raw.selfTestPanic),
     adapterFor,
+    LiteshiftError,
+  };
+}
+
+/** The `liteshift/bytes` entry's API: liteshift's own SQLite, inside the module. */
+export function makeBytesApi(raw, onCrash) {
+  const call = caller(raw, onCrash);
+  return {
+    /** Plan from `current` (SQL text, or catalog rows from any host) to `targetSql`. Pure. */
+    plan: (current, targetSql, options = {}) => call(raw.planOfflineRaw, current, targetSql, options),
+    /** Migrate a database held as bytes inside liteshift's own SQLite: `{ bytes, report }`. */
+    migrateBytes: (bytes, targetSql, options = {}) =>
+      call(raw.migrateBytesRaw, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), targetSql, options),
+    sqliteVersion: () => raw.sqliteVersion(),
+    selfTestPanic: () => call(raw.selfTestPanic),
     LiteshiftError,
   };
 }

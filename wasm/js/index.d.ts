@@ -1,107 +1,33 @@
-/** Options of plan, migrate and migrateBytes. */
-export interface Options {
-  /** Allow steps that lose data (drop table, drop column). Default false. */
-  allowDataLoss?: boolean;
-  /** Column order is significant: a reorder plans a rebuild. Default false. */
-  exactColumnOrder?: boolean;
-  /** Table renames: `{ old: "new" }` or `[["old", "new"]]`. */
-  renameTables?: Record<string, string> | Array<[string, string]>;
-  /** Column renames: `{ "table.old": "new" }` or `[["table.old", "new"]]`. */
-  renameColumns?: Record<string, string> | Array<[string, string]>;
-  /** Plan for this SQLite version (e.g. "3.45.1"). migrate uses the host's by default. */
-  sqliteVersion?: string;
-  /** Accept foreign keys to undeclared tables or columns (a warning instead of an error). */
-  /** Make a foreign key to an undeclared table or column an error (by default: a warning). */
-  denyDanglingForeignKeys?: boolean;
-  /** @deprecated No effect: dangling foreign keys are accepted by default. */
-  allowDanglingForeignKeys?: boolean;
-  /** Name of the schema in error messages. Default "schema.sql". */
-  sourceName?: string;
-}
+export * from './types.js';
+import type { Options, Plan, Report } from './types.js';
 
-/** One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema`. */
-export interface CatalogRow {
-  type: string;
-  name: string;
-  tbl_name: string;
-  sql: string | null;
-}
+/** A value as SQLite returns it. */
+export type SqliteValue = null | number | bigint | string | Uint8Array;
 
-export interface Step {
-  sql: string;
-  destructive: boolean;
-  rewritesRows: boolean;
-  reason: string;
-}
-
-export interface DataCheck {
-  constraint: string;
-  table: string;
-  column: string | null;
-  /** Selects one `example` text per offending row. */
-  sql: string;
-}
-
-export interface Plan {
-  inSync: boolean;
-  steps: Step[];
-  /** The whole script, exactly what migrate runs. */
-  sql: string;
-  checks: DataCheck[];
-  /** `PRAGMA quick_check` of each table whose rows are rewritten; each must say `ok` first. */
-  healthChecks: { table: string; sql: string }[];
-  foreignKeysOff: boolean;
-  fingerprint: string;
-  sqliteVersion: string;
-  changes: string[];
-  warnings: string[];
-  suggestions: string[];
-  destructiveSteps: string[];
-}
-
-export interface Report {
-  stepsApplied: number;
-  foreignKeysToggled: boolean;
-  plan: Plan;
-}
-
-export interface Violation {
-  constraint: string;
-  table: string;
-  column: string | null;
-  count: number;
-  examples: string[];
-}
-
-/** Errors carry a stable `code`: schema_error (with line and column), database_error,
- * data_loss_refused (with steps), data_violates_schema (with violations), stale_plan,
- * in_transaction, verification_failed, step_failed, invalid_option, unsupported_host,
- * not_initialized, internal_error, sqlite_error. */
-export class LiteshiftError extends Error {
-  code: string;
-  line?: number;
-  column?: number;
-  violations?: Violation[];
-  steps?: string[];
-}
-
-/** The host interface migrate uses; sql.js and sqlite-wasm oo1.DB are detected. */
-export interface Adapter {
-  name?: string;
-  exec(sql: string): void;
-  query(sql: string): Array<Record<string, unknown>>;
-}
-
-/** Plan from SQL text or a host's `sqlite_schema` rows. Pure; virtual tables of any module are modelled. */
-export function plan(current: string | CatalogRow[], targetSql: string, options?: Options): Plan;
-/** Migrate a sql.js `Database`, an official sqlite-wasm `oo1.DB`, or a {@link Adapter}, in one transaction on that host. */
-export function migrate(db: unknown, targetSql: string, options?: Options): Promise<Report>;
 /**
- * Migrate a database image inside liteshift's own SQLite (JSON and math functions; no FTS or
- * R*Tree: a database or schema that needs them is refused, bytes unchanged).
+ * The page's SQLite, as liteshift drives it. sql.js `Database`s and official sqlite-wasm
+ * `oo1.DB`s get one from {@link adapterFor}; for any other SQLite, write one.
  */
-export function migrateBytes(bytes: Uint8Array | ArrayBuffer, targetSql: string, options?: Options): { bytes: Uint8Array; report: Report };
-export function sqliteVersion(): string;
+export interface Adapter {
+  /** Run one SQL statement (rows it returns are discarded). */
+  exec(sql: string): void;
+  /** Run one query; every row as an array of values in column order. */
+  query(sql: string): SqliteValue[][];
+  /** The adapter of a new, empty in-memory database on the same SQLite (liteshift loads the
+   * declared schema there, so your SQLite validates it). */
+  scratch(): Adapter;
+  /** Run several statements at once (saves round trips; optional). */
+  execScript?(sql: string): void;
+  /** Close a scratch database (called only on adapters `scratch()` returned). */
+  close?(): void;
+}
+
+/** Plan the migration of `db` (a sql.js `Database`, an `oo1.DB`, or an {@link Adapter}) to `targetSql`. Reads only. */
+export function plan(db: unknown, targetSql: string, options?: Options): Plan;
+/** The migration from the declared schema `fromSql` to `targetSql`, modelled in scratch databases of `db`'s SQLite; `db` is not touched. */
+export function diff(db: unknown, fromSql: string, targetSql: string, options?: Options): Plan;
+/** Migrate `db` in one transaction on its own SQLite, verified before it commits. */
+export function migrate(db: unknown, targetSql: string, options?: Options): Promise<Report>;
 /** Panics inside the module on purpose: throws a LiteshiftError with code internal_error. */
 export function selfTestPanic(): never;
 export function adapterFor(db: unknown): Adapter;

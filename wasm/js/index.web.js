@@ -1,5 +1,6 @@
 // Browser / bundler entry: `await init()` once (it fetches liteshift_wasm_bg.wasm next to this
-// file, or takes `{ module_or_path }`), then call the functions.
+// file, or takes `{ module_or_path }`), then call the functions. This module has no SQLite
+// inside: plan and migrate run on the database you pass.
 import initWasm, * as raw from './liteshift_wasm.js';
 import { makeApi, LiteshiftError, adapterFor } from './api.js';
 
@@ -17,8 +18,7 @@ const need = (f) => (...args) => {
   return f(...args);
 };
 export const plan = need(api.plan);
-export const migrateBytes = need(api.migrateBytes);
-export const sqliteVersion = need(api.sqliteVersion);
+export const diff = need(api.diff);
 export const selfTestPanic = need(api.selfTestPanic);
 export async function migrate(db, targetSql, options) {
   await init();

@@ -1,10 +1,14 @@
 //! WebAssembly bindings of liteshift. This crate only converts values in and out of the
-//! `liteshift` core; the JavaScript glue in `js/` runs a plan on a host database (sql.js, the
-//! official sqlite-wasm build) following the sequence documented in `wasm/README.md`.
+//! `liteshift` core. The default npm entry has no SQLite inside: `plan` and `migrate` run the
+//! core's one sequence on the page's SQLite (sql.js, the official sqlite-wasm build, or a
+//! custom adapter) through [`host::JsAdapter`]. With the `bundled` feature (the
+//! `liteshift/bytes` entry) the module also carries its own SQLite, for `migrateBytes` and
+//! host-less planning (see `bytes`).
 
 use std::cell::RefCell;
 
-use liteshift::{CatalogRow, Error, Options, Plan, SqliteVersion};
+use liteshift::Host;
+use liteshift::{Error, Options, Plan, SqliteVersion};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -79,14 +83,6 @@ impl JsOptions {
         }
         Ok(o)
     }
-}
-
-/// The current schema: SQL text, or catalog rows from any host.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Current {
-    Sql(String),
-    Rows(Vec<CatalogRow>),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,110 +204,111 @@ impl From<&Error> for JsErrorValue {
     }
 }
 
+mod host;
+pub use host::{JsAdapter, JsHost};
+
+#[cfg(feature = "bundled")]
+pub mod bytes;
+
 // ---------------------------------------------------------------------------------------------
-// Pure functions (tested natively), then the wasm-bindgen exports.
+// The sequence on a host (tested natively on rusqlite hosts), then the wasm-bindgen exports.
 
-/// Plan from the current schema (SQL text or catalog rows) to `target_sql`.
-pub fn plan_value(current: &Current, target_sql: &str, opts: &JsOptions) -> Result<JsPlan, Error> {
-    let mut o = opts.to_options()?;
-    // The plan runs on the host, with the host's virtual-table modules.
-    o.host_modules = true;
-    let planned = match current {
-        Current::Sql(sql) => liteshift::plan_diff(sql, "current.sql", target_sql, &o)?,
-        Current::Rows(rows) => liteshift::plan_catalog(rows, target_sql, &o)?,
-    };
-    Ok(JsPlan::from(&planned.plan))
-}
-
-/// The fingerprint of a host's schema from its catalog rows.
-pub fn fingerprint_value(rows: &[CatalogRow]) -> Result<String, Error> {
-    Ok(liteshift::load_catalog(rows)?.fingerprint())
-}
-
-/// What still differs between a host's schema (catalog rows) and `target_sql`: empty when
-/// they match.
-pub fn remaining_value(
-    rows: &[CatalogRow],
-    target_sql: &str,
-    opts: &JsOptions,
-) -> Result<Vec<String>, Error> {
-    let mut o = opts.to_options()?;
-    o.hints = Default::default();
-    o.host_modules = true;
-    let current = liteshift::load_catalog(rows)?;
-    let target =
-        liteshift::declared::load_declared_opts(target_sql, &o.source_name, o.load_options())?;
-    let ch = liteshift::diff(
-        &current,
-        &target.schema,
-        &Default::default(),
-        liteshift::DiffOptions {
-            exact_column_order: o.exact_column_order,
-        },
-    );
-    Ok(ch.summary())
-}
-
-/// Migrate a database held as bytes inside liteshift's own SQLite; returns the new bytes.
-pub fn migrate_bytes_value(
-    bytes: &[u8],
-    target_sql: &str,
-    opts: &JsOptions,
-) -> Result<(Vec<u8>, liteshift::Report), Error> {
+/// Plan the migration of `host`'s database to `target_sql`. Reads only.
+pub fn plan_on(host: &dyn Host, target_sql: &str, opts: &JsOptions) -> Result<JsPlan, Error> {
     let o = opts.to_options()?;
-    let mut conn = rusqlite::Connection::open_in_memory()?;
-    if !bytes.is_empty() {
-        conn.deserialize_read_exact(rusqlite::MAIN_DB, bytes, bytes.len(), false)
-            .map_err(|e| Error::Database {
-                path: "<bytes>".into(),
-                message: format!("not a SQLite database image: {e}"),
-            })?;
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(|e| liteshift::apply::database_error(&conn, liteshift::host::host_error(e)))?;
-    }
-    let report = liteshift::migrate(&mut conn, target_sql, &o).map_err(explain_missing_module)?;
-    let data = conn.serialize(rusqlite::MAIN_DB)?;
-    Ok((data.to_vec(), report))
+    Ok(JsPlan::from(
+        &liteshift::plan_migration(host, target_sql, &o)?.plan,
+    ))
 }
 
-/// `migrateBytes` runs in this package's own SQLite, built without FTS and R*Tree (see
-/// wasm/build.sh): a missing module gets a message that says where to migrate instead.
-pub fn explain_missing_module(e: Error) -> Error {
-    const HINT: &str = "migrateBytes runs in liteshift's own SQLite, which has no FTS or R*Tree modules: open the database in a host that has them (the official sqlite-wasm build has FTS5 and R*Tree, sql.js has FTS3/4) and call migrate(db, schema)";
-    let missing = |m: &str| m.contains("no such module");
-    match e {
-        Error::Schema {
-            source_name,
-            line,
-            column,
-            message,
-        } if missing(&message) => Error::Schema {
-            source_name,
-            line,
-            column,
-            message: format!("{message}; {HINT}"),
-        },
-        Error::Database { path, message } if missing(&message) => Error::Database {
-            path,
-            message: format!("{message}; {HINT}"),
-        },
-        Error::StepFailed {
-            step,
-            reason,
-            message,
-        } if missing(&message) => Error::StepFailed {
-            step,
-            reason,
-            message: format!("{message} ({HINT})"),
-        },
-        Error::Sqlite(se) if missing(&se.to_string()) => Error::Database {
-            path: "<bytes>".into(),
-            message: format!("{se}; {HINT}"),
-        },
-        other => other,
+/// The plan from the declared schema `from_sql` to `target_sql`, both loaded into scratch
+/// databases of `host`'s SQLite (its own database is not touched).
+pub fn diff_on(
+    host: &dyn Host,
+    from_sql: &str,
+    target_sql: &str,
+    opts: &JsOptions,
+) -> Result<JsPlan, Error> {
+    let o = opts.to_options()?;
+    Ok(JsPlan::from(
+        &liteshift::plan_diff_on(host, from_sql, "current.sql", target_sql, &o)?.plan,
+    ))
+}
+
+/// A report as JavaScript sees it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsReport {
+    pub steps_applied: usize,
+    pub foreign_keys_toggled: bool,
+    pub plan: JsPlan,
+}
+
+impl From<&liteshift::Report> for JsReport {
+    fn from(r: &liteshift::Report) -> Self {
+        JsReport {
+            steps_applied: r.steps_applied,
+            foreign_keys_toggled: r.foreign_keys_toggled,
+            plan: JsPlan::from(&r.plan),
+        }
     }
+}
+
+/// Migrate `host`'s database to `target_sql`: the core's sequence, verified before commit.
+pub fn migrate_on(
+    host: &mut dyn Host,
+    target_sql: &str,
+    opts: &JsOptions,
+) -> Result<JsReport, Error> {
+    let o = opts.to_options()?;
+    Ok(JsReport::from(&liteshift::migrate(host, target_sql, &o)?))
+}
+
+fn adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
+    JsAdapter::new(db).map_err(|message| {
+        to_js(&JsErrorValue {
+            code: "unsupported_host".into(),
+            message,
+            line: None,
+            column: None,
+            violations: None,
+            steps: None,
+        })
+    })
+}
+
+/// Errors are returned as plain objects (`{ code, message, ... }`); the JS glue turns them
+/// into `Error`s.
+#[wasm_bindgen(js_name = planRaw)]
+pub fn plan_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
+    let opts = options(opts)?;
+    let host = adapter(db)?;
+    plan_on(&host, target_sql, &opts)
+        .map(|p| to_js(&p))
+        .map_err(|e| js_error(&e))
+}
+
+#[wasm_bindgen(js_name = diffRaw)]
+pub fn diff_raw(
+    db: JsHost,
+    from_sql: &str,
+    target_sql: &str,
+    opts: JsValue,
+) -> Result<JsValue, JsValue> {
+    let opts = options(opts)?;
+    let host = adapter(db)?;
+    diff_on(&host, from_sql, target_sql, &opts)
+        .map(|p| to_js(&p))
+        .map_err(|e| js_error(&e))
+}
+
+#[wasm_bindgen(js_name = migrateRaw)]
+pub fn migrate_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
+    let opts = options(opts)?;
+    let mut host = adapter(db)?;
+    migrate_on(&mut host, target_sql, &opts)
+        .map(|r| to_js(&r))
+        .map_err(|e| js_error(&e))
 }
 
 thread_local! {
@@ -392,63 +389,11 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-/// Errors are returned as plain objects (`{ code, message, ... }`); the JS glue turns them
-/// into `Error`s.
-#[wasm_bindgen(js_name = planRaw)]
-pub fn plan_raw(current: JsValue, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
-    let current: Current = from_js(current, "current (SQL text or catalog rows)")?;
-    let opts = options(opts)?;
-    plan_value(&current, target_sql, &opts)
-        .map(|p| to_js(&p))
-        .map_err(|e| js_error(&e))
-}
-
-#[wasm_bindgen(js_name = fingerprintRaw)]
-pub fn fingerprint_raw(rows: JsValue) -> Result<String, JsValue> {
-    let rows: Vec<CatalogRow> = from_js(rows, "catalog rows")?;
-    fingerprint_value(&rows).map_err(|e| js_error(&e))
-}
-
-#[wasm_bindgen(js_name = remainingRaw)]
-pub fn remaining_raw(rows: JsValue, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
-    let rows: Vec<CatalogRow> = from_js(rows, "catalog rows")?;
-    let opts = options(opts)?;
-    remaining_value(&rows, target_sql, &opts)
-        .map(|r| to_js(&r))
-        .map_err(|e| js_error(&e))
-}
-
-#[wasm_bindgen(js_name = migrateBytesRaw)]
-pub fn migrate_bytes_raw(
-    bytes: &[u8],
-    target_sql: &str,
-    opts: JsValue,
-) -> Result<JsValue, JsValue> {
-    let opts = options(opts)?;
-    let (out, report) = migrate_bytes_value(bytes, target_sql, &opts).map_err(|e| js_error(&e))?;
-    let obj = js_sys::Object::new();
-    let arr = js_sys::Uint8Array::from(out.as_slice());
-    let _ = js_sys::Reflect::set(&obj, &"bytes".into(), &arr);
-    let rep = serde_json::json!({
-        "stepsApplied": report.steps_applied,
-        "foreignKeysToggled": report.foreign_keys_toggled,
-        "plan": JsPlan::from(&report.plan),
-    });
-    let _ = js_sys::Reflect::set(&obj, &"report".into(), &to_js(&rep));
-    Ok(obj.into())
-}
-
 /// Panics on purpose: lets tests (and users reporting a bug) check that a Rust panic reaches
 /// JavaScript as a `LiteshiftError` with code `internal_error` and the panic's message.
 #[wasm_bindgen(js_name = selfTestPanic)]
 pub fn self_test_panic() {
     panic!("liteshift self-test panic");
-}
-
-/// The SQLite version inside the module.
-#[wasm_bindgen(js_name = sqliteVersion)]
-pub fn sqlite_version() -> String {
-    rusqlite::version().to_string()
 }
 
 #[cfg(test)]
@@ -475,58 +420,31 @@ mod tests {
     }
 
     #[test]
-    fn plan_from_sql_and_from_rows_agree() {
-        let cur = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);";
-        let target = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER DEFAULT 0);";
-        let from_sql =
-            plan_value(&Current::Sql(cur.into()), target, &JsOptions::default()).unwrap();
-        let rows: Vec<CatalogRow> = serde_json::from_str(
-            r#"[{"type":"table","name":"t","tbl_name":"t","sql":"CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)"}]"#,
-        )
-        .unwrap();
-        let from_rows = plan_value(&Current::Rows(rows), target, &JsOptions::default()).unwrap();
-        assert_eq!(from_sql, from_rows);
-        assert_eq!(from_sql.steps.len(), 1);
-        assert!(!from_sql.steps[0].rewrites_rows);
-        let json = serde_json::to_value(&from_sql).unwrap();
-        assert!(json["steps"][0].get("rewritesRows").is_some());
-        assert!(json.get("foreignKeysOff").is_some());
-    }
-
-    #[test]
-    fn errors_carry_code_and_position() {
-        let e = plan_value(
-            &Current::Sql("CREATE TABLE t(a);".into()),
-            "CREATE TABLE t(a,,);",
-            &JsOptions::default(),
-        )
-        .unwrap_err();
-        let v = JsErrorValue::from(&e);
-        assert_eq!(v.code, "schema_error");
-        assert_eq!((v.line, v.column.is_some()), (Some(1), true));
-    }
-
-    #[test]
-    fn migrate_bytes_round_trip() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(
+    fn plan_and_migrate_run_on_a_host() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
             "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x');",
         )
         .unwrap();
-        let mut c = c;
-        let bytes = c.serialize(rusqlite::MAIN_DB).unwrap().to_vec();
-        let target = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT NOT NULL COLLATE NOCASE);";
-        let (out, report) = migrate_bytes_value(&bytes, target, &JsOptions::default()).unwrap();
-        assert!(report.steps_applied > 0);
-        let (again, r2) = migrate_bytes_value(&out, target, &JsOptions::default()).unwrap();
-        assert_eq!(r2.steps_applied, 0);
-        let mut d = rusqlite::Connection::open_in_memory().unwrap();
-        d.deserialize_read_exact(rusqlite::MAIN_DB, &again[..], again.len(), false)
-            .unwrap();
-        let a: String = d.query_row("SELECT a FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(a, "x");
-        let bad = migrate_bytes_value(b"definitely not sqlite", target, &JsOptions::default())
-            .unwrap_err();
-        assert_eq!(JsErrorValue::from(&bad).code, "database_error");
+        let target = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER DEFAULT 0);";
+        let p = plan_on(&conn, target, &JsOptions::default()).unwrap();
+        assert_eq!(p.steps.len(), 1);
+        let json = serde_json::to_value(&p).unwrap();
+        assert!(json["steps"][0].get("rewritesRows").is_some());
+        let d = diff_on(
+            &conn,
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);",
+            target,
+            &JsOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(d.steps, p.steps);
+        let mut conn = conn;
+        let r = migrate_on(&mut conn, target, &JsOptions::default()).unwrap();
+        assert_eq!(r.steps_applied, 1);
+        let e = plan_on(&conn, "CREATE TABLE t(a,,);", &JsOptions::default()).unwrap_err();
+        let v = JsErrorValue::from(&e);
+        assert_eq!(v.code, "schema_error");
+        assert_eq!((v.line, v.column.is_some()), (Some(1), true));
     }
 }

@@ -49,6 +49,7 @@ test('the package migrates sqlite-wasm in headless Chromium, in memory and on OP
     const r = await page.evaluate(() => window.__result);
     assert.equal(r.error, undefined, `${r.error}\n${logs.join('\n')}`);
     assert.ok(r.planned > 0);
+    assert.equal(r.plannedOffline, r.planned, 'liteshift/bytes plans the same from catalog rows');
     assert.equal(r.steps, r.planned);
     assert.equal(r.toggled, true);
     assert.equal(r.children, 3, 'child rows survive the parent rebuild');
@@ -57,7 +58,7 @@ test('the package migrates sqlite-wasm in headless Chromium, in memory and on OP
     assert.equal(r.fk, 1, 'foreign keys restored');
     assert.equal(r.again, 0);
     assert.equal(r.refusal, 'data_loss_refused');
-    console.log(`browser: host SQLite ${r.hostSqlite}, liteshift SQLite ${r.liteshiftSqlite}, ${r.steps} steps`);
+    console.log(`browser: host SQLite ${r.hostSqlite} (liteshift/bytes: ${r.liteshiftSqlite}), ${r.steps} steps`);
 
     // The same in a dedicated worker on an OPFS database, persisted across close and reopen.
     const w = await browser.newPage();

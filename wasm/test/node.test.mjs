@@ -6,20 +6,28 @@ import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { OLD, ROWS, NEW } from '../browser/schemas.mjs';
 
 const ls = await import('../pkg/index.node.js');
+const lb = await import('../pkg/bytes.node.js');
 const SQL = await initSqlJs();
 const sqlite3 = await sqlite3InitModule();
 
 const sqljsDb = () => { const db = new SQL.Database(); db.exec(OLD + ROWS); db.exec('PRAGMA foreign_keys = ON'); return db; };
 const oo1Db = () => { const db = new sqlite3.oo1.DB(':memory:', 'c'); db.exec(OLD + ROWS); db.exec('PRAGMA foreign_keys = ON'); return db; };
+// An oo1.DB does not lead back to its sqlite3 module: migrate, plan and diff take it in the
+// options (liteshift opens its scratch databases there).
+const withModule = {
+  migrate: (db, sql, o = {}) => ls.migrate(db, sql, { sqlite3, ...o }),
+  plan: (db, sql, o = {}) => ls.plan(db, sql, { sqlite3, ...o }),
+  diff: (db, a, b, o = {}) => ls.diff(db, a, b, { sqlite3, ...o }),
+};
 const hosts = {
-  'sql.js': { open: sqljsDb, one: (db, sql) => db.exec(sql)[0]?.values[0][0] },
-  'sqlite-wasm oo1': { open: oo1Db, one: (db, sql) => db.selectValue(sql) },
+  'sql.js': { open: sqljsDb, one: (db, sql) => db.exec(sql)[0]?.values[0][0], ls },
+  'sqlite-wasm oo1': { open: oo1Db, one: (db, sql) => db.selectValue(sql), ls: withModule },
 };
 
 for (const [name, h] of Object.entries(hosts)) {
   test(`${name}: a rebuild keeps child rows (ON DELETE CASCADE, foreign_keys on), view, trigger and AUTOINCREMENT`, async () => {
     const db = h.open();
-    const report = await ls.migrate(db, NEW);
+    const report = await h.ls.migrate(db, NEW);
     assert.ok(report.stepsApplied > 0);
     assert.equal(report.foreignKeysToggled, true);
     assert.equal(h.one(db, 'SELECT count(*) FROM child'), 3);
@@ -30,7 +38,7 @@ for (const [name, h] of Object.entries(hosts)) {
     assert.equal(h.one(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%liteshift%'"), 0);
     db.exec("INSERT INTO parent(name) VALUES ('c')");
     assert.equal(h.one(db, 'SELECT max(id) FROM events'), 101, 'AUTOINCREMENT continues above the high-water mark');
-    const again = await ls.migrate(db, NEW);
+    const again = await h.ls.migrate(db, NEW);
     assert.equal(again.stepsApplied, 0, 'calling migrate again does nothing');
   });
 
@@ -39,10 +47,10 @@ for (const [name, h] of Object.entries(hosts)) {
     const before = name === 'sql.js' ? db.export() : null;
     const dump = () => h.one(db, "SELECT group_concat(sql, ';') FROM sqlite_schema") + '|' + h.one(db, "SELECT group_concat(id || note) FROM child");
     const d0 = dump();
-    await assert.rejects(ls.migrate(db, 'CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT);'), (e) => e.code === 'data_loss_refused' && e.steps.length === 2);
+    await assert.rejects(h.ls.migrate(db, 'CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT);'), (e) => e.code === 'data_loss_refused' && e.steps.length === 2);
     db.exec("INSERT INTO parent(id, name) VALUES (3, NULL)");
     const d1 = dump();
-    await assert.rejects(ls.migrate(db, NEW), (e) => {
+    await assert.rejects(h.ls.migrate(db, NEW), (e) => {
       assert.equal(e.code, 'data_violates_schema');
       const v = e.violations.find((x) => x.constraint === 'NOT NULL');
       assert.equal(`${v.table}.${v.column}`, 'parent.name');
@@ -71,39 +79,59 @@ test('sql.js: a refused migration leaves the exported bytes identical', async ()
 
 test('migrateBytes round trip with sql.js export()', () => {
   const db = sqljsDb();
-  const { bytes, report } = ls.migrateBytes(db.export(), NEW);
+  const { bytes, report } = lb.migrateBytes(db.export(), NEW);
   assert.ok(bytes instanceof Uint8Array);
   assert.ok(report.stepsApplied > 0);
   const back = new SQL.Database(bytes);
   assert.equal(back.exec('SELECT count(*) FROM child')[0].values[0][0], 3);
   assert.equal(back.exec("SELECT seq FROM sqlite_sequence WHERE name = 'events'")[0].values[0][0], 100);
-  const again = ls.migrateBytes(bytes, NEW);
+  const again = lb.migrateBytes(bytes, NEW);
   assert.equal(again.report.stepsApplied, 0);
-  assert.throws(() => ls.migrateBytes(new TextEncoder().encode('not a database, just text'), NEW), (e) => e.code === 'database_error');
+  assert.throws(() => lb.migrateBytes(new TextEncoder().encode('not a database, just text'), NEW), (e) => e.code === 'database_error');
 });
 
-test('plan from SQL text and from catalog rows of a host', () => {
-  const fromSql = ls.plan(OLD, NEW);
+test('liteshift/bytes: plan from SQL text and from catalog rows of a host', () => {
+  const fromSql = lb.plan(OLD, NEW);
   const db = sqljsDb();
   const res = db.exec('SELECT type, name, tbl_name, sql FROM sqlite_schema');
   const rows = res[0].values.map(([type, name, tbl_name, sql]) => ({ type, name, tbl_name, sql }));
-  const fromRows = ls.plan(rows, NEW);
+  const fromRows = lb.plan(rows, NEW);
   assert.deepEqual(fromRows.steps, fromSql.steps);
   assert.ok(fromSql.steps.every((s) => typeof s.sql === 'string' && typeof s.destructive === 'boolean' && typeof s.rewritesRows === 'boolean' && typeof s.reason === 'string'));
   assert.match(fromSql.sql, /BEGIN IMMEDIATE/);
-  assert.equal(ls.plan(NEW, NEW).inSync, true);
-  const old = ls.plan(OLD, NEW, { sqliteVersion: '3.40.0' });
+  assert.equal(lb.plan(NEW, NEW).inSync, true);
+  const old = lb.plan(OLD, NEW, { sqliteVersion: '3.40.0' });
   assert.equal(old.sqliteVersion, '3.40.0');
+  assert.match(lb.sqliteVersion(), /^3\./);
 });
 
-test('errors are Errors with a stable code and a position', () => {
-  assert.throws(() => ls.plan('CREATE TABLE t(a);', 'CREATE TABLE t(a);\nCREATE TABLE u(b,,);'), (e) => e instanceof Error && e.code === 'schema_error' && e.line === 2 && e.column > 0);
-  assert.throws(() => ls.plan('CREATE TABLE t(a);', 'CREATE TABLE t(a);', { allowDataLos: true }), (e) => e.code === 'invalid_option');
-  assert.rejects(ls.migrate({}, NEW), (e) => e.code === 'unsupported_host');
+for (const [name, h] of Object.entries(hosts)) {
+  test(`${name}: plan(db) and diff(db) run on the host's SQLite and agree with liteshift/bytes`, () => {
+    const db = h.open();
+    const version = h.one(db, 'SELECT sqlite_version()');
+    const p = h.ls.plan(db, NEW);
+    assert.equal(p.sqliteVersion, version, "the host's version decides native ALTER vs rebuild");
+    const offline = lb.plan(OLD, NEW, { sqliteVersion: version });
+    assert.deepEqual(p.steps, offline.steps);
+    assert.deepEqual(h.ls.diff(db, OLD, NEW).steps, p.steps);
+    assert.equal(h.one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'parent_names'"), 1, 'plan only reads');
+  });
+}
+
+test('errors are Errors with a stable code and a position', async () => {
+  const db = sqljsDb();
+  assert.throws(() => ls.plan(db, 'CREATE TABLE t(a);\nCREATE TABLE u(b,,);'), (e) => e instanceof Error && e.code === 'schema_error' && e.line === 2 && e.column > 0);
+  assert.throws(() => ls.plan(db, 'CREATE TABLE t(a);', { allowDataLos: true }), (e) => e.code === 'invalid_option');
+  assert.throws(() => lb.plan('CREATE TABLE t(a);', 'CREATE TABLE t(a);\nCREATE TABLE u(b,,);'), (e) => e.code === 'schema_error' && e.line === 2);
+  await assert.rejects(ls.migrate({}, NEW), (e) => e.code === 'unsupported_host');
+  // An oo1.DB without its module: said before anything runs.
+  assert.throws(() => ls.plan(oo1Db(), NEW), (e) => e.code === 'unsupported_host' && /\{ sqlite3 \}/.test(e.message));
+  // An adapter in the old shape (object rows, no scratch) is told what changed.
+  await assert.rejects(ls.migrate({ exec() {}, query() { return []; } }, NEW), (e) => e.code === 'unsupported_host' && /scratch\(\)/.test(e.message));
 });
 
-// Virtual tables: liteshift's own SQLite has no FTS or R*Tree (size); the host's modules are
-// modelled with stand-ins, and the host runs the SQL with its real modules.
+// Virtual tables: the declared schema is loaded into a scratch database of the host's SQLite,
+// which has the host's modules (liteshift/bytes models them with stand-ins).
 const FTS_OLD = (mod) => `
 CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT);
 CREATE VIRTUAL TABLE notes_fts USING ${mod}(title, body);
@@ -119,11 +147,12 @@ CREATE VIEW note_titles AS SELECT rowid AS id, title FROM notes_fts;
 ${extra}`;
 const FTS_ROWS = "INSERT INTO notes(id, title, body) VALUES (1, 'apples', 'red fruit'), (2, 'pears', 'green fruit');";
 const ftsHosts = {
-  'sql.js (FTS4)': { mod: 'fts4', open: () => { const db = new SQL.Database(); db.exec(FTS_OLD('fts4') + FTS_ROWS); return db; }, one: hosts['sql.js'].one },
+  'sql.js (FTS4)': { mod: 'fts4', open: () => { const db = new SQL.Database(); db.exec(FTS_OLD('fts4') + FTS_ROWS); return db; }, one: hosts['sql.js'].one, ls },
   'sqlite-wasm oo1 (FTS5 + R*Tree)': {
     mod: 'fts5', extra: 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX);',
     open: () => { const db = new sqlite3.oo1.DB(':memory:', 'c'); db.exec(FTS_OLD('fts5') + 'CREATE VIRTUAL TABLE boxes USING rtree(id, minX, maxX); INSERT INTO boxes VALUES (1, 0, 10);' + FTS_ROWS); return db; },
     one: hosts['sqlite-wasm oo1'].one,
+    ls: withModule,
   },
 };
 for (const [name, h] of Object.entries(ftsHosts)) {
@@ -132,10 +161,10 @@ for (const [name, h] of Object.entries(ftsHosts)) {
     const shadow = () => h.one(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE name LIKE 'notes_fts_%' OR name LIKE 'boxes_%' ORDER BY name)");
     const shadowBefore = shadow();
     const target = FTS_NEW(h.mod, h.extra ?? '');
-    const p = ls.plan(FTS_OLD(h.mod) + (h.extra ?? ''), target);
+    const p = h.ls.plan(db, target);
     assert.ok(p.steps.length > 0);
     assert.ok(p.steps.every((s) => !/notes_fts|boxes/.test(s.sql) || /TRIGGER|VIEW/.test(s.sql)), p.sql);
-    const report = await ls.migrate(db, target);
+    const report = await h.ls.migrate(db, target);
     assert.ok(report.stepsApplied > 0);
     assert.equal(shadow(), shadowBefore, 'shadow tables untouched');
     assert.equal(h.one(db, "SELECT count(*) FROM notes_fts WHERE notes_fts MATCH 'fruit'"), 2);
@@ -143,10 +172,10 @@ for (const [name, h] of Object.entries(ftsHosts)) {
     assert.equal(h.one(db, "SELECT count(*) FROM notes_fts WHERE notes_fts MATCH 'purple'"), 1, 'the trigger still feeds the index');
     assert.equal(h.one(db, 'SELECT count(*) FROM note_titles'), 3);
     if (h.extra) assert.equal(h.one(db, 'SELECT count(*) FROM boxes WHERE minX <= 5 AND maxX >= 5'), 1);
-    assert.equal((await ls.migrate(db, target)).stepsApplied, 0, 'in sync afterwards');
+    assert.equal((await h.ls.migrate(db, target)).stepsApplied, 0, 'in sync afterwards');
     // A changed virtual table is recreated from its declaration by the host.
     const changed = target.replace(`USING ${h.mod}(title, body)`, `USING ${h.mod}(title, body, tokenize=porter)`);
-    await ls.migrate(db, changed, { allowDataLoss: true });
+    await h.ls.migrate(db, changed, { allowDataLoss: true });
     assert.match(h.one(db, "SELECT sql FROM sqlite_schema WHERE name = 'notes_fts'"), /porter/);
   });
 }
@@ -156,7 +185,7 @@ test('migrateBytes refuses a database that uses a module its own SQLite lacks, b
   db.exec(FTS_OLD('fts5') + FTS_ROWS);
   const bytes = sqlite3.capi.sqlite3_js_db_export(db);
   const copy = Uint8Array.from(bytes);
-  assert.throws(() => ls.migrateBytes(bytes, FTS_NEW('fts5')), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
+  assert.throws(() => lb.migrateBytes(bytes, FTS_NEW('fts5')), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
   assert.deepEqual(bytes, copy);
 });
 
@@ -166,20 +195,47 @@ test('migrateBytes: a database whose virtual table the target drops is refused t
   const bytes = sqlite3.capi.sqlite3_js_db_export(db);
   const copy = Uint8Array.from(bytes);
   const target = 'CREATE TABLE notes(id INTEGER PRIMARY KEY, title TEXT, body TEXT);';
-  assert.throws(() => ls.migrateBytes(bytes, target, { allowDataLoss: true }), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
+  assert.throws(() => lb.migrateBytes(bytes, target, { allowDataLoss: true }), (e) => e instanceof Error && /fts5/.test(e.message) && /migrate\(db/.test(e.message));
   assert.deepEqual(bytes, copy);
 });
 
-test('sqlite-wasm (built with SQLITE_DQS=0): a NOT NULL column with a double-quoted DEFAULT is added and checked', async () => {
+test('sqlite-wasm (built with SQLITE_DQS=0) rejects a double-quoted literal in the declared schema up front, with its line', async () => {
   const db = new sqlite3.oo1.DB(':memory:', 'c');
-  db.exec("CREATE TABLE memo(id INTEGER PRIMARY KEY, content TEXT); INSERT INTO memo(content) VALUES ('a'), ('b');");
-  const target = 'CREATE TABLE memo(id INTEGER PRIMARY KEY, content TEXT, name TEXT NOT NULL DEFAULT "");';
-  const report = await ls.migrate(db, target);
-  assert.equal(report.stepsApplied, 1);
-  assert.equal(db.selectValue("SELECT count(*) FROM memo WHERE name = ''"), 2);
-  // A host error during liteshift's own reads is a LiteshiftError with a stable code.
-  const bad = { name: 'broken', exec: (sql) => db.exec(sql), query: (sql) => { if (sql.startsWith('SELECT count(*) AS n FROM')) throw new Error('disk I/O error'); return db.selectObjects(sql); } };
-  // (content becoming NOT NULL needs a check of the existing rows, which the host fails.)
-  await assert.rejects(ls.migrate(bad, target.replace('content TEXT', 'content TEXT NOT NULL').replace(');', ", label TEXT);")), (e) => e.code === 'database_error' && /disk I\/O error/.test(e.message) && /rolled back/.test(e.message));
-  assert.equal(db.selectValue("SELECT count(*) FROM pragma_table_info('memo') WHERE name = 'label'"), 0, 'rolled back');
+  db.exec("CREATE TABLE memo(id INTEGER PRIMARY KEY, kind TEXT); INSERT INTO memo(kind) VALUES ('a');");
+  const target = 'CREATE TABLE memo(id INTEGER PRIMARY KEY,\n  kind TEXT CHECK (kind <> "x"));';
+  await assert.rejects(ls.migrate(db, target, { sqlite3 }), (e) => e.code === 'schema_error' && e.line === 2 && /no such column: "x"/.test(e.message));
+  assert.equal(db.selectValue("SELECT sql FROM sqlite_schema WHERE name = 'memo'"), 'CREATE TABLE memo(id INTEGER PRIMARY KEY, kind TEXT)');
+  // sql.js (DQS on) takes the same declaration as SQLite does there: a string literal.
+  const s = new SQL.Database();
+  s.exec("CREATE TABLE memo(id INTEGER PRIMARY KEY, kind TEXT); INSERT INTO memo(kind) VALUES ('a');");
+  assert.ok((await ls.migrate(s, target)).stepsApplied > 0);
+});
+
+test('a custom adapter sees the documented sequence, and a failing host read rolls back', async () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(OLD + ROWS + 'PRAGMA foreign_keys = ON;');
+  const log = [];
+  const adapter = (d, tag, failOn) => ({
+    exec: (sql) => { log.push(`${tag}: ${sql}`); d.exec(sql); },
+    query: (sql) => { log.push(`${tag}: ${sql}`); if (failOn && sql.startsWith(failOn)) throw new Error('disk I/O error'); return d.exec({ sql, rowMode: 'array', returnValue: 'resultRows' }); },
+    scratch: () => adapter(new sqlite3.oo1.DB(':memory:', 'c'), 'scratch'),
+    close: () => d.close(),
+  });
+  // Data checks read existing rows; the host fails one of them.
+  await assert.rejects(ls.migrate(adapter(db, 'main', 'SELECT count(*) FROM ('), NEW), (e) => e.code === 'database_error' && /disk I\/O error/.test(e.message) && /rolled back/.test(e.message));
+  assert.equal(db.selectValue('PRAGMA foreign_keys'), 1, 'enforcement restored');
+  assert.equal(db.selectValue("SELECT count(*) FROM sqlite_schema WHERE name LIKE '%liteshift%'"), 0);
+  log.length = 0;
+  const report = await ls.migrate(adapter(db, 'main'), NEW);
+  assert.ok(report.stepsApplied > 0);
+  const main = log.filter((l) => l.startsWith('main: ')).map((l) => l.slice(6));
+  assert.ok(log.some((l) => l.startsWith('scratch: CREATE TABLE parent')), 'the declared schema is loaded into a scratch database of the host');
+  // The documented sequence, each after the one before.
+  let from = 0;
+  for (const re of [/^PRAGMA foreign_keys = OFF$/, /^BEGIN IMMEDIATE$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^PRAGMA quick_check\("parent"\)$/, /^SELECT count\(\*\) FROM \(/, /^PRAGMA foreign_key_check$/, /^CREATE TABLE "_liteshift_new_parent"/, /^DROP TABLE "parent"$/, /^PRAGMA foreign_key_check$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^COMMIT$/, /^PRAGMA foreign_keys = ON$/]) {
+    const i = main.findIndex((l, j) => j >= from && re.test(l));
+    assert.ok(i >= 0, `${re} after call ${from} in\n${main.join('\n')}`);
+    from = i + 1;
+  }
+  assert.equal(db.selectValue('SELECT count(*) FROM child'), 3);
 });

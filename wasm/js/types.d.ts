@@ -1,0 +1,86 @@
+/** Options of plan, diff, migrate and migrateBytes. */
+export interface Options {
+  /** Allow steps that lose data (drop table, drop column). Default false. */
+  allowDataLoss?: boolean;
+  /** Column order is significant: a reorder plans a rebuild. Default false. */
+  exactColumnOrder?: boolean;
+  /** Table renames: `{ old: "new" }` or `[["old", "new"]]`. */
+  renameTables?: Record<string, string> | Array<[string, string]>;
+  /** Column renames: `{ "table.old": "new" }` or `[["table.old", "new"]]`. */
+  renameColumns?: Record<string, string> | Array<[string, string]>;
+  /** Plan for this SQLite version (e.g. "3.45.1"). migrate uses the host's by default. */
+  sqliteVersion?: string;
+  /** Make a foreign key to an undeclared table or column an error (by default: a warning). */
+  denyDanglingForeignKeys?: boolean;
+  /** @deprecated No effect: dangling foreign keys are accepted by default. */
+  allowDanglingForeignKeys?: boolean;
+  /** Name of the schema in error messages. Default "schema.sql". */
+  sourceName?: string;
+}
+
+/** One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema`. */
+export interface CatalogRow {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+export interface Step {
+  sql: string;
+  destructive: boolean;
+  rewritesRows: boolean;
+  reason: string;
+}
+
+export interface DataCheck {
+  constraint: string;
+  table: string;
+  column: string | null;
+  /** Selects one `example` text per offending row. */
+  sql: string;
+}
+
+export interface Plan {
+  inSync: boolean;
+  steps: Step[];
+  /** The whole script, exactly what migrate runs. */
+  sql: string;
+  checks: DataCheck[];
+  /** `PRAGMA quick_check` of each table whose rows are rewritten; each must say `ok` first. */
+  healthChecks: { table: string; sql: string }[];
+  foreignKeysOff: boolean;
+  fingerprint: string;
+  sqliteVersion: string;
+  changes: string[];
+  warnings: string[];
+  suggestions: string[];
+  destructiveSteps: string[];
+}
+
+export interface Report {
+  stepsApplied: number;
+  foreignKeysToggled: boolean;
+  plan: Plan;
+}
+
+export interface Violation {
+  constraint: string;
+  table: string;
+  column: string | null;
+  count: number;
+  examples: string[];
+}
+
+/** Errors carry a stable `code`: schema_error (with line and column), database_error,
+ * data_loss_refused (with steps), data_violates_schema (with violations), stale_plan,
+ * in_transaction, verification_failed, step_failed, invalid_option, unsupported_host,
+ * not_initialized, internal_error, sqlite_error. */
+export class LiteshiftError extends Error {
+  code: string;
+  line?: number;
+  column?: number;
+  violations?: Violation[];
+  steps?: string[];
+}
+

@@ -1,0 +1,177 @@
+//! The page's SQLite as a [`liteshift::Host`]: a JavaScript adapter object (built by
+//! `js/api.js` for sql.js and `oo1.DB`, or written by the user) called from Rust. Converts
+//! values and errors; the sequence itself is the core's.
+
+use js_sys::{Array, Reflect, Uint8Array};
+use liteshift::{Host, HostError, Rows, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ exec(sql), query(sql) -> rows as arrays, scratch() -> adapter, execScript?(sql),
+    /// close?() }` (see wasm/README.md, "Host adapters").
+    pub type JsHost;
+
+    #[wasm_bindgen(method, catch)]
+    fn exec(this: &JsHost, sql: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = execScript)]
+    fn exec_script(this: &JsHost, sql: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn query(this: &JsHost, sql: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn scratch(this: &JsHost) -> Result<JsHost, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &JsHost) -> Result<(), JsValue>;
+}
+
+/// A JavaScript adapter. A scratch database it opened is closed when dropped.
+pub struct JsAdapter {
+    js: JsHost,
+    has_script: bool,
+    owned: bool,
+}
+
+fn has_fn(obj: &JsValue, name: &str) -> bool {
+    Reflect::get(obj, &JsValue::from_str(name)).is_ok_and(|f| f.is_function())
+}
+
+impl JsAdapter {
+    /// The caller's database: checked for the three required calls, never closed.
+    pub fn new(js: JsHost) -> Result<JsAdapter, String> {
+        let missing: Vec<&str> = ["exec", "query", "scratch"]
+            .into_iter()
+            .filter(|m| !has_fn(&js, m))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the host adapter has no {} method; an adapter is {{ exec(sql), query(sql), scratch() }} (see README: host adapters)",
+                missing.join(", ")
+            ));
+        }
+        Ok(JsAdapter {
+            has_script: has_fn(&js, "execScript"),
+            js,
+            owned: false,
+        })
+    }
+}
+
+impl Drop for JsAdapter {
+    fn drop(&mut self) {
+        if self.owned && has_fn(&self.js, "close") {
+            let _ = self.js.close();
+        }
+    }
+}
+
+/// A JavaScript exception as a host error: SQLite's result code where the host gives one
+/// (`oo1`'s `SQLite3Error.resultCode`, or a numeric `code`), its message once.
+fn host_error(e: JsValue) -> HostError {
+    let field = |k: &str| Reflect::get(&e, &JsValue::from_str(k)).ok();
+    let code = field("resultCode")
+        .and_then(|v| v.as_f64())
+        .or_else(|| field("code").and_then(|v| v.as_f64()))
+        .map(|c| c as i32);
+    let message = field("message")
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    let offset = field("offset")
+        .and_then(|v| v.as_f64())
+        .filter(|o| *o >= 0.0)
+        .map(|o| o as usize);
+    HostError {
+        code,
+        message: strip_oo1_prefix(&message).to_string(),
+        offset,
+    }
+}
+
+/// `oo1` prefixes SQLite's message with the code's name and number
+/// ("SQLITE_ERROR: sqlite3 result code 1: near \",\": syntax error"): SQLite's message once.
+pub fn strip_oo1_prefix(message: &str) -> &str {
+    let Some(rest) = message.strip_prefix("SQLITE_") else {
+        return message;
+    };
+    match rest.split_once(": sqlite3 result code ") {
+        Some((name, tail)) if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+            tail.split_once(": ").map(|(_, m)| m).unwrap_or(message)
+        }
+        _ => message,
+    }
+}
+
+fn value(v: JsValue) -> Value {
+    if v.is_null() || v.is_undefined() {
+        Value::Null
+    } else if let Some(s) = v.as_string() {
+        Value::Text(s)
+    } else if let Some(f) = v.as_f64() {
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            Value::Integer(f as i64)
+        } else {
+            Value::Real(f)
+        }
+    } else if v.is_bigint() {
+        let b: js_sys::BigInt = v.unchecked_into();
+        Value::Integer(i64::try_from(b).ok().unwrap_or_default())
+    } else if let Some(b) = v.as_bool() {
+        Value::Integer(b as i64)
+    } else if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        Value::Blob(a.to_vec())
+    } else {
+        Value::Null
+    }
+}
+
+impl Host for JsAdapter {
+    fn execute(&self, sql: &str) -> Result<(), HostError> {
+        self.js.exec(sql).map_err(host_error)
+    }
+
+    fn query(&self, sql: &str) -> Result<Rows, HostError> {
+        let rows = self.js.query(sql).map_err(host_error)?;
+        let rows: Array = rows.dyn_into().map_err(|_| {
+            HostError::new("the host adapter's query() must return an array of rows")
+        })?;
+        rows.iter()
+            .map(|row| {
+                let row: Array = row.dyn_into().map_err(|_| {
+                    HostError::new(
+                        "the host adapter's query() must return each row as an array of values",
+                    )
+                })?;
+                Ok(row.iter().map(value).collect())
+            })
+            .collect()
+    }
+
+    fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
+        let js = self.js.scratch().map_err(host_error)?;
+        let mut adapter = JsAdapter::new(js).map_err(HostError::new)?;
+        adapter.owned = true;
+        Ok(Box::new(adapter))
+    }
+
+    fn execute_script(&self, sql: &str) -> Result<(), HostError> {
+        if !self.has_script {
+            return liteshift::host::execute_statements(self, sql);
+        }
+        self.js.exec_script(sql).map_err(host_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn oo1_messages_say_sqlites_text_once() {
+        use super::strip_oo1_prefix as s;
+        assert_eq!(
+            s("SQLITE_ERROR: sqlite3 result code 1: near \",\": syntax error"),
+            "near \",\": syntax error"
+        );
+        assert_eq!(s("no such table: t"), "no such table: t");
+        assert_eq!(s("SQLITE_CONSTRAINT_NOTNULL: sqlite3 result code 1299: NOT NULL constraint failed: t.a"), "NOT NULL constraint failed: t.a");
+    }
+}
