@@ -28,13 +28,15 @@ pub enum Value {
 }
 
 impl Value {
-    /// The value as text: TEXT as is, numbers in SQLite's spelling, NULL and BLOB as `None`.
+    /// The value as text: TEXT as is, an integer (or an integral REAL) in decimal; NULL, BLOB
+    /// and other REALs as `None` (nothing the core reads as text is one, and leaving float
+    /// formatting out keeps the npm module small).
     pub fn text(&self) -> Option<String> {
         match self {
             Value::Text(s) => Some(s.clone()),
             Value::Integer(i) => Some(i.to_string()),
-            Value::Real(f) => Some(f.to_string()),
-            Value::Null | Value::Blob(_) => None,
+            Value::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((*f as i64).to_string()),
+            Value::Real(_) | Value::Null | Value::Blob(_) => None,
         }
     }
 

@@ -5,7 +5,7 @@ use liteshift::{CatalogRow, Error};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{from_js, js_error, options, to_js, JsOptions, JsPlan, JsReport};
+use crate::{invalid, js_error, options, to_js, JsOptions, JsPlan, JsReport};
 
 /// The current schema: SQL text, or catalog rows from any host.
 #[derive(Debug, Deserialize)]
@@ -89,13 +89,45 @@ pub fn explain_missing_module(e: Error) -> Error {
     }
 }
 
+/// SQL text, or rows `{ type, name, tbl_name, sql }` (read field by field: serde's deserializer
+/// would bring float formatting into the module).
+fn read_current(v: &JsValue) -> Result<Current, JsValue> {
+    if let Some(sql) = v.as_string() {
+        return Ok(Current::Sql(sql));
+    }
+    let bad = || {
+        invalid("current: expected SQL text or catalog rows { type, name, tbl_name, sql }".into())
+    };
+    if !js_sys::Array::is_array(v) {
+        return Err(bad());
+    }
+    js_sys::Array::from(v)
+        .iter()
+        .map(|row| {
+            let field = |k: &str| js_sys::Reflect::get(&row, &JsValue::from_str(k)).ok();
+            let text = |k: &str| field(k).and_then(|f| f.as_string()).ok_or_else(bad);
+            let sql = field("sql").filter(|f| !f.is_null() && !f.is_undefined());
+            Ok(CatalogRow {
+                kind: text("type")?,
+                name: text("name")?,
+                tbl_name: text("tbl_name")?,
+                sql: match sql {
+                    Some(f) => Some(f.as_string().ok_or_else(bad)?),
+                    None => None,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, JsValue>>()
+        .map(Current::Rows)
+}
+
 #[wasm_bindgen(js_name = planOfflineRaw)]
 pub fn plan_offline_raw(
     current: JsValue,
     target_sql: &str,
     opts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let current: Current = from_js(current, "current (SQL text or catalog rows)")?;
+    let current = read_current(&current)?;
     let opts = options(opts)?;
     plan_value(&current, target_sql, &opts)
         .map(|p| to_js(&p))

@@ -264,6 +264,7 @@ pub fn migrate_on(
     Ok(JsReport::from(&liteshift::migrate(host, target_sql, &o)?))
 }
 
+#[cfg(not(feature = "bundled"))]
 fn adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
     JsAdapter::new(db).map_err(|message| {
         to_js(&JsErrorValue {
@@ -278,7 +279,9 @@ fn adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
 }
 
 /// Errors are returned as plain objects (`{ code, message, ... }`); the JS glue turns them
-/// into `Error`s.
+/// into `Error`s. (The `liteshift/bytes` module, with its own SQLite, exports these only in
+/// the default module: each module carries only what its entry calls.)
+#[cfg(not(feature = "bundled"))]
 #[wasm_bindgen(js_name = planRaw)]
 pub fn plan_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
     let opts = options(opts)?;
@@ -288,6 +291,7 @@ pub fn plan_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, 
         .map_err(|e| js_error(&e))
 }
 
+#[cfg(not(feature = "bundled"))]
 #[wasm_bindgen(js_name = diffRaw)]
 pub fn diff_raw(
     db: JsHost,
@@ -302,6 +306,7 @@ pub fn diff_raw(
         .map_err(|e| js_error(&e))
 }
 
+#[cfg(not(feature = "bundled"))]
 #[wasm_bindgen(js_name = migrateRaw)]
 pub fn migrate_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
     let opts = options(opts)?;
@@ -319,21 +324,24 @@ fn js_error(e: &Error) -> JsValue {
     to_js(&JsErrorValue::from(e))
 }
 
+/// A value as a plain JavaScript object, through JSON text (smaller code than building the
+/// object field by field from Rust).
 fn to_js<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    serde_json::to_string(v)
+        .ok()
+        .and_then(|json| js_sys::JSON::parse(&json).ok())
         .unwrap_or(JsValue::NULL)
 }
 
-fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| {
-        to_js(&JsErrorValue {
-            code: "invalid_option".into(),
-            message: format!("{what}: {e}"),
-            line: None,
-            column: None,
-            violations: None,
-            steps: None,
-        })
+/// An `invalid_option` error value.
+fn invalid(message: String) -> JsValue {
+    to_js(&JsErrorValue {
+        code: "invalid_option".into(),
+        message,
+        line: None,
+        column: None,
+        violations: None,
+        steps: None,
     })
 }
 
@@ -349,29 +357,91 @@ pub const OPTION_NAMES: &[&str] = &[
     "sourceName",
 ];
 
+/// `options` read field by field (the same as [`JsOptions`]'s `Deserialize`, which the
+/// module does not use: serde's deserializer would bring float formatting along).
 fn options(v: JsValue) -> Result<JsOptions, JsValue> {
+    let mut o = JsOptions::default();
     if v.is_undefined() || v.is_null() {
-        return Ok(JsOptions::default());
+        return Ok(o);
     }
-    if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
-        for k in js_sys::Object::keys(obj).iter() {
-            let k = k.as_string().unwrap_or_default();
-            if !OPTION_NAMES.contains(&k.as_str()) {
-                return Err(to_js(&JsErrorValue {
-                    code: "invalid_option".into(),
-                    message: format!(
-                        "unknown option `{k}`; known options: {}",
-                        OPTION_NAMES.join(", ")
-                    ),
-                    line: None,
-                    column: None,
-                    violations: None,
-                    steps: None,
-                }));
+    let Some(obj) = v.dyn_ref::<js_sys::Object>() else {
+        return Err(invalid("options must be an object".into()));
+    };
+    for k in js_sys::Object::keys(obj).iter() {
+        let k = k.as_string().unwrap_or_default();
+        let val = js_sys::Reflect::get(&v, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
+        if val.is_undefined() && OPTION_NAMES.contains(&k.as_str()) {
+            continue;
+        }
+        let flag = || {
+            val.as_bool()
+                .ok_or_else(|| invalid(format!("options: `{k}` must be true or false")))
+        };
+        let text = || {
+            val.as_string()
+                .ok_or_else(|| invalid(format!("options: `{k}` must be a string")))
+        };
+        match k.as_str() {
+            "allowDataLoss" => o.allow_data_loss = flag()?,
+            "exactColumnOrder" => o.exact_column_order = flag()?,
+            "denyDanglingForeignKeys" => o.deny_dangling_foreign_keys = flag()?,
+            "allowDanglingForeignKeys" => o.allow_dangling_foreign_keys = flag()?,
+            "renameTables" => o.rename_tables = renames(&k, &val)?,
+            "renameColumns" => o.rename_columns = renames(&k, &val)?,
+            "sqliteVersion" => o.sqlite_version = Some(text()?),
+            "sourceName" => o.source_name = Some(text()?),
+            _ => {
+                return Err(invalid(format!(
+                    "unknown option `{k}`; known options: {}",
+                    OPTION_NAMES.join(", ")
+                )))
             }
         }
     }
-    from_js(v, "options")
+    Ok(o)
+}
+
+/// `{ old: "new" }` or `[["old", "new"], ...]`.
+fn renames(k: &str, v: &JsValue) -> Result<Renames, JsValue> {
+    let bad = || {
+        invalid(format!(
+            "options: `{k}` must be {{ old: \"new\" }} or [[\"old\", \"new\"], ...]"
+        ))
+    };
+    if js_sys::Array::is_array(v) {
+        let mut pairs = Vec::new();
+        for pair in js_sys::Array::from(v).iter() {
+            if !js_sys::Array::is_array(&pair) {
+                return Err(bad());
+            }
+            let pair = js_sys::Array::from(&pair);
+            match (
+                pair.length(),
+                pair.get(0).as_string(),
+                pair.get(1).as_string(),
+            ) {
+                (2, Some(a), Some(b)) => pairs.push((a, b)),
+                _ => return Err(bad()),
+            }
+        }
+        return Ok(Renames::Pairs(pairs));
+    }
+    let Some(obj) = v.dyn_ref::<js_sys::Object>() else {
+        return Err(bad());
+    };
+    let mut map = std::collections::BTreeMap::new();
+    for key in js_sys::Object::keys(obj).iter() {
+        let value = js_sys::Reflect::get(v, &key)
+            .ok()
+            .and_then(|x| x.as_string());
+        match (key.as_string(), value) {
+            (Some(a), Some(b)) => {
+                map.insert(a, b);
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(Renames::Map(map))
 }
 
 /// Record panics so the JS glue can report them (a panic aborts the module as `unreachable`).
