@@ -1,0 +1,222 @@
+//! What is checked before any step runs: `PRAGMA quick_check` of each table whose rows are
+//! rewritten, and queries that find existing rows violating a constraint the target adds
+//! (NOT NULL, INTEGER PRIMARY KEY, CHECK, UNIQUE). They only read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::rebuild::rowid_name;
+use super::*;
+use crate::diff::TableAlter;
+use crate::sqltext::quote_ident as q;
+
+pub(super) fn health_check(table: &str, caps: Capabilities) -> HealthCheck {
+    let sql = if caps.version >= SqliteVersion(3, 33, 0) {
+        format!("PRAGMA quick_check({})", q(table))
+    } else {
+        "PRAGMA quick_check".to_string()
+    };
+    HealthCheck {
+        table: table.to_string(),
+        sql,
+    }
+}
+
+/// Checks of existing rows against the constraints the target adds to an altered table.
+/// They read the current table as it is before any step runs.
+pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
+    let mut out = Vec::new();
+    if c.is_virtual() || t.is_virtual() {
+        return out;
+    }
+    // Project current rows into the target's shape (target column names).
+    let mut proj = Vec::new();
+    let rid = if c.has_rowid() { rowid_name(c) } else { None };
+    if let Some(r) = rid {
+        proj.push(format!("{r} AS \"__liteshift_rowid\""));
+    }
+    let mut src_of: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for tc in &t.columns {
+        if tc.generated != Generated::No {
+            continue;
+        }
+        let key = tc.key();
+        let src = if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| *n == key) {
+            c.column(o).map(|x| x.name.clone())
+        } else if a.added_columns.contains(&key) {
+            None
+        } else {
+            c.column(&key).map(|x| x.name.clone())
+        };
+        let expr = match &src {
+            Some(s) => q(s),
+            None => tc
+                .default
+                .as_deref()
+                .map_or_else(|| "NULL".into(), crate::sqltext::default_as_value),
+        };
+        proj.push(format!("{expr} AS {}", q(&tc.name)));
+        src_of.insert(key, src);
+    }
+    let from = format!(
+        "(SELECT {} FROM {}) AS {}",
+        proj.join(", "),
+        q(&c.name),
+        q(&t.name)
+    );
+    let row_label = |cols: &[String]| -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if rid.is_some() {
+            parts.push("'rowid ' || \"__liteshift_rowid\"".into());
+        }
+        for col in cols {
+            parts.push(format!(
+                "'{}=' || quote({})",
+                col.replace('\'', "''"),
+                q(col)
+            ));
+        }
+        if parts.is_empty() {
+            "'row'".into()
+        } else {
+            parts.join(" || ', ' || ")
+        }
+    };
+
+    // NOT NULL.
+    for tc in &t.columns {
+        if !tc.not_null || tc.generated != Generated::No {
+            continue;
+        }
+        let key = tc.key();
+        let was_nn = src_of
+            .get(&key)
+            .cloned()
+            .flatten()
+            .and_then(|s| c.column(&s.to_ascii_lowercase()).map(|x| x.not_null))
+            .unwrap_or(false);
+        // A new column with a non-NULL default cannot hold NULL.
+        let filled = src_of.get(&key).is_some_and(|s| s.is_none())
+            && !crate::sqltext::default_is_null(tc.default.as_deref());
+        if was_nn || filled {
+            continue;
+        }
+        out.push(DataCheck {
+            constraint: "NOT NULL".into(),
+            table: t.name.clone(),
+            column: Some(tc.name.clone()),
+            sql: format!(
+                "SELECT {} AS example FROM {from} WHERE {} IS NULL",
+                row_label(&[]),
+                q(&tc.name)
+            ),
+        });
+    }
+    // A column that becomes the rowid (INTEGER PRIMARY KEY) must hold integers: SQLite fails
+    // the copy with "datatype mismatch" otherwise.
+    if let Some(alias) = t.rowid_alias() {
+        let src = src_of.get(&alias.key()).cloned().flatten();
+        let already = src
+            .as_ref()
+            .and_then(|s| c.rowid_alias().map(|ca| ca.name.eq_ignore_ascii_case(s)))
+            .unwrap_or(false);
+        if src.is_some() && !already {
+            let x = q(&alias.name);
+            out.push(DataCheck {
+                constraint: "INTEGER PRIMARY KEY (values must be integers)".into(),
+                table: t.name.clone(),
+                column: Some(alias.name.clone()),
+                sql: format!(
+                    "SELECT {} AS example FROM {from} WHERE {x} IS NOT NULL AND NOT (typeof({x}) = 'integer' OR (typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER)) OR (typeof({x}) = 'text' AND CAST(CAST({x} AS INTEGER) AS TEXT) = trim({x})))",
+                    row_label(std::slice::from_ref(&alias.name))
+                ),
+            });
+        }
+    }
+    // CHECK constraints that are new (after renames).
+    for k in &a.checks_added {
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .filter(|x| k.expr.split(' ').any(|tok| tok == x.key()) && x.generated == Generated::No)
+            .map(|x| x.name.clone())
+            .collect();
+        let generated_ref = t
+            .columns
+            .iter()
+            .any(|x| x.generated != Generated::No && k.expr.split(' ').any(|tok| tok == x.key()));
+        if generated_ref {
+            continue; // checked by SQLite when the rows are copied
+        }
+        out.push(DataCheck {
+            constraint: format!("CHECK ({})", k.sql),
+            table: t.name.clone(),
+            column: k
+                .column
+                .as_ref()
+                .and_then(|c| t.column(c))
+                .map(|x| x.name.clone()),
+            sql: format!(
+                "SELECT {} AS example FROM {from} WHERE NOT ({})",
+                row_label(&cols),
+                k.sql
+            ),
+        });
+    }
+    // UNIQUE keys (and the primary key) that are new.
+    if let (Some(cc), Some(tc)) = (c.canon(), t.canon()) {
+        let mut map: BTreeMap<String, String> = a.column_renames.iter().cloned().collect();
+        map.insert(a.from.clone(), a.to.clone());
+        let cur: BTreeSet<String> = cc
+            .uniques
+            .iter()
+            .chain(cc.primary_key.as_ref().map(|p| &p.text))
+            .map(|u| crate::diff::rename_tokens(&strip_conflict(u), &map))
+            .collect();
+        let tgt = tc
+            .uniques
+            .iter()
+            .chain(tc.primary_key.as_ref().map(|p| &p.text));
+        for u in tgt {
+            let key = strip_conflict(u);
+            if cur.contains(&key) {
+                continue;
+            }
+            let names: Vec<String> = key
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(", ")
+                .map(|s| s.trim_end_matches(" desc").to_string())
+                .collect();
+            let cols: Option<Vec<String>> = names
+                .iter()
+                .map(|n| t.column(n).map(|x| x.name.clone()))
+                .collect();
+            let Some(cols) = cols else { continue }; // expressions: SQLite checks on copy
+            let list = cols.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ");
+            let nn = cols
+                .iter()
+                .map(|x| format!("{} IS NOT NULL", q(x)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let label = cols
+                .iter()
+                .map(|x| format!("'{}=' || quote({})", x.replace('\'', "''"), q(x)))
+                .collect::<Vec<_>>()
+                .join(" || ', ' || ");
+            out.push(DataCheck {
+                constraint: format!("UNIQUE ({})", cols.join(", ")),
+                table: t.name.clone(),
+                column: if cols.len() == 1 { Some(cols[0].clone()) } else { None },
+                sql: format!(
+                    "SELECT {label} || ' (' || count(*) || ' rows)' AS example FROM {from} WHERE {nn} GROUP BY {list} HAVING count(*) > 1"
+                ),
+            });
+        }
+    }
+    out
+}
+
+fn strip_conflict(u: &str) -> String {
+    let u = u.split(" on conflict ").next().unwrap_or(u);
+    u.trim_end_matches(" autoincrement").to_string()
+}

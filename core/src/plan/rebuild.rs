@@ -1,0 +1,186 @@
+//! The steps of a table rebuild: create the new table under a temporary name, copy every row
+//! (rowids and the AUTOINCREMENT high-water mark kept), drop the old one, rename the new one.
+//! Whether to rebuild is `strategy`'s decision, never this module's.
+
+use super::*;
+use crate::diff::TableAlter;
+use crate::sqltext::{quote_ident as q, quote_str, rename_create};
+
+/// The name of the rowid column to use for `t` (`rowid`, `_rowid_` or `oid`, whichever is not
+/// shadowed by a real column).
+pub(super) fn rowid_name(t: &Table) -> Option<&'static str> {
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|n| t.column(n).is_none())
+}
+
+/// Name of the current column that feeds target column `tkey`, as it is named when the
+/// rebuild runs (after native renames), or `None` for a new column.
+pub(super) fn source_column(
+    a: &TableAlter,
+    c: &Table,
+    tkey: &str,
+    caps: Capabilities,
+) -> Option<String> {
+    if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| n == tkey) {
+        return if caps.rename_column() {
+            Some(tkey.to_string())
+        } else {
+            c.column(o).map(|x| x.name.clone())
+        };
+    }
+    if a.added_columns.iter().any(|x| x == tkey) {
+        return None;
+    }
+    c.column(tkey).map(|x| x.name.clone())
+}
+
+pub(super) fn rebuild_steps(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    current: &Schema,
+    target: &Schema,
+    caps: Capabilities,
+    why: &[String],
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let why = why.join("; ");
+    if t.is_virtual() || c.is_virtual() {
+        out.push(Step {
+            sql: format!("DROP TABLE {}", q(&t.name)),
+            reason: format!(
+                "drop virtual table {} to recreate it ({why}); its content must be rebuilt",
+                t.name
+            ),
+            destructive: true,
+            rewrites_rows: false,
+        });
+        out.push(step(
+            t.sql.clone(),
+            format!("create virtual table {}", t.name),
+        ));
+        return out;
+    }
+    let mut tmp = format!("_liteshift_new_{}", t.name);
+    while current.tables.contains_key(&tmp.to_ascii_lowercase())
+        || target.tables.contains_key(&tmp.to_ascii_lowercase())
+    {
+        tmp.push('_');
+    }
+    let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
+    out.push(step(
+        create,
+        format!("rebuild {} ({why}): create the new table", t.name),
+    ));
+
+    let mut cols = Vec::new();
+    let mut exprs = Vec::new();
+    let alias = t.rowid_alias().map(|x| x.key());
+    let mut alias_fed = false;
+    for tc in &t.columns {
+        if tc.generated != Generated::No {
+            continue;
+        }
+        match source_column(a, c, &tc.key(), caps) {
+            Some(src) => {
+                if Some(tc.key()) == alias {
+                    alias_fed = true;
+                }
+                cols.push(q(&tc.name));
+                exprs.push(q(&src));
+            }
+            None => {
+                if Some(tc.key()) == alias && c.has_rowid() {
+                    if let Some(r) = rowid_name(c) {
+                        alias_fed = true;
+                        cols.push(q(&tc.name));
+                        exprs.push(r.to_string());
+                    }
+                }
+            }
+        }
+    }
+    if t.has_rowid() && c.has_rowid() && !alias_fed && alias.is_none() {
+        if let (Some(rt), Some(rc)) = (rowid_name(t), rowid_name(c)) {
+            cols.insert(0, rt.to_string());
+            exprs.insert(0, rc.to_string());
+        }
+    }
+    let src_name = &t.name; // after RENAME TO, the current table has the target name
+    let src_name = if a.renamed() { src_name } else { &c.name };
+    let lost: Vec<String> = a
+        .dropped_columns
+        .iter()
+        .filter_map(|k| c.column(k).map(|x| x.name.clone()))
+        .collect();
+    let became_generated: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|tc| tc.generated != Generated::No)
+        .filter_map(|tc| {
+            source_column(a, c, &tc.key(), caps)
+                .and_then(|s| c.column(&s.to_ascii_lowercase()).cloned())
+                .filter(|cc| cc.generated == Generated::No)
+                .map(|_| tc.name.clone())
+        })
+        .collect();
+    let mut reason = format!("rebuild {}: copy every row", t.name);
+    if !lost.is_empty() {
+        reason.push_str(&format!(
+            " (the values of dropped column(s) {} are lost)",
+            lost.join(", ")
+        ));
+    }
+    if !became_generated.is_empty() {
+        reason.push_str(&format!(
+            " (stored values of column(s) {} are replaced by generated ones)",
+            became_generated.join(", ")
+        ));
+    }
+    if !cols.is_empty() {
+        out.push(Step {
+            sql: format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {}",
+                q(&tmp),
+                cols.join(", "),
+                exprs.join(", "),
+                q(src_name)
+            ),
+            reason,
+            destructive: !lost.is_empty() || !became_generated.is_empty(),
+            rewrites_rows: true,
+        });
+    }
+    // With nothing to copy (no column carries over and no rowid to keep), dropping the old
+    // table loses its rows.
+    let nothing_copied = cols.is_empty();
+    if c.autoincrement && t.autoincrement {
+        out.push(step(
+            format!(
+                "DELETE FROM sqlite_sequence WHERE name = {tmpq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {tmpq}, seq FROM sqlite_sequence WHERE name = {srcq}",
+                tmpq = quote_str(&tmp),
+                srcq = quote_str(src_name)
+            ),
+            format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
+        ));
+    }
+    out.push(Step {
+        sql: format!("DROP TABLE {}", q(src_name)),
+        reason: if nothing_copied {
+            format!(
+                "rebuild {}: drop the old table (no column carries over: all its rows are lost)",
+                t.name
+            )
+        } else {
+            format!("rebuild {}: drop the old table", t.name)
+        },
+        destructive: nothing_copied,
+        rewrites_rows: false,
+    });
+    out.push(step(
+        format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
+        format!("rebuild {}: rename the new table into place", t.name),
+    ));
+    out
+}
