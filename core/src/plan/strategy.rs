@@ -49,194 +49,19 @@ pub fn table_strategy(
         why.push("definition could not be parsed".into());
         return Strategy::Rebuild(why);
     };
-    let tname = q(&t.name);
-    let mut drops_checks = Vec::new();
-    let mut drops = Vec::new();
-    let mut adds = Vec::new();
-    let mut alters = Vec::new();
-    let mut adds_checks = Vec::new();
-
-    for (col, what) in &a.modified_columns {
-        let only_nn = what.len() == 1 && what[0].starts_with("NOT NULL");
-        let (Some(ccol), Some(tcol)) = (
-            cc.column(
-                &a.column_renames
-                    .iter()
-                    .find(|(_, n)| n == col)
-                    .map(|(o, _)| o.clone())
-                    .unwrap_or(col.clone()),
-            ),
-            tc.column(col),
-        ) else {
-            why.push(format!("column {col} changed"));
-            continue;
-        };
-        let conflict_free = ccol.not_null.as_deref().unwrap_or("").is_empty()
-            && tcol.not_null.as_deref().unwrap_or("").is_empty();
-        let is_pk = t.column(col).map(|x| x.pk > 0).unwrap_or(false);
-        if only_nn && caps.alter_constraints() && conflict_free && !is_pk {
-            let verb = if tcol.not_null.is_some() {
-                "SET NOT NULL"
-            } else {
-                "DROP NOT NULL"
-            };
-            alters.push(step(
-                format!("ALTER TABLE {tname} ALTER COLUMN {} {verb}", q(&tcol.name)),
-                format!("{} {}.{}", verb.to_lowercase(), t.name, tcol.name),
-            ));
-        } else if only_nn && !caps.alter_constraints() {
-            why.push(format!(
-                "column {col}: {} (native form needs SQLite 3.53.0, target {})",
-                what.join(", "),
-                caps.version
-            ));
-        } else {
-            why.push(format!("column {col}: {}", what.join(", ")));
-        }
-    }
-
-    // Dropped columns.
-    for col in &a.dropped_columns {
-        let Some(ccol) = c.column(col) else { continue };
-        let mut blockers = Vec::new();
-        if !caps.drop_column() {
-            blockers.push(caps.why_not("DROP COLUMN", "3.35.0"));
-        }
-        if ccol.pk > 0 {
-            blockers.push("part of the primary key".into());
-        }
-        if ccol.generated != Generated::No {
-            blockers.push("generated column".into());
-        }
-        let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
-        if cc.uniques.iter().any(|u| mentions(u)) {
-            blockers.push("in a UNIQUE constraint".into());
-        }
-        if cc.foreign_keys.iter().any(|u| mentions(u)) {
-            blockers.push("in a foreign key".into());
-        }
-        if cc
-            .checks
-            .iter()
-            .any(|k| k.column.as_deref() != Some(col.as_str()) && mentions(&k.expr))
-        {
-            blockers.push("used by a table CHECK".into());
-        }
-        if cc
-            .columns
-            .iter()
-            .any(|x| x.key != *col && x.generated.as_deref().map(mentions).unwrap_or(false))
-        {
-            blockers.push("used by a generated column".into());
-        }
-        let ckey = c.name.to_ascii_lowercase();
-        if current.indexes.iter().any(|(k, i)| {
-            i.table.eq_ignore_ascii_case(&ckey) && !doomed_indexes.contains(k) && mentions(&i.norm)
-        }) {
-            blockers.push("indexed".into());
-        }
-        if blockers.is_empty() {
-            drops.push(Step {
-                sql: format!("ALTER TABLE {tname} DROP COLUMN {}", q(&ccol.name)),
-                reason: format!("drop column {}.{} (its values are lost)", t.name, ccol.name),
-                destructive: true,
-                rewrites_rows: true,
-            });
-        } else {
-            why.push(format!("drop column {col}: {}", blockers.join(", ")));
-        }
-    }
-
-    // Added columns.
-    for col in &a.added_columns {
-        let (Some(tcol), Some(tcc), Some(def_sql)) =
-            (t.column(col), tc.column(col), tc.column_sql.get(col))
-        else {
-            why.push(format!("add column {col}"));
-            continue;
-        };
-        let mut blockers = Vec::new();
-        let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
-        if tcol.pk > 0 {
-            blockers.push("part of the primary key");
-        }
-        if tc.uniques.iter().any(|u| mentions(u)) {
-            blockers.push("UNIQUE");
-        }
-        if !constant_default(&tcc.default) {
-            blockers.push("non-constant default");
-        }
-        if tcc.not_null.is_some()
-            && default_is_null(&tcc.default)
-            && tcol.generated == Generated::No
-        {
-            blockers.push("NOT NULL without a non-NULL default");
-        }
-        if tcol.generated == Generated::Stored {
-            blockers.push("STORED generated column");
-        }
-        if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcc.default) {
-            blockers.push("REFERENCES with a non-NULL default");
-        }
-        if blockers.is_empty() {
-            adds.push(step(
-                format!("ALTER TABLE {tname} ADD COLUMN {def_sql}"),
-                format!("add column {}.{}", t.name, tcol.name),
-            ));
-        } else {
-            why.push(format!("add column {col}: {}", blockers.join(", ")));
-        }
-    }
-
-    // CHECK constraints.
-    for k in &a.checks_added {
-        if k.column
-            .as_ref()
-            .map(|c| a.added_columns.contains(c))
-            .unwrap_or(false)
-        {
-            continue; // comes with ADD COLUMN
-        }
-        match (&k.raw_name, caps.alter_constraints()) {
-            (Some(name), true) => adds_checks.push(step(
-                format!(
-                    "ALTER TABLE {tname} ADD CONSTRAINT {} CHECK ({})",
-                    q(&crate::sqltext::unquote(name)),
-                    k.sql
-                ),
-                format!("add CHECK {} on {}", crate::sqltext::unquote(name), t.name),
-            )),
-            (None, _) => why.push(format!("add unnamed CHECK ({})", k.sql)),
-            (Some(_), false) => why.push(format!(
-                "add CHECK ({}) (native form needs SQLite 3.53.0, target {})",
-                k.sql, caps.version
-            )),
-        }
-    }
-    for k in &a.checks_dropped {
-        if k.column
-            .as_ref()
-            .map(|c| a.dropped_columns.contains(c))
-            .unwrap_or(false)
-        {
-            continue; // goes with DROP COLUMN
-        }
-        match (&k.raw_name, caps.alter_constraints()) {
-            (Some(name), true) => drops_checks.push(step(
-                format!(
-                    "ALTER TABLE {tname} DROP CONSTRAINT {}",
-                    q(&crate::sqltext::unquote(name))
-                ),
-                format!("drop CHECK {} on {}", crate::sqltext::unquote(name), t.name),
-            )),
-            (None, _) => why.push(format!("drop unnamed CHECK ({})", k.sql)),
-            (Some(_), false) => why.push(format!(
-                "drop CHECK ({}) (native form needs SQLite 3.53.0, target {})",
-                k.sql, caps.version
-            )),
-        }
-    }
-
+    let alter = Alter {
+        a,
+        c,
+        t,
+        cc,
+        tc,
+        caps,
+        tname: q(&t.name),
+    };
+    let alters = alter.modified_columns(&mut why);
+    let drops = alter.dropped_columns(current, doomed_indexes, &mut why);
+    let adds = alter.added_columns(&mut why);
+    let (drops_checks, adds_checks) = alter.checks(&mut why);
     if !why.is_empty() {
         return Strategy::Rebuild(why);
     }
@@ -247,4 +72,252 @@ pub fn table_strategy(
     steps.extend(alters);
     steps.extend(adds_checks);
     Strategy::Native(steps)
+}
+
+/// One altered table's parts, for deciding each change: the native step, or a reason (pushed
+/// onto `why`) that makes the whole table a rebuild.
+struct Alter<'a> {
+    a: &'a TableAlter,
+    c: &'a Table,
+    t: &'a Table,
+    cc: &'a CanonTable,
+    tc: &'a CanonTable,
+    caps: Capabilities,
+    tname: String,
+}
+
+impl Alter<'_> {
+    /// Changed columns: only a NOT NULL change is native (3.53's `ALTER COLUMN`).
+    fn modified_columns(&self, why: &mut Vec<String>) -> Vec<Step> {
+        let Alter {
+            a,
+            t,
+            cc,
+            tc,
+            caps,
+            tname,
+            ..
+        } = self;
+        let mut alters = Vec::new();
+        for (col, what) in &a.modified_columns {
+            let only_nn = what.len() == 1 && what[0].starts_with("NOT NULL");
+            let (Some(ccol), Some(tcol)) = (
+                cc.column(
+                    &a.column_renames
+                        .iter()
+                        .find(|(_, n)| n == col)
+                        .map(|(o, _)| o.clone())
+                        .unwrap_or(col.clone()),
+                ),
+                tc.column(col),
+            ) else {
+                why.push(format!("column {col} changed"));
+                continue;
+            };
+            let conflict_free = ccol.not_null.as_deref().unwrap_or("").is_empty()
+                && tcol.not_null.as_deref().unwrap_or("").is_empty();
+            let is_pk = t.column(col).map(|x| x.pk > 0).unwrap_or(false);
+            if only_nn && caps.alter_constraints() && conflict_free && !is_pk {
+                let verb = if tcol.not_null.is_some() {
+                    "SET NOT NULL"
+                } else {
+                    "DROP NOT NULL"
+                };
+                alters.push(step(
+                    format!("ALTER TABLE {tname} ALTER COLUMN {} {verb}", q(&tcol.name)),
+                    format!("{} {}.{}", verb.to_lowercase(), t.name, tcol.name),
+                ));
+            } else if only_nn && !caps.alter_constraints() {
+                why.push(format!(
+                    "column {col}: {} (native form needs SQLite 3.53.0, target {})",
+                    what.join(", "),
+                    caps.version
+                ));
+            } else {
+                why.push(format!("column {col}: {}", what.join(", ")));
+            }
+        }
+
+        alters
+    }
+
+    /// Dropped columns: `DROP COLUMN` (3.35) unless SQLite refuses it for that column.
+    fn dropped_columns(
+        &self,
+        current: &Schema,
+        doomed_indexes: &BTreeSet<String>,
+        why: &mut Vec<String>,
+    ) -> Vec<Step> {
+        let Alter {
+            a,
+            c,
+            t,
+            cc,
+            caps,
+            tname,
+            ..
+        } = self;
+        let mut drops = Vec::new();
+        for col in &a.dropped_columns {
+            let Some(ccol) = c.column(col) else { continue };
+            let mut blockers = Vec::new();
+            if !caps.drop_column() {
+                blockers.push(caps.why_not("DROP COLUMN", "3.35.0"));
+            }
+            if ccol.pk > 0 {
+                blockers.push("part of the primary key".into());
+            }
+            if ccol.generated != Generated::No {
+                blockers.push("generated column".into());
+            }
+            let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
+            if cc.uniques.iter().any(|u| mentions(u)) {
+                blockers.push("in a UNIQUE constraint".into());
+            }
+            if cc.foreign_keys.iter().any(|u| mentions(u)) {
+                blockers.push("in a foreign key".into());
+            }
+            if cc
+                .checks
+                .iter()
+                .any(|k| k.column.as_deref() != Some(col.as_str()) && mentions(&k.expr))
+            {
+                blockers.push("used by a table CHECK".into());
+            }
+            if cc
+                .columns
+                .iter()
+                .any(|x| x.key != *col && x.generated.as_deref().map(mentions).unwrap_or(false))
+            {
+                blockers.push("used by a generated column".into());
+            }
+            let ckey = c.name.to_ascii_lowercase();
+            if current.indexes.iter().any(|(k, i)| {
+                i.table.eq_ignore_ascii_case(&ckey)
+                    && !doomed_indexes.contains(k)
+                    && mentions(&i.norm)
+            }) {
+                blockers.push("indexed".into());
+            }
+            if blockers.is_empty() {
+                drops.push(Step {
+                    sql: format!("ALTER TABLE {tname} DROP COLUMN {}", q(&ccol.name)),
+                    reason: format!("drop column {}.{} (its values are lost)", t.name, ccol.name),
+                    destructive: true,
+                    rewrites_rows: true,
+                });
+            } else {
+                why.push(format!("drop column {col}: {}", blockers.join(", ")));
+            }
+        }
+
+        drops
+    }
+
+    /// Added columns: `ADD COLUMN` with the declared definition, within SQLite's restrictions.
+    fn added_columns(&self, why: &mut Vec<String>) -> Vec<Step> {
+        let Alter {
+            a, t, tc, tname, ..
+        } = self;
+        let mut adds = Vec::new();
+        for col in &a.added_columns {
+            let (Some(tcol), Some(tcc), Some(def_sql)) =
+                (t.column(col), tc.column(col), tc.column_sql.get(col))
+            else {
+                why.push(format!("add column {col}"));
+                continue;
+            };
+            let mut blockers = Vec::new();
+            let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
+            if tcol.pk > 0 {
+                blockers.push("part of the primary key");
+            }
+            if tc.uniques.iter().any(|u| mentions(u)) {
+                blockers.push("UNIQUE");
+            }
+            if !constant_default(&tcc.default) {
+                blockers.push("non-constant default");
+            }
+            if tcc.not_null.is_some()
+                && default_is_null(&tcc.default)
+                && tcol.generated == Generated::No
+            {
+                blockers.push("NOT NULL without a non-NULL default");
+            }
+            if tcol.generated == Generated::Stored {
+                blockers.push("STORED generated column");
+            }
+            if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcc.default) {
+                blockers.push("REFERENCES with a non-NULL default");
+            }
+            if blockers.is_empty() {
+                adds.push(step(
+                    format!("ALTER TABLE {tname} ADD COLUMN {def_sql}"),
+                    format!("add column {}.{}", t.name, tcol.name),
+                ));
+            } else {
+                why.push(format!("add column {col}: {}", blockers.join(", ")));
+            }
+        }
+
+        adds
+    }
+
+    /// Named CHECKs added and dropped: `ADD/DROP CONSTRAINT` (3.53). The steps that drop come
+    /// first, those that add last.
+    fn checks(&self, why: &mut Vec<String>) -> (Vec<Step>, Vec<Step>) {
+        let Alter {
+            a, t, caps, tname, ..
+        } = self;
+        let (mut drops_checks, mut adds_checks) = (Vec::new(), Vec::new());
+        for k in &a.checks_added {
+            if k.column
+                .as_ref()
+                .map(|c| a.added_columns.contains(c))
+                .unwrap_or(false)
+            {
+                continue; // comes with ADD COLUMN
+            }
+            match (&k.raw_name, caps.alter_constraints()) {
+                (Some(name), true) => adds_checks.push(step(
+                    format!(
+                        "ALTER TABLE {tname} ADD CONSTRAINT {} CHECK ({})",
+                        q(&crate::sqltext::unquote(name)),
+                        k.sql
+                    ),
+                    format!("add CHECK {} on {}", crate::sqltext::unquote(name), t.name),
+                )),
+                (None, _) => why.push(format!("add unnamed CHECK ({})", k.sql)),
+                (Some(_), false) => why.push(format!(
+                    "add CHECK ({}) (native form needs SQLite 3.53.0, target {})",
+                    k.sql, caps.version
+                )),
+            }
+        }
+        for k in &a.checks_dropped {
+            if k.column
+                .as_ref()
+                .map(|c| a.dropped_columns.contains(c))
+                .unwrap_or(false)
+            {
+                continue; // goes with DROP COLUMN
+            }
+            match (&k.raw_name, caps.alter_constraints()) {
+                (Some(name), true) => drops_checks.push(step(
+                    format!(
+                        "ALTER TABLE {tname} DROP CONSTRAINT {}",
+                        q(&crate::sqltext::unquote(name))
+                    ),
+                    format!("drop CHECK {} on {}", crate::sqltext::unquote(name), t.name),
+                )),
+                (None, _) => why.push(format!("drop unnamed CHECK ({})", k.sql)),
+                (Some(_), false) => why.push(format!(
+                    "drop CHECK ({}) (native form needs SQLite 3.53.0, target {})",
+                    k.sql, caps.version
+                )),
+            }
+        }
+
+        (drops_checks, adds_checks)
+    }
 }
