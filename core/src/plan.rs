@@ -9,16 +9,18 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::diff::{Action, Changes, ObjectChange};
+use crate::diff::{Action, Changes};
 use crate::model::*;
-use crate::sqltext::{mentioned_names, quote_ident as q};
+use crate::sqltext::quote_ident as q;
 
 mod checks;
+mod dependents;
 mod rebuild;
 mod renames;
 mod strategy;
 
 use checks::{data_checks, health_check};
+use dependents::Dependents;
 use rebuild::rebuild_steps;
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};
@@ -223,16 +225,11 @@ pub fn plan(
     caps: Capabilities,
     _policy: Policy,
 ) -> Plan {
-    let mut steps: Vec<Step> = Vec::new();
-    let mut checks: Vec<DataCheck> = Vec::new();
-    let mut fk_off = false;
-    let mut healthy: Vec<HealthCheck> = Vec::new();
     let mut caps = caps;
     caps.keeps_double_quoted_literals = target
         .tables
         .keys()
         .any(|k| target.rewritten_by_alter.contains(k) && !changes.added_tables.contains(k));
-
     let doomed_indexes: BTreeSet<String> = changes
         .indexes
         .iter()
@@ -241,134 +238,29 @@ pub fn plan(
         .collect();
 
     // Decide strategies first: they determine which views/triggers must be dropped.
-    let mut strategies: Vec<(usize, Strategy)> = Vec::new();
-    for (i, a) in changes.altered_tables.iter().enumerate() {
-        let c = &current.tables[&a.from];
-        let t = &target.tables[&a.to];
-        strategies.push((i, table_strategy(a, c, t, current, caps, &doomed_indexes)));
-    }
-
-    // Tables whose dependents (views, triggers) must be dropped and recreated.
-    let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
-    let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
-    for (i, s) in &strategies {
-        let a = &changes.altered_tables[*i];
-        let structural = a.renamed()
-            || !a.column_renames.is_empty()
-            || !a.dropped_columns.is_empty()
-            || matches!(s, Strategy::Rebuild(_));
-        if structural {
-            affected.insert(a.from.clone());
-            affected.insert(a.to.clone());
-        }
-        if matches!(s, Strategy::Rebuild(_)) {
-            rebuilt_targets.insert(a.to.clone());
-            fk_off = true;
-        }
-    }
-    if !changes.dropped_tables.is_empty() {
-        fk_off = true;
-    }
-
-    // A native RENAME COLUMN or DROP COLUMN rewrites the double-quoted string literals of
-    // every index, view and trigger in the database: those are recreated from their declared
-    // text after it.
-    let rewrites = (caps.rename_column()
-        && changes.altered_tables.iter().any(|a| !a.column_renames.is_empty()))
-        || strategies.iter().any(|(_, s)| {
-            matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
-        });
-    let requoted = |k: &String| rewrites && target.rewritten_by_alter.contains(k);
-
-    // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
-    // affected tables or on dropped views (to a fixed point).
-    let mut drop_views: BTreeSet<String> = changes
-        .views
+    let strategies: Vec<Strategy> = changes
+        .altered_tables
         .iter()
-        .filter(|c| c.action != Action::Add)
-        .map(|c| c.name.clone())
-        .chain(current.views.keys().filter(|k| requoted(k)).cloned())
+        .map(|a| {
+            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+            table_strategy(a, c, t, current, caps, &doomed_indexes)
+        })
         .collect();
-    let mut drop_triggers: BTreeSet<String> = changes
-        .triggers
-        .iter()
-        .filter(|c| c.action != Action::Add)
-        .map(|c| c.name.clone())
-        .chain(current.triggers.keys().filter(|k| requoted(k)).cloned())
-        .collect();
-    let requoted_indexes: BTreeSet<String> = current
-        .indexes
-        .keys()
-        .filter(|k| requoted(k) && !doomed_indexes.contains(*k))
-        .cloned()
-        .collect();
-    let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
-        match mentioned_names(sql) {
-            Some(names) => names.iter().any(|n| on.contains(n)),
-            // Text the tokenizer cannot read: a case-insensitive search for each name
-            // (over-approximates, never misses a dependency).
-            None => {
-                let lower = sql.to_ascii_lowercase();
-                on.iter().any(|n| lower.contains(n.as_str()))
-            }
-        }
-    };
-    loop {
-        let mut on = affected.clone();
-        on.extend(drop_views.iter().cloned());
-        let before = drop_views.len();
-        for (k, v) in &current.views {
-            if !drop_views.contains(k) && depends(&v.sql, &on) {
-                drop_views.insert(k.clone());
-            }
-        }
-        if drop_views.len() == before {
-            break;
-        }
-    }
-    let mut on = affected.clone();
-    on.extend(drop_views.iter().cloned());
-    for (k, t) in &current.triggers {
-        if !drop_triggers.contains(k) && depends(&t.sql, &on) {
-            drop_triggers.insert(k.clone());
-        }
-    }
+    let deps = Dependents::find(current, target, changes, &strategies, caps, doomed_indexes);
 
     // Phase A: drop triggers, views, indexes.
-    for k in &drop_triggers {
-        steps.push(step(
-            format!("DROP TRIGGER {}", q(&current.triggers[k].name)),
-            format!("drop trigger {}", current.triggers[k].name),
-        ));
-    }
-    let mut views_by_seq: Vec<&View> = drop_views.iter().map(|k| &current.views[k]).collect();
-    views_by_seq.sort_by_key(|v| std::cmp::Reverse(v.seq));
-    for v in views_by_seq {
-        steps.push(step(
-            format!("DROP VIEW {}", q(&v.name)),
-            format!("drop view {}", v.name),
-        ));
-    }
-    let drop_indexes = doomed_indexes.iter().chain(&requoted_indexes);
-    for i in drop_indexes.map(|k| &current.indexes[k]) {
-        steps.push(step(
-            format!("DROP INDEX {}", q(&i.name)),
-            format!("drop index {}", i.name),
-        ));
-    }
-
+    let mut steps = deps.drop_steps(current);
     // Phase B: table renames; phase C: column renames (when native).
     steps.extend(rename_steps(current, target, changes, caps));
-
     // Phase D: new tables.
     for k in &changes.added_tables {
         let t = &target.tables[k];
         steps.push(step(t.sql.clone(), format!("create table {}", t.name)));
     }
-
     // Phase E: altered tables.
-    for (i, s) in strategies {
-        let a = &changes.altered_tables[i];
+    let mut checks: Vec<DataCheck> = Vec::new();
+    let mut healthy: Vec<HealthCheck> = Vec::new();
+    for (a, s) in changes.altered_tables.iter().zip(strategies) {
         let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
         checks.extend(data_checks(a, c, t));
         let rewrites = match &s {
@@ -385,7 +277,6 @@ pub fn plan(
             }
         }
     }
-
     // Phase F: dropped tables.
     for k in &changes.dropped_tables {
         let t = &current.tables[k];
@@ -396,54 +287,10 @@ pub fn plan(
             rewrites_rows: false,
         });
     }
+    // Phases G, H, I: indexes, views, triggers.
+    steps.extend(deps.create_steps(target, changes));
 
-    // Phase G: indexes (new, changed, and every index of a rebuilt table).
-    let mut idx: Vec<&Index> = target
-        .indexes
-        .iter()
-        .filter(|(k, i)| {
-            changes
-                .indexes
-                .iter()
-                .any(|c| &c.name == *k && c.action != Action::Drop)
-                || requoted_indexes.contains(*k)
-                || rebuilt_targets.contains(&i.table.to_ascii_lowercase())
-        })
-        .map(|(_, i)| i)
-        .collect();
-    idx.sort_by_key(|i| i.seq);
-    for i in idx {
-        steps.push(step(i.sql.clone(), format!("create index {}", i.name)));
-    }
-
-    // Phase H: views; phase I: triggers (target creation order).
-    let recreate = |changes: &[ObjectChange], dropped: &BTreeSet<String>, k: &String| {
-        dropped.contains(k)
-            || changes
-                .iter()
-                .any(|c| &c.name == k && c.action == Action::Add)
-    };
-    let mut views: Vec<&View> = target
-        .views
-        .iter()
-        .filter(|(k, _)| recreate(&changes.views, &drop_views, k))
-        .map(|(_, v)| v)
-        .collect();
-    views.sort_by_key(|v| v.seq);
-    for v in views {
-        steps.push(step(v.sql.clone(), format!("create view {}", v.name)));
-    }
-    let mut trgs: Vec<&Trigger> = target
-        .triggers
-        .iter()
-        .filter(|(k, _)| recreate(&changes.triggers, &drop_triggers, k))
-        .map(|(_, v)| v)
-        .collect();
-    trgs.sort_by_key(|v| v.seq);
-    for tr in trgs {
-        steps.push(step(tr.sql.clone(), format!("create trigger {}", tr.name)));
-    }
-
+    let fk_off = deps.fk_off;
     if fk_off {
         steps = guarded(steps, caps);
     }

@@ -1,0 +1,222 @@
+//! Which views, triggers and indexes a plan drops before the table changes and creates again
+//! after them: those that change, those that depend on a table that is rebuilt, renamed or
+//! loses a column (to a fixed point over views of views), and those whose stored text SQLite's
+//! own `RENAME/DROP COLUMN` would re-quote. Also whether foreign-key enforcement must be off.
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::diff::ObjectChange;
+use crate::sqltext::{mentioned_names, quote_ident as q};
+
+/// The objects a plan drops and recreates around its table changes.
+pub(super) struct Dependents {
+    drop_views: BTreeSet<String>,
+    drop_triggers: BTreeSet<String>,
+    /// Indexes that change or go.
+    doomed_indexes: BTreeSet<String>,
+    /// Indexes recreated only because a native RENAME/DROP COLUMN would re-quote them.
+    requoted_indexes: BTreeSet<String>,
+    /// Target tables that are rebuilt: all their indexes are created again.
+    rebuilt_targets: BTreeSet<String>,
+    /// A table is rebuilt or dropped: enforcement must be off (DROP TABLE would cascade).
+    pub(super) fk_off: bool,
+}
+
+impl Dependents {
+    pub(super) fn find(
+        current: &Schema,
+        target: &Schema,
+        changes: &Changes,
+        strategies: &[Strategy],
+        caps: Capabilities,
+        doomed_indexes: BTreeSet<String>,
+    ) -> Dependents {
+        let mut fk_off = false;
+        // Tables whose dependents (views, triggers) must be dropped and recreated.
+        let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
+        let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
+        for (a, s) in changes.altered_tables.iter().zip(strategies) {
+            let structural = a.renamed()
+                || !a.column_renames.is_empty()
+                || !a.dropped_columns.is_empty()
+                || matches!(s, Strategy::Rebuild(_));
+            if structural {
+                affected.insert(a.from.clone());
+                affected.insert(a.to.clone());
+            }
+            if matches!(s, Strategy::Rebuild(_)) {
+                rebuilt_targets.insert(a.to.clone());
+                fk_off = true;
+            }
+        }
+        if !changes.dropped_tables.is_empty() {
+            fk_off = true;
+        }
+
+        // A native RENAME COLUMN or DROP COLUMN rewrites the double-quoted string literals of
+        // every index, view and trigger in the database: those are recreated from their declared
+        // text after it.
+        let rewrites = (caps.rename_column()
+            && changes.altered_tables.iter().any(|a| !a.column_renames.is_empty()))
+            || strategies.iter().any(|s| {
+                matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
+            });
+        let requoted = |k: &String| rewrites && target.rewritten_by_alter.contains(k);
+
+        // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
+        // affected tables or on dropped views (to a fixed point).
+        let mut drop_views: BTreeSet<String> = changes
+            .views
+            .iter()
+            .filter(|c| c.action != Action::Add)
+            .map(|c| c.name.clone())
+            .chain(current.views.keys().filter(|k| requoted(k)).cloned())
+            .collect();
+        let mut drop_triggers: BTreeSet<String> = changes
+            .triggers
+            .iter()
+            .filter(|c| c.action != Action::Add)
+            .map(|c| c.name.clone())
+            .chain(current.triggers.keys().filter(|k| requoted(k)).cloned())
+            .collect();
+        let requoted_indexes: BTreeSet<String> = current
+            .indexes
+            .keys()
+            .filter(|k| requoted(k) && !doomed_indexes.contains(*k))
+            .cloned()
+            .collect();
+        let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
+            match mentioned_names(sql) {
+                Some(names) => names.iter().any(|n| on.contains(n)),
+                // Text the tokenizer cannot read: a case-insensitive search for each name
+                // (over-approximates, never misses a dependency).
+                None => {
+                    let lower = sql.to_ascii_lowercase();
+                    on.iter().any(|n| lower.contains(n.as_str()))
+                }
+            }
+        };
+        loop {
+            let mut on = affected.clone();
+            on.extend(drop_views.iter().cloned());
+            let before = drop_views.len();
+            for (k, v) in &current.views {
+                if !drop_views.contains(k) && depends(&v.sql, &on) {
+                    drop_views.insert(k.clone());
+                }
+            }
+            if drop_views.len() == before {
+                break;
+            }
+        }
+        let mut on = affected.clone();
+        on.extend(drop_views.iter().cloned());
+        for (k, t) in &current.triggers {
+            if !drop_triggers.contains(k) && depends(&t.sql, &on) {
+                drop_triggers.insert(k.clone());
+            }
+        }
+        Dependents {
+            drop_views,
+            drop_triggers,
+            doomed_indexes,
+            requoted_indexes,
+            rebuilt_targets,
+            fk_off,
+        }
+    }
+
+    /// Phase A: drop triggers, views (dependents first), indexes.
+    pub(super) fn drop_steps(&self, current: &Schema) -> Vec<Step> {
+        let Dependents {
+            drop_views,
+            drop_triggers,
+            doomed_indexes,
+            requoted_indexes,
+            ..
+        } = self;
+        let mut steps = Vec::new();
+        for k in drop_triggers.iter() {
+            steps.push(step(
+                format!("DROP TRIGGER {}", q(&current.triggers[k].name)),
+                format!("drop trigger {}", current.triggers[k].name),
+            ));
+        }
+        let mut views_by_seq: Vec<&View> = drop_views.iter().map(|k| &current.views[k]).collect();
+        views_by_seq.sort_by_key(|v| std::cmp::Reverse(v.seq));
+        for v in views_by_seq {
+            steps.push(step(
+                format!("DROP VIEW {}", q(&v.name)),
+                format!("drop view {}", v.name),
+            ));
+        }
+        let drop_indexes = doomed_indexes.iter().chain(requoted_indexes.iter());
+        for i in drop_indexes.map(|k| &current.indexes[k]) {
+            steps.push(step(
+                format!("DROP INDEX {}", q(&i.name)),
+                format!("drop index {}", i.name),
+            ));
+        }
+        steps
+    }
+
+    /// Phases G, H, I: indexes (new, changed, re-quoted, and every index of a rebuilt table),
+    /// then views and triggers, in the target's creation order.
+    pub(super) fn create_steps(&self, target: &Schema, changes: &Changes) -> Vec<Step> {
+        let Dependents {
+            drop_views,
+            drop_triggers,
+            requoted_indexes,
+            rebuilt_targets,
+            ..
+        } = self;
+        let mut steps = Vec::new();
+        let mut idx: Vec<&Index> = target
+            .indexes
+            .iter()
+            .filter(|(k, i)| {
+                changes
+                    .indexes
+                    .iter()
+                    .any(|c| &c.name == *k && c.action != Action::Drop)
+                    || requoted_indexes.contains(*k)
+                    || rebuilt_targets.contains(&i.table.to_ascii_lowercase())
+            })
+            .map(|(_, i)| i)
+            .collect();
+        idx.sort_by_key(|i| i.seq);
+        for i in idx {
+            steps.push(step(i.sql.clone(), format!("create index {}", i.name)));
+        }
+
+        // Phase H: views; phase I: triggers (target creation order).
+        let recreate = |changes: &[ObjectChange], dropped: &BTreeSet<String>, k: &String| {
+            dropped.contains(k)
+                || changes
+                    .iter()
+                    .any(|c| &c.name == k && c.action == Action::Add)
+        };
+        let mut views: Vec<&View> = target
+            .views
+            .iter()
+            .filter(|(k, _)| recreate(&changes.views, drop_views, k))
+            .map(|(_, v)| v)
+            .collect();
+        views.sort_by_key(|v| v.seq);
+        for v in views {
+            steps.push(step(v.sql.clone(), format!("create view {}", v.name)));
+        }
+        let mut trgs: Vec<&Trigger> = target
+            .triggers
+            .iter()
+            .filter(|(k, _)| recreate(&changes.triggers, drop_triggers, k))
+            .map(|(_, v)| v)
+            .collect();
+        trgs.sort_by_key(|v| v.seq);
+        for tr in trgs {
+            steps.push(step(tr.sql.clone(), format!("create trigger {}", tr.name)));
+        }
+        steps
+    }
+}
