@@ -86,37 +86,7 @@ impl Dependents {
             .filter(|k| requoted(k) && !doomed_indexes.contains(*k))
             .cloned()
             .collect();
-        let depends = |sql: &str, on: &BTreeSet<String>| -> bool {
-            match mentioned_names(sql) {
-                Some(names) => names.iter().any(|n| on.contains(n)),
-                // Text the tokenizer cannot read: a case-insensitive search for each name
-                // (over-approximates, never misses a dependency).
-                None => {
-                    let lower = sql.to_ascii_lowercase();
-                    on.iter().any(|n| lower.contains(n.as_str()))
-                }
-            }
-        };
-        loop {
-            let mut on = affected.clone();
-            on.extend(drop_views.iter().cloned());
-            let before = drop_views.len();
-            for (k, v) in &current.views {
-                if !drop_views.contains(k) && depends(&v.sql, &on) {
-                    drop_views.insert(k.clone());
-                }
-            }
-            if drop_views.len() == before {
-                break;
-            }
-        }
-        let mut on = affected.clone();
-        on.extend(drop_views.iter().cloned());
-        for (k, t) in &current.triggers {
-            if !drop_triggers.contains(k) && depends(&t.sql, &on) {
-                drop_triggers.insert(k.clone());
-            }
-        }
+        add_dependents(current, &affected, &mut drop_views, &mut drop_triggers);
         Dependents {
             drop_views,
             drop_triggers,
@@ -218,5 +188,47 @@ impl Dependents {
             steps.push(step(tr.sql.clone(), format!("create trigger {}", tr.name)));
         }
         steps
+    }
+}
+
+/// Whether `sql` names one of `on`. Text the tokenizer cannot read: a case-insensitive search
+/// for each name (over-approximates, never misses a dependency).
+fn depends(sql: &str, on: &BTreeSet<String>) -> bool {
+    match mentioned_names(sql) {
+        Some(names) => names.iter().any(|n| on.contains(n)),
+        None => {
+            let lower = sql.to_ascii_lowercase();
+            on.iter().any(|n| lower.contains(n.as_str()))
+        }
+    }
+}
+
+/// Add to the views and triggers to drop those that depend on an `affected` table or on a view
+/// being dropped (views of views to a fixed point).
+fn add_dependents(
+    current: &Schema,
+    affected: &BTreeSet<String>,
+    drop_views: &mut BTreeSet<String>,
+    drop_triggers: &mut BTreeSet<String>,
+) {
+    loop {
+        let mut on = affected.clone();
+        on.extend(drop_views.iter().cloned());
+        let before = drop_views.len();
+        for (k, v) in &current.views {
+            if !drop_views.contains(k) && depends(&v.sql, &on) {
+                drop_views.insert(k.clone());
+            }
+        }
+        if drop_views.len() == before {
+            break;
+        }
+    }
+    let mut on = affected.clone();
+    on.extend(drop_views.iter().cloned());
+    for (k, t) in &current.triggers {
+        if !drop_triggers.contains(k) && depends(&t.sql, &on) {
+            drop_triggers.insert(k.clone());
+        }
     }
 }
