@@ -24,48 +24,71 @@ pub(super) fn health_check(table: &str, caps: Capabilities) -> HealthCheck {
 /// Checks of existing rows against the constraints the target adds to an altered table.
 /// They read the current table as it is before any step runs.
 pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
-    let mut out = Vec::new();
     if c.is_virtual() || t.is_virtual() {
-        return out;
+        return Vec::new();
     }
-    // Project current rows into the target's shape (target column names).
-    let mut proj = Vec::new();
-    let rid = if c.has_rowid() { rowid_name(c) } else { None };
-    if let Some(r) = rid {
-        proj.push(format!("{r} AS \"__liteshift_rowid\""));
-    }
-    let mut src_of: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for tc in &t.columns {
-        if tc.generated != Generated::No {
-            continue;
+    let rows = Rows::of(a, c, t);
+    let mut out = not_null_checks(&rows, c, t);
+    out.extend(integer_key_check(&rows, c, t));
+    out.extend(check_checks(&rows, a, t));
+    out.extend(unique_checks(&rows, a, c, t));
+    out
+}
+
+/// The current table's rows in the target's shape (target column names): the `FROM` of every
+/// data check.
+struct Rows {
+    /// `(SELECT … FROM "current") AS "target"`.
+    from: String,
+    /// The rowid's name in the current table, when it has one.
+    rid: Option<&'static str>,
+    /// Target column key -> the current column that feeds it (`None`: a new column).
+    src_of: BTreeMap<String, Option<String>>,
+}
+
+impl Rows {
+    fn of(a: &TableAlter, c: &Table, t: &Table) -> Rows {
+        let mut proj = Vec::new();
+        let rid = if c.has_rowid() { rowid_name(c) } else { None };
+        if let Some(r) = rid {
+            proj.push(format!("{r} AS \"__liteshift_rowid\""));
         }
-        let key = tc.key();
-        let src = if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| *n == key) {
-            c.column(o).map(|x| x.name.clone())
-        } else if a.added_columns.contains(&key) {
-            None
-        } else {
-            c.column(&key).map(|x| x.name.clone())
-        };
-        let expr = match &src {
-            Some(s) => q(s),
-            None => tc
-                .default
-                .as_deref()
-                .map_or_else(|| "NULL".into(), crate::sqltext::default_as_value),
-        };
-        proj.push(format!("{expr} AS {}", q(&tc.name)));
-        src_of.insert(key, src);
+        let mut src_of: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for tc in &t.columns {
+            if tc.generated != Generated::No {
+                continue;
+            }
+            let key = tc.key();
+            let src = if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| *n == key) {
+                c.column(o).map(|x| x.name.clone())
+            } else if a.added_columns.contains(&key) {
+                None
+            } else {
+                c.column(&key).map(|x| x.name.clone())
+            };
+            let expr = match &src {
+                Some(s) => q(s),
+                None => tc
+                    .default
+                    .as_deref()
+                    .map_or_else(|| "NULL".into(), crate::sqltext::default_as_value),
+            };
+            proj.push(format!("{expr} AS {}", q(&tc.name)));
+            src_of.insert(key, src);
+        }
+        let from = format!(
+            "(SELECT {} FROM {}) AS {}",
+            proj.join(", "),
+            q(&c.name),
+            q(&t.name)
+        );
+        Rows { from, rid, src_of }
     }
-    let from = format!(
-        "(SELECT {} FROM {}) AS {}",
-        proj.join(", "),
-        q(&c.name),
-        q(&t.name)
-    );
-    let row_label = |cols: &[String]| -> String {
+
+    /// An `example` expression naming an offending row: its rowid and `cols`' values.
+    fn label(&self, cols: &[String]) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if rid.is_some() {
+        if self.rid.is_some() {
             parts.push("'rowid ' || \"__liteshift_rowid\"".into());
         }
         for col in cols {
@@ -80,8 +103,13 @@ pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck
         } else {
             parts.join(" || ', ' || ")
         }
-    };
+    }
+}
 
+/// NOT NULL on columns that could hold NULL before.
+fn not_null_checks(rows: &Rows, c: &Table, t: &Table) -> Vec<DataCheck> {
+    let Rows { from, src_of, .. } = rows;
+    let mut out = Vec::new();
     // NOT NULL.
     for tc in &t.columns {
         if !tc.not_null || tc.generated != Generated::No {
@@ -106,13 +134,18 @@ pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck
             column: Some(tc.name.clone()),
             sql: format!(
                 "SELECT {} AS example FROM {from} WHERE {} IS NULL",
-                row_label(&[]),
+                rows.label(&[]),
                 q(&tc.name)
             ),
         });
     }
-    // A column that becomes the rowid (INTEGER PRIMARY KEY) must hold integers: SQLite fails
-    // the copy with "datatype mismatch" otherwise.
+    out
+}
+
+/// A column that becomes the rowid (INTEGER PRIMARY KEY) must hold integers: SQLite fails the
+/// copy with "datatype mismatch" otherwise.
+fn integer_key_check(rows: &Rows, c: &Table, t: &Table) -> Option<DataCheck> {
+    let Rows { from, src_of, .. } = rows;
     if let Some(alias) = t.rowid_alias() {
         let src = src_of.get(&alias.key()).cloned().flatten();
         let already = src
@@ -121,18 +154,24 @@ pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck
             .unwrap_or(false);
         if src.is_some() && !already {
             let x = q(&alias.name);
-            out.push(DataCheck {
+            return Some(DataCheck {
                 constraint: "INTEGER PRIMARY KEY (values must be integers)".into(),
                 table: t.name.clone(),
                 column: Some(alias.name.clone()),
                 sql: format!(
                     "SELECT {} AS example FROM {from} WHERE {x} IS NOT NULL AND NOT (typeof({x}) = 'integer' OR (typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER)) OR (typeof({x}) = 'text' AND CAST(CAST({x} AS INTEGER) AS TEXT) = trim({x})))",
-                    row_label(std::slice::from_ref(&alias.name))
+                    rows.label(std::slice::from_ref(&alias.name))
                 ),
             });
         }
     }
-    // CHECK constraints that are new (after renames).
+    None
+}
+
+/// CHECK constraints that are new (after renames).
+fn check_checks(rows: &Rows, a: &TableAlter, t: &Table) -> Vec<DataCheck> {
+    let from = &rows.from;
+    let mut out = Vec::new();
     for k in &a.checks_added {
         let cols: Vec<String> = t
             .columns
@@ -157,12 +196,18 @@ pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck
                 .map(|x| x.name.clone()),
             sql: format!(
                 "SELECT {} AS example FROM {from} WHERE NOT ({})",
-                row_label(&cols),
+                rows.label(&cols),
                 k.sql
             ),
         });
     }
-    // UNIQUE keys (and the primary key) that are new.
+    out
+}
+
+/// UNIQUE keys (and the primary key) that are new.
+fn unique_checks(rows: &Rows, a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck> {
+    let from = &rows.from;
+    let mut out = Vec::new();
     if let (Some(cc), Some(tc)) = (c.canon(), t.canon()) {
         let mut map: BTreeMap<String, String> = a.column_renames.iter().cloned().collect();
         map.insert(a.from.clone(), a.to.clone());
