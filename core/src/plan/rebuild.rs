@@ -44,24 +44,11 @@ pub(super) fn rebuild_steps(
     caps: Capabilities,
     why: &[String],
 ) -> Vec<Step> {
-    let mut out = Vec::new();
     let why = why.join("; ");
     if t.is_virtual() || c.is_virtual() {
-        out.push(Step {
-            sql: format!("DROP TABLE {}", q(&t.name)),
-            reason: format!(
-                "drop virtual table {} to recreate it ({why}); its content must be rebuilt",
-                t.name
-            ),
-            destructive: true,
-            rewrites_rows: false,
-        });
-        out.push(step(
-            t.sql.clone(),
-            format!("create virtual table {}", t.name),
-        ));
-        return out;
+        return recreate_virtual(t, &why);
     }
+    let mut out = Vec::new();
     let mut tmp = format!("_liteshift_new_{}", t.name);
     while current.tables.contains_key(&tmp.to_ascii_lowercase())
         || target.tables.contains_key(&tmp.to_ascii_lowercase())
@@ -74,6 +61,71 @@ pub(super) fn rebuild_steps(
         format!("rebuild {} ({why}): create the new table", t.name),
     ));
 
+    let (cols, exprs) = copied_columns(a, c, t, caps);
+    let src_name = &t.name; // after RENAME TO, the current table has the target name
+    let src_name = if a.renamed() { src_name } else { &c.name };
+    if !cols.is_empty() {
+        out.push(copy_step(a, c, t, caps, &tmp, src_name, &cols, &exprs));
+    }
+    // With nothing to copy (no column carries over and no rowid to keep), dropping the old
+    // table loses its rows.
+    let nothing_copied = cols.is_empty();
+    if c.autoincrement && t.autoincrement {
+        out.push(step(
+            format!(
+                "DELETE FROM sqlite_sequence WHERE name = {tmpq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {tmpq}, seq FROM sqlite_sequence WHERE name = {srcq}",
+                tmpq = quote_str(&tmp),
+                srcq = quote_str(src_name)
+            ),
+            format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
+        ));
+    }
+    out.push(Step {
+        sql: format!("DROP TABLE {}", q(src_name)),
+        reason: if nothing_copied {
+            format!(
+                "rebuild {}: drop the old table (no column carries over: all its rows are lost)",
+                t.name
+            )
+        } else {
+            format!("rebuild {}: drop the old table", t.name)
+        },
+        destructive: nothing_copied,
+        rewrites_rows: false,
+    });
+    out.push(step(
+        format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
+        format!("rebuild {}: rename the new table into place", t.name),
+    ));
+    out
+}
+
+/// A changed virtual table is dropped and created again from its declaration (its module
+/// rebuilds its content).
+fn recreate_virtual(t: &Table, why: &str) -> Vec<Step> {
+    vec![
+        Step {
+            sql: format!("DROP TABLE {}", q(&t.name)),
+            reason: format!(
+                "drop virtual table {} to recreate it ({why}); its content must be rebuilt",
+                t.name
+            ),
+            destructive: true,
+            rewrites_rows: false,
+        },
+        step(t.sql.clone(), format!("create virtual table {}", t.name)),
+    ]
+}
+
+/// The new table's columns the copy fills, and the expressions over the old table that fill
+/// them: every carried-over stored column, and the rowid (through an INTEGER PRIMARY KEY
+/// alias, or the hidden rowid itself) so that rowids survive.
+fn copied_columns(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    caps: Capabilities,
+) -> (Vec<String>, Vec<String>) {
     let mut cols = Vec::new();
     let mut exprs = Vec::new();
     let alias = t.rowid_alias().map(|x| x.key());
@@ -107,8 +159,22 @@ pub(super) fn rebuild_steps(
             exprs.insert(0, rc.to_string());
         }
     }
-    let src_name = &t.name; // after RENAME TO, the current table has the target name
-    let src_name = if a.renamed() { src_name } else { &c.name };
+    (cols, exprs)
+}
+
+/// The `INSERT … SELECT` that copies every row, destructive when values of dropped columns
+/// are lost or stored values become generated ones.
+#[allow(clippy::too_many_arguments)]
+fn copy_step(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    caps: Capabilities,
+    tmp: &str,
+    src_name: &str,
+    cols: &[String],
+    exprs: &[String],
+) -> Step {
     let lost: Vec<String> = a
         .dropped_columns
         .iter()
@@ -138,49 +204,16 @@ pub(super) fn rebuild_steps(
             became_generated.join(", ")
         ));
     }
-    if !cols.is_empty() {
-        out.push(Step {
-            sql: format!(
-                "INSERT INTO {} ({}) SELECT {} FROM {}",
-                q(&tmp),
-                cols.join(", "),
-                exprs.join(", "),
-                q(src_name)
-            ),
-            reason,
-            destructive: !lost.is_empty() || !became_generated.is_empty(),
-            rewrites_rows: true,
-        });
+    Step {
+        sql: format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            q(tmp),
+            cols.join(", "),
+            exprs.join(", "),
+            q(src_name)
+        ),
+        reason,
+        destructive: !lost.is_empty() || !became_generated.is_empty(),
+        rewrites_rows: true,
     }
-    // With nothing to copy (no column carries over and no rowid to keep), dropping the old
-    // table loses its rows.
-    let nothing_copied = cols.is_empty();
-    if c.autoincrement && t.autoincrement {
-        out.push(step(
-            format!(
-                "DELETE FROM sqlite_sequence WHERE name = {tmpq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {tmpq}, seq FROM sqlite_sequence WHERE name = {srcq}",
-                tmpq = quote_str(&tmp),
-                srcq = quote_str(src_name)
-            ),
-            format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
-        ));
-    }
-    out.push(Step {
-        sql: format!("DROP TABLE {}", q(src_name)),
-        reason: if nothing_copied {
-            format!(
-                "rebuild {}: drop the old table (no column carries over: all its rows are lost)",
-                t.name
-            )
-        } else {
-            format!("rebuild {}: drop the old table", t.name)
-        },
-        destructive: nothing_copied,
-        rewrites_rows: false,
-    });
-    out.push(step(
-        format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
-        format!("rebuild {}: rename the new table into place", t.name),
-    ));
-    out
 }
