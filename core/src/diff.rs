@@ -619,17 +619,7 @@ fn diff_table(
         ..Default::default()
     };
     if c.is_virtual() || t.is_virtual() {
-        let same = match (&c.def, &t.def) {
-            (TableDef::Text(x), TableDef::Text(y)) => {
-                let mut m = table_map.clone();
-                m.insert(ck.to_string(), tk.to_string());
-                rename_tokens(x, &m) == *y
-            }
-            _ => false,
-        };
-        if !same {
-            a.virtual_changed = true;
-        }
+        a.virtual_changed = !same_virtual(c, t, (ck, tk), table_map);
         return a;
     }
 
@@ -653,22 +643,7 @@ fn diff_table(
         .iter()
         .map(|(o, n)| (o.clone(), n.clone()))
         .collect();
-
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    for tc in &t.columns {
-        let key = tc.key();
-        let src = col_src.get(&key).cloned().unwrap_or_else(|| key.clone());
-        if c.column(&src).is_some() {
-            used.insert(src);
-        } else {
-            a.added_columns.push(key);
-        }
-    }
-    for cc in &c.columns {
-        if !used.contains(&cc.key()) {
-            a.dropped_columns.push(cc.key());
-        }
-    }
+    (a.added_columns, a.dropped_columns) = added_and_dropped(c, t, &col_src);
 
     let mut all_map = table_map.clone();
     all_map.insert(ck.to_string(), tk.to_string());
@@ -676,110 +651,11 @@ fn diff_table(
 
     match (c.canon(), t.canon()) {
         (Some(cc), Some(tc)) => {
-            for tcol in &tc.columns {
-                let src = col_src.get(&tcol.key).cloned().unwrap_or(tcol.key.clone());
-                let Some(ccol) = cc.column(&src) else {
-                    continue;
-                };
-                let mut what = Vec::new();
-                if ccol.decl_type != tcol.decl_type {
-                    what.push(format!("type {:?} -> {:?}", ccol.decl_type, tcol.decl_type));
-                }
-                if ccol.not_null != tcol.not_null {
-                    what.push(
-                        if tcol.not_null.is_some() {
-                            "NOT NULL added"
-                        } else {
-                            "NOT NULL dropped"
-                        }
-                        .to_string(),
-                    );
-                }
-                if ccol.default != tcol.default {
-                    what.push("default".into());
-                }
-                if ccol.collate != tcol.collate {
-                    what.push("collation".into());
-                }
-                let cg = ccol.generated.as_ref().map(|g| rename_tokens(g, &all_map));
-                if cg != tcol.generated {
-                    what.push("generated expression".into());
-                }
-                if !what.is_empty() {
-                    a.modified_columns.push((tcol.key.clone(), what));
-                }
-            }
-            let rn = |v: &Option<PrimaryKey>| v.as_ref().map(|p| rename_tokens(&p.text, &all_map));
-            if rn(&cc.primary_key) != tc.primary_key.as_ref().map(|p| p.text.clone()) {
-                a.other.push("primary key".into());
-            }
-            let rs = |v: &[String]| -> BTreeSet<String> {
-                v.iter().map(|s| rename_tokens(s, &all_map)).collect()
-            };
-            if rs(&cc.uniques) != tc.uniques.iter().cloned().collect() {
-                a.other.push("UNIQUE constraints".into());
-            }
-            // A foreign key declared on an added column comes with its ADD COLUMN.
-            let with_added: BTreeSet<&String> = a
-                .added_columns
-                .iter()
-                .filter_map(|c| tc.column_fks.get(c))
-                .flatten()
-                .collect();
-            let target_fks: BTreeSet<String> = tc
-                .foreign_keys
-                .iter()
-                .filter(|f| !with_added.contains(f))
-                .cloned()
-                .collect();
-            if rs(&cc.foreign_keys) != target_fks {
-                a.other.push("foreign keys".into());
-            }
-            if cc.options != tc.options {
-                a.other.push(format!(
-                    "table options {:?} -> {:?}",
-                    cc.options, tc.options
-                ));
-            }
-            let cur_checks: Vec<Check> = cc
-                .checks
-                .iter()
-                .map(|k| Check {
-                    expr: rename_tokens(&k.expr, &all_map),
-                    ..k.clone()
-                })
-                .collect();
-            for k in &tc.checks {
-                if !cur_checks.contains(k) {
-                    a.checks_added.push(k.clone());
-                }
-            }
-            for (k, orig) in cur_checks.iter().zip(&cc.checks) {
-                if !tc.checks.contains(k) {
-                    a.checks_dropped.push(orig.clone());
-                }
-            }
-            if opts.exact_column_order {
-                let cur_order: Vec<String> = cc
-                    .columns
-                    .iter()
-                    .map(|x| col_map.get(&x.key).cloned().unwrap_or(x.key.clone()))
-                    .filter(|k| tc.column(k).is_some())
-                    .collect();
-                let tgt_kept: Vec<String> = tc
-                    .columns
-                    .iter()
-                    .map(|x| x.key.clone())
-                    .filter(|k| !a.added_columns.contains(k))
-                    .collect();
-                let added_at_end = tc
-                    .columns
-                    .iter()
-                    .skip(tgt_kept.len())
-                    .all(|x| a.added_columns.contains(&x.key));
-                if cur_order != tgt_kept || !added_at_end {
-                    a.other.push("column order".into());
-                }
+            a.modified_columns = modified_columns(cc, tc, &col_src, &all_map);
+            a.other.extend(key_changes(&a, cc, tc, &all_map));
+            (a.checks_added, a.checks_dropped) = check_changes(cc, tc, &all_map);
+            if opts.exact_column_order && column_order_changed(&a, cc, tc, &col_map) {
+                a.other.push("column order".into());
             }
         }
         _ => {
@@ -792,4 +668,190 @@ fn diff_table(
         }
     }
     a
+}
+
+/// Whether a virtual table is unchanged: its normalised text, after the table renames.
+fn same_virtual(
+    c: &Table,
+    t: &Table,
+    (ck, tk): (&str, &str),
+    table_map: &BTreeMap<String, String>,
+) -> bool {
+    match (&c.def, &t.def) {
+        (TableDef::Text(x), TableDef::Text(y)) => {
+            let mut m = table_map.clone();
+            m.insert(ck.to_string(), tk.to_string());
+            rename_tokens(x, &m) == *y
+        }
+        _ => false,
+    }
+}
+
+/// The target's columns no current column feeds, and the current columns nothing keeps.
+fn added_and_dropped(
+    c: &Table,
+    t: &Table,
+    col_src: &BTreeMap<String, String>,
+) -> (Vec<String>, Vec<String>) {
+    let mut added = Vec::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for tc in &t.columns {
+        let key = tc.key();
+        let src = col_src.get(&key).cloned().unwrap_or_else(|| key.clone());
+        if c.column(&src).is_some() {
+            used.insert(src);
+        } else {
+            added.push(key);
+        }
+    }
+    let dropped = c
+        .columns
+        .iter()
+        .map(|cc| cc.key())
+        .filter(|k| !used.contains(k))
+        .collect();
+    (added, dropped)
+}
+
+/// Kept columns whose definition changed, each with what changed.
+fn modified_columns(
+    cc: &CanonTable,
+    tc: &CanonTable,
+    col_src: &BTreeMap<String, String>,
+    all_map: &BTreeMap<String, String>,
+) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for tcol in &tc.columns {
+        let src = col_src.get(&tcol.key).cloned().unwrap_or(tcol.key.clone());
+        let Some(ccol) = cc.column(&src) else {
+            continue;
+        };
+        let mut what = Vec::new();
+        if ccol.decl_type != tcol.decl_type {
+            what.push(format!("type {:?} -> {:?}", ccol.decl_type, tcol.decl_type));
+        }
+        if ccol.not_null != tcol.not_null {
+            what.push(
+                if tcol.not_null.is_some() {
+                    "NOT NULL added"
+                } else {
+                    "NOT NULL dropped"
+                }
+                .to_string(),
+            );
+        }
+        if ccol.default != tcol.default {
+            what.push("default".into());
+        }
+        if ccol.collate != tcol.collate {
+            what.push("collation".into());
+        }
+        let cg = ccol.generated.as_ref().map(|g| rename_tokens(g, all_map));
+        if cg != tcol.generated {
+            what.push("generated expression".into());
+        }
+        if !what.is_empty() {
+            out.push((tcol.key.clone(), what));
+        }
+    }
+    out
+}
+
+/// Changes of the primary key, UNIQUE constraints, foreign keys and table options (each a
+/// reason to rebuild).
+fn key_changes(
+    a: &TableAlter,
+    cc: &CanonTable,
+    tc: &CanonTable,
+    all_map: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut other = Vec::new();
+    let rn = |v: &Option<PrimaryKey>| v.as_ref().map(|p| rename_tokens(&p.text, all_map));
+    if rn(&cc.primary_key) != tc.primary_key.as_ref().map(|p| p.text.clone()) {
+        other.push("primary key".into());
+    }
+    let rs = |v: &[String]| -> BTreeSet<String> {
+        v.iter().map(|s| rename_tokens(s, all_map)).collect()
+    };
+    if rs(&cc.uniques) != tc.uniques.iter().cloned().collect() {
+        other.push("UNIQUE constraints".into());
+    }
+    // A foreign key declared on an added column comes with its ADD COLUMN.
+    let with_added: BTreeSet<&String> = a
+        .added_columns
+        .iter()
+        .filter_map(|c| tc.column_fks.get(c))
+        .flatten()
+        .collect();
+    let target_fks: BTreeSet<String> = tc
+        .foreign_keys
+        .iter()
+        .filter(|f| !with_added.contains(f))
+        .cloned()
+        .collect();
+    if rs(&cc.foreign_keys) != target_fks {
+        other.push("foreign keys".into());
+    }
+    if cc.options != tc.options {
+        other.push(format!(
+            "table options {:?} -> {:?}",
+            cc.options, tc.options
+        ));
+    }
+    other
+}
+
+/// CHECKs the target adds and those it drops (current ones compared after the renames).
+fn check_changes(
+    cc: &CanonTable,
+    tc: &CanonTable,
+    all_map: &BTreeMap<String, String>,
+) -> (Vec<Check>, Vec<Check>) {
+    let (mut added, mut dropped) = (Vec::new(), Vec::new());
+    let cur_checks: Vec<Check> = cc
+        .checks
+        .iter()
+        .map(|k| Check {
+            expr: rename_tokens(&k.expr, all_map),
+            ..k.clone()
+        })
+        .collect();
+    for k in &tc.checks {
+        if !cur_checks.contains(k) {
+            added.push(k.clone());
+        }
+    }
+    for (k, orig) in cur_checks.iter().zip(&cc.checks) {
+        if !tc.checks.contains(k) {
+            dropped.push(orig.clone());
+        }
+    }
+    (added, dropped)
+}
+
+/// Whether the kept columns are in another order, or added ones are not at the end.
+fn column_order_changed(
+    a: &TableAlter,
+    cc: &CanonTable,
+    tc: &CanonTable,
+    col_map: &BTreeMap<String, String>,
+) -> bool {
+    let cur_order: Vec<String> = cc
+        .columns
+        .iter()
+        .map(|x| col_map.get(&x.key).cloned().unwrap_or(x.key.clone()))
+        .filter(|k| tc.column(k).is_some())
+        .collect();
+    let tgt_kept: Vec<String> = tc
+        .columns
+        .iter()
+        .map(|x| x.key.clone())
+        .filter(|k| !a.added_columns.contains(k))
+        .collect();
+    let added_at_end = tc
+        .columns
+        .iter()
+        .skip(tgt_kept.len())
+        .all(|x| a.added_columns.contains(&x.key));
+    cur_order != tgt_kept || !added_at_end
 }
