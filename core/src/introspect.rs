@@ -356,23 +356,43 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
         return None;
     };
 
-    let mut columns = Vec::new();
-    let mut primary_key = None;
-    let mut uniques = BTreeSet::new();
-    let mut checks = Vec::new();
-    let mut fks = BTreeSet::new();
-    let mut column_sql = BTreeMap::new();
-    let mut column_fks = BTreeMap::new();
     // The declared text of each column definition, for ADD COLUMN (so the stored type is the
     // one written); the parser's rendering only when the text cannot be split.
     let declared_defs = crate::sqltext::column_definitions(sql)
         .filter(|defs| defs.len() == coldefs.len())
         .unwrap_or_default();
-
+    let mut parts = Parts::default();
     for (i, cd) in coldefs.iter().enumerate() {
+        parts.column(cd, sql, declared_defs.get(i).copied());
+    }
+    for nc in constraints.unwrap_or(&[]).iter() {
+        parts.table_constraint(nc, sql);
+    }
+    Some(parts.finish(flags))
+}
+
+/// A `CREATE TABLE`'s parts as they are read: column-level constraints lifted to table level.
+#[derive(Default)]
+struct Parts {
+    columns: Vec<CanonColumn>,
+    primary_key: Option<PrimaryKey>,
+    uniques: BTreeSet<String>,
+    checks: Vec<Check>,
+    fks: BTreeSet<String>,
+    column_sql: BTreeMap<String, String>,
+    column_fks: BTreeMap<String, Vec<String>>,
+}
+
+impl Parts {
+    /// One column definition and its constraints; `declared` is its source text.
+    fn column(
+        &mut self,
+        cd: &sqlite3_parser::ast::ColumnDefinition<'_>,
+        sql: &str,
+        declared: Option<&str>,
+    ) {
         let name = unquote(cd.col_name.0);
         let key = name.to_ascii_lowercase();
-        let qkey = key.clone();
         let decl_type = cd
             .col_type
             .as_ref()
@@ -388,105 +408,119 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
             generated: None,
         };
         let mut last_fk: Option<String> = None;
-        let fks_before = fks.clone();
+        let fks_before = self.fks.clone();
         for nc in cd.constraints.iter() {
-            let cname = nc.name.as_ref().map(|n| n.0.to_string());
-            match &nc.constraint {
-                ColumnConstraint::PrimaryKey {
-                    order,
-                    conflict_clause,
-                    auto_increment,
-                } => {
-                    let mut t = format!("({qkey}");
-                    if matches!(order, Some(SortOrder::Desc)) {
-                        t.push_str(" desc");
-                    }
-                    t.push(')');
-                    if let Some(c) = conflict_clause {
-                        t.push_str(&format!(" on conflict {}", norm_node(c)));
-                    }
-                    if *auto_increment {
-                        t.push_str(" autoincrement");
-                    }
-                    primary_key = Some(PrimaryKey {
-                        text: t,
-                        column_level: true,
-                    });
-                }
-                ColumnConstraint::NotNull {
-                    nullable,
-                    conflict_clause,
-                } => {
-                    if !nullable {
-                        col.not_null =
-                            Some(conflict_clause.as_ref().map(norm_node).unwrap_or_default());
-                    }
-                }
-                ColumnConstraint::Unique(conflict) => {
-                    let mut t = format!("({qkey})");
-                    if let Some(c) = conflict {
-                        t.push_str(&format!(" on conflict {}", norm_node(c)));
-                    }
-                    uniques.insert(t);
-                }
-                ColumnConstraint::Check(expr) => {
-                    checks.push(Check {
-                        expr: norm_node(expr),
-                        name: cname.as_deref().map(ident_key),
-                        sql: check_text(sql, cname.as_deref(), expr),
-                        raw_name: cname.clone(),
-                        column: Some(key.clone()),
-                    });
-                }
-                ColumnConstraint::Default(expr) => col.default = Some(norm_node(expr)),
-                ColumnConstraint::Defer(d) => {
-                    if let Some(fk) = last_fk.take() {
-                        fks.remove(&fk);
-                        let fk2 = format!("{fk} {}", norm_node(d));
-                        fks.insert(fk2.clone());
-                        last_fk = Some(fk2);
-                    }
-                }
-                ColumnConstraint::Collate { collation_name } => {
-                    col.collate = Some(ident_key(collation_name.0))
-                }
-                ColumnConstraint::ForeignKey {
-                    clause,
-                    defer_clause,
-                } => {
-                    let mut t = format!("({qkey}) references {}", norm_node(clause));
-                    if let Some(d) = defer_clause {
-                        t.push_str(&format!(" {}", norm_node(d)));
-                    }
-                    fks.insert(t.clone());
-                    last_fk = Some(t);
-                }
-                ColumnConstraint::Generated { expr, typ } => {
-                    let stored = typ
-                        .as_ref()
-                        .map(|t| t.0.eq_ignore_ascii_case("stored"))
-                        .unwrap_or(false);
-                    col.generated = Some(format!(
-                        "{} {}",
-                        norm_node(expr),
-                        if stored { "stored" } else { "virtual" }
-                    ));
-                }
-            }
+            self.column_constraint(&mut col, nc, sql, &mut last_fk);
         }
-        let text = declared_defs
-            .get(i)
-            .map(|d| d.to_string())
+        let text = declared
+            .map(str::to_string)
             .unwrap_or_else(|| Sql(cd).to_string());
-        column_sql.insert(key.clone(), text);
-        let own: Vec<String> = fks.difference(&fks_before).cloned().collect();
+        self.column_sql.insert(key.clone(), text);
+        let own: Vec<String> = self.fks.difference(&fks_before).cloned().collect();
         if !own.is_empty() {
-            column_fks.insert(key.clone(), own);
+            self.column_fks.insert(key.clone(), own);
         }
-        columns.push(col);
+        self.columns.push(col);
     }
 
-    for nc in constraints.unwrap_or(&[]).iter() {
+    /// One constraint of column `col`. `last_fk` is the column's foreign key so far (a
+    /// following DEFERRABLE clause belongs to it).
+    fn column_constraint(
+        &mut self,
+        col: &mut CanonColumn,
+        nc: &sqlite3_parser::ast::NamedColumnConstraint<'_>,
+        sql: &str,
+        last_fk: &mut Option<String>,
+    ) {
+        let key = col.key.clone();
+        let qkey = key.clone();
+        let cname = nc.name.as_ref().map(|n| n.0.to_string());
+        match &nc.constraint {
+            ColumnConstraint::PrimaryKey {
+                order,
+                conflict_clause,
+                auto_increment,
+            } => {
+                let mut t = format!("({qkey}");
+                if matches!(order, Some(SortOrder::Desc)) {
+                    t.push_str(" desc");
+                }
+                t.push(')');
+                if let Some(c) = conflict_clause {
+                    t.push_str(&format!(" on conflict {}", norm_node(c)));
+                }
+                if *auto_increment {
+                    t.push_str(" autoincrement");
+                }
+                self.primary_key = Some(PrimaryKey {
+                    text: t,
+                    column_level: true,
+                });
+            }
+            ColumnConstraint::NotNull {
+                nullable,
+                conflict_clause,
+            } => {
+                if !nullable {
+                    col.not_null =
+                        Some(conflict_clause.as_ref().map(norm_node).unwrap_or_default());
+                }
+            }
+            ColumnConstraint::Unique(conflict) => {
+                let mut t = format!("({qkey})");
+                if let Some(c) = conflict {
+                    t.push_str(&format!(" on conflict {}", norm_node(c)));
+                }
+                self.uniques.insert(t);
+            }
+            ColumnConstraint::Check(expr) => {
+                self.checks.push(Check {
+                    expr: norm_node(expr),
+                    name: cname.as_deref().map(ident_key),
+                    sql: check_text(sql, cname.as_deref(), expr),
+                    raw_name: cname.clone(),
+                    column: Some(key.clone()),
+                });
+            }
+            ColumnConstraint::Default(expr) => col.default = Some(norm_node(expr)),
+            ColumnConstraint::Defer(d) => {
+                if let Some(fk) = last_fk.take() {
+                    self.fks.remove(&fk);
+                    let fk2 = format!("{fk} {}", norm_node(d));
+                    self.fks.insert(fk2.clone());
+                    *last_fk = Some(fk2);
+                }
+            }
+            ColumnConstraint::Collate { collation_name } => {
+                col.collate = Some(ident_key(collation_name.0))
+            }
+            ColumnConstraint::ForeignKey {
+                clause,
+                defer_clause,
+            } => {
+                let mut t = format!("({qkey}) references {}", norm_node(clause));
+                if let Some(d) = defer_clause {
+                    t.push_str(&format!(" {}", norm_node(d)));
+                }
+                self.fks.insert(t.clone());
+                *last_fk = Some(t);
+            }
+            ColumnConstraint::Generated { expr, typ } => {
+                let stored = typ
+                    .as_ref()
+                    .map(|t| t.0.eq_ignore_ascii_case("stored"))
+                    .unwrap_or(false);
+                col.generated = Some(format!(
+                    "{} {}",
+                    norm_node(expr),
+                    if stored { "stored" } else { "virtual" }
+                ));
+            }
+        }
+    }
+
+    /// One table-level constraint.
+    fn table_constraint(&mut self, nc: &sqlite3_parser::ast::NamedTableConstraint<'_>, sql: &str) {
         let cname = nc.name.as_ref().map(|n| n.0.to_string());
         match &nc.constraint {
             TableConstraint::PrimaryKey {
@@ -502,7 +536,7 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                 if *auto_increment {
                     t.push_str(" autoincrement");
                 }
-                primary_key = Some(PrimaryKey {
+                self.primary_key = Some(PrimaryKey {
                     text: t,
                     column_level: false,
                 });
@@ -516,14 +550,14 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                 if let Some(c) = conflict_clause {
                     t.push_str(&format!(" on conflict {}", norm_node(c)));
                 }
-                uniques.insert(t);
+                self.uniques.insert(t);
             }
             TableConstraint::Check(expr, conflict) => {
                 let mut e = norm_node(expr);
                 if let Some(c) = conflict {
                     e.push_str(&format!(" on conflict {}", norm_node(c)));
                 }
-                checks.push(Check {
+                self.checks.push(Check {
                     expr: e,
                     name: cname.as_deref().map(ident_key),
                     sql: check_text(sql, cname.as_deref(), expr),
@@ -541,28 +575,31 @@ pub fn parse_table(sql: &str) -> Option<CanonTable> {
                 if let Some(d) = defer_clause {
                     t.push_str(&format!(" {}", norm_node(d)));
                 }
-                fks.insert(t);
+                self.fks.insert(t);
             }
         }
     }
-    checks.sort();
-    let mut options = Vec::new();
-    if flags.contains(TabFlags::Strict) {
-        options.push("strict");
+
+    fn finish(mut self, flags: TabFlags) -> CanonTable {
+        self.checks.sort();
+        let mut options = Vec::new();
+        if flags.contains(TabFlags::Strict) {
+            options.push("strict");
+        }
+        if flags.contains(TabFlags::WithoutRowid) {
+            options.push("without rowid");
+        }
+        CanonTable {
+            columns: self.columns,
+            primary_key: self.primary_key,
+            uniques: self.uniques.into_iter().collect(),
+            checks: self.checks,
+            foreign_keys: self.fks.into_iter().collect(),
+            options: options.join(","),
+            column_sql: self.column_sql,
+            column_fks: self.column_fks,
+        }
     }
-    if flags.contains(TabFlags::WithoutRowid) {
-        options.push("without rowid");
-    }
-    Some(CanonTable {
-        columns,
-        primary_key,
-        uniques: uniques.into_iter().collect(),
-        checks,
-        foreign_keys: fks.into_iter().collect(),
-        options: options.join(","),
-        column_sql,
-        column_fks,
-    })
 }
 
 /// A CHECK's expression as SQL: its declared text when it is named (`ADD CONSTRAINT` writes it
