@@ -441,19 +441,13 @@ impl Parts {
                 conflict_clause,
                 auto_increment,
             } => {
-                let mut t = format!("({qkey}");
-                if matches!(order, Some(SortOrder::Desc)) {
-                    t.push_str(" desc");
-                }
-                t.push(')');
-                if let Some(c) = conflict_clause {
-                    t.push_str(&format!(" on conflict {}", norm_node(c)));
-                }
-                if *auto_increment {
-                    t.push_str(" autoincrement");
-                }
+                let col = if matches!(order, Some(SortOrder::Desc)) {
+                    format!("{qkey} desc")
+                } else {
+                    qkey.clone()
+                };
                 self.primary_key = Some(PrimaryKey {
-                    text: t,
+                    text: key_text(&[col], conflict_clause.as_ref(), *auto_increment),
                     column_level: true,
                 });
             }
@@ -529,15 +523,8 @@ impl Parts {
                 conflict_clause,
             } => {
                 let cols: Vec<String> = columns.iter().map(sorted_column).collect();
-                let mut t = format!("({})", cols.join(", "));
-                if let Some(c) = conflict_clause {
-                    t.push_str(&format!(" on conflict {}", norm_node(c)));
-                }
-                if *auto_increment {
-                    t.push_str(" autoincrement");
-                }
                 self.primary_key = Some(PrimaryKey {
-                    text: t,
+                    text: key_text(&cols, conflict_clause.as_ref(), *auto_increment),
                     column_level: false,
                 });
             }
@@ -616,6 +603,22 @@ impl<T: ToTokens> std::fmt::Display for Sql<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.to_fmt(f)
     }
+}
+
+/// A primary key's normalised text: `(cols) on conflict … autoincrement`.
+fn key_text(
+    cols: &[String],
+    conflict: Option<&sqlite3_parser::ast::ResolveType>,
+    autoincrement: bool,
+) -> String {
+    let mut t = format!("({})", cols.join(", "));
+    if let Some(c) = conflict {
+        t.push_str(&format!(" on conflict {}", norm_node(c)));
+    }
+    if autoincrement {
+        t.push_str(" autoincrement");
+    }
+    t
 }
 
 fn sorted_column(c: &sqlite3_parser::ast::SortedColumn<'_>) -> String {

@@ -10,12 +10,7 @@ const REBUILD_P: &str = "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT COLLAT
 CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);";
 
 fn schema_sql(conn: &Connection) -> Vec<String> {
-    conn.prepare("SELECT sql FROM sqlite_schema ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    column_values(conn, "SELECT sql FROM sqlite_schema ORDER BY name")
 }
 
 #[test]
