@@ -131,6 +131,11 @@ struct Planning {
     /// A column rename, table.old=new (repeatable).
     #[arg(long, value_name = "TABLE.OLD=NEW")]
     rename_column: Vec<String>,
+    /// The value a new or changed column takes in every existing row, computed by SQLite
+    /// from the row as it was, e.g. `--value 'users.full_name=first || '"' '"' || last'`
+    /// (repeatable; like `-- liteshift:value table.column = EXPR` in the schema).
+    #[arg(long, value_name = "TABLE.COLUMN=EXPR")]
+    value: Vec<String>,
     /// Make column order significant (a reorder plans a rebuild).
     #[arg(long)]
     exact_column_order: bool,
@@ -169,6 +174,9 @@ impl Planning {
         }
         for r in &self.rename_column {
             o.hints.add_column_rename(r).map_err(|e| anyhow!(e))?;
+        }
+        for v in &self.value {
+            o.hints.add_value(v).map_err(|e| anyhow!("--value: {e}"))?;
         }
         if let Some(v) = &self.sqlite_version {
             o.sqlite_version = Some(SqliteVersion::parse(v).ok_or_else(|| {

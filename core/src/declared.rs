@@ -407,7 +407,8 @@ fn dangling_foreign_keys(
     Ok(out)
 }
 
-/// Parse `-- liteshift:rename-table old=new` and `-- liteshift:rename-column table.old=new`.
+/// Parse `-- liteshift:rename-table old=new`, `-- liteshift:rename-column table.old=new` and
+/// `-- liteshift:value table.column = EXPR`.
 pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
     let mut hints = Hints::default();
     let mut offset = 0;
@@ -425,8 +426,9 @@ pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
                 let res = match verb {
                     "rename-table" => hints.add_table_rename(arg),
                     "rename-column" => hints.add_column_rename(arg),
+                    "value" => hints.add_value_at(arg, Some(line_col(sql, col))),
                     _ => Err(format!(
-                        "unknown liteshift annotation `{verb}`; known: rename-table old=new, rename-column table.old=new"
+                        "unknown liteshift annotation `{verb}`; known: rename-table old=new, rename-column table.old=new, value table.column = EXPR"
                     )),
                 };
                 if let Err(m) = res {

@@ -17,6 +17,22 @@ pub struct Hints {
     pub tables: Vec<(String, String)>,
     /// (table name — old or new, old column name, new column name)
     pub columns: Vec<(String, String, String)>,
+    /// Declared values for existing rows (`--value t.c=EXPR`, `-- liteshift:value t.c = EXPR`).
+    pub values: Vec<ValueHint>,
+}
+
+/// The value `table.column` takes in every existing row: `expr`, computed by SQLite from the
+/// row as it was (it names the old row's columns as they were named before the migration).
+/// It applies while the column is added or changed, and is a no-op once it is as declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ValueHint {
+    /// The table, by its name in the declared schema.
+    pub table: String,
+    pub column: String,
+    pub expr: String,
+    /// Where the annotation is (line, column) in the declared schema; `None` for an option.
+    #[serde(skip)]
+    pub at: Option<(usize, usize)>,
 }
 
 impl Hints {
@@ -43,6 +59,27 @@ impl Hints {
             .push((t.to_string(), o.to_string(), n.to_string()));
         Ok(())
     }
+    /// Parse `table.column=EXPR` (or `table.column = EXPR`).
+    pub fn add_value(&mut self, arg: &str) -> Result<(), String> {
+        self.add_value_at(arg, None)
+    }
+    /// [`Hints::add_value`] for an annotation at (line, column).
+    pub fn add_value_at(&mut self, arg: &str, at: Option<(usize, usize)>) -> Result<(), String> {
+        let err = || format!("bad value `{arg}`: expected table.column=EXPR");
+        let (lhs, expr) = arg.split_once('=').ok_or_else(err)?;
+        let (t, c) = lhs.trim().rsplit_once('.').ok_or_else(err)?;
+        let (t, c, expr) = (t.trim(), c.trim(), expr.trim());
+        if t.is_empty() || c.is_empty() || expr.is_empty() {
+            return Err(err());
+        }
+        self.values.push(ValueHint {
+            table: crate::sqltext::unquote(t),
+            column: crate::sqltext::unquote(c),
+            expr: expr.to_string(),
+            at,
+        });
+        Ok(())
+    }
     /// Add every hint of `other`.
     pub fn extend(&mut self, other: &Hints) {
         for t in &other.tables {
@@ -53,6 +90,11 @@ impl Hints {
         for c in &other.columns {
             if !self.columns.contains(c) {
                 self.columns.push(c.clone());
+            }
+        }
+        for v in &other.values {
+            if !self.values.contains(v) {
+                self.values.push(v.clone());
             }
         }
     }
@@ -161,6 +203,8 @@ pub struct TableAlter {
     pub other: Vec<String>,
     /// The current table is a virtual table or the target is, and they differ.
     pub virtual_changed: bool,
+    /// Declared values for existing rows of added or changed columns, by target column key.
+    pub values: BTreeMap<String, ValueHint>,
 }
 
 impl TableAlter {
@@ -207,6 +251,12 @@ impl TableAlter {
         }
         if self.virtual_changed {
             out.push(format!("change virtual table {t}"));
+        }
+        for (c, v) in &self.values {
+            out.push(format!(
+                "existing rows of {t}.{c} take the declared value {}",
+                v.expr
+            ));
         }
         out
     }
@@ -346,6 +396,7 @@ pub fn diff_hinted(
     opts: DiffOptions,
 ) -> Changes {
     let mut ch = Changes::default();
+    let explicit_values = &explicit.values;
     let explicit = &already_applied_removed(
         current,
         target,
@@ -397,6 +448,7 @@ pub fn diff_hinted(
             }
         }
     }
+    attach_values(&mut ch, target, annotated, explicit_values);
     for (tn, o, n) in &explicit.columns {
         let k = ident_key(tn);
         let matched = target.tables.contains_key(&k)
@@ -527,6 +579,42 @@ fn diff_objects<'a>(
 
 /// `hints` with each column hint naming its table by the new name when a table hint renames
 /// it, so that `t.a=b` with `t=u` means the same before and after the table rename.
+/// Give each altered table the declared values of its added or changed columns (explicit ones
+/// first). A value for a column that is as declared does nothing (it stays in the file); an
+/// explicit one for a table or column the declared schema does not have is an error.
+fn attach_values(ch: &mut Changes, target: &Schema, annotated: &Hints, explicit: &[ValueHint]) {
+    for (v, is_explicit) in explicit
+        .iter()
+        .map(|v| (v, true))
+        .chain(annotated.values.iter().map(|v| (v, false)))
+    {
+        let (tk, ck) = (ident_key(&v.table), ident_key(&v.column));
+        let Some(t) = target.tables.get(&tk) else {
+            if is_explicit {
+                ch.hint_errors.push(format!(
+                    "value {}.{}: the declared schema has no table `{}`; fix or remove it",
+                    v.table, v.column, v.table
+                ));
+            }
+            continue;
+        };
+        if t.column(&ck).is_none() {
+            if is_explicit {
+                ch.hint_errors.push(format!("value {}.{}: table {} has no column `{}` in the declared schema; fix or remove it", v.table, v.column, t.name, v.column));
+            }
+            continue;
+        }
+        let Some(a) = ch.altered_tables.iter_mut().find(|a| a.to == tk) else {
+            continue;
+        };
+        let changed =
+            a.added_columns.contains(&ck) || a.modified_columns.iter().any(|(k, _)| *k == ck);
+        if changed && !a.values.contains_key(&ck) {
+            a.values.insert(ck, v.clone());
+        }
+    }
+}
+
 fn by_new_table_names(hints: &Hints) -> Hints {
     let mut out = hints.clone();
     for (t, _, _) in &mut out.columns {

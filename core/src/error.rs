@@ -145,7 +145,7 @@ impl std::fmt::Display for Refusal {
                 for v in violations {
                     writeln!(f, "  - {v}")?;
                 }
-                write!(f, "fix or delete those rows, or change the declared schema")
+                write!(f, "fix or delete those rows, change the declared schema, or declare the value existing rows take (--value TABLE.COLUMN=EXPR, or `-- liteshift:value TABLE.COLUMN = EXPR` in the schema)")
             }
         }
     }

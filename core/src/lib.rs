@@ -45,7 +45,7 @@ pub use apply::{apply, ApplyOptions, Report};
 #[cfg(feature = "rusqlite")]
 pub use declared::{load_catalog, load_declared};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
-pub use diff::{diff, Changes, DiffOptions, Hints};
+pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
 pub use error::{Error, Refusal, Result, Violation};
 pub use host::{Host, HostError, Rows, Value};
 pub use introspect::{host_version, introspect};
@@ -226,7 +226,39 @@ fn plan_declared(
 ) -> Result<Planned> {
     let current =
         introspect::introspect_at(host, caps.version).map_err(|e| as_database_error(host, e))?;
-    plan_schemas(current, declared, opts, caps)
+    let planned = plan_schemas(current, declared, opts, caps)?;
+    check_values(host, &planned, &opts.source_name)?;
+    Ok(planned)
+}
+
+/// Each declared value must compile against its table as it is (SQLite says), before anything
+/// runs: an annotation's error points at its line and column.
+fn check_values(host: &dyn Host, planned: &Planned, source_name: &str) -> Result<()> {
+    for a in &planned.changes.altered_tables {
+        let c = &planned.current.tables[&a.from];
+        for v in a.values.values() {
+            let probe = format!(
+                "SELECT ({}) FROM {} LIMIT 0",
+                v.expr,
+                sqltext::quote_ident(&c.name)
+            );
+            let Err(e) = host.query(&probe) else { continue };
+            let message = format!(
+                "value {}.{} = {}: {}; the expression is computed from each existing row of {} as it was, by its current column names",
+                v.table, v.column, v.expr, e.message, c.name
+            );
+            return Err(match v.at {
+                Some((line, column)) => Error::Schema {
+                    source_name: source_name.to_string(),
+                    line,
+                    column,
+                    message,
+                },
+                None => Error::InvalidOption(message),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Schema-to-schema: the migration from the declared schema `from_sql` to `to_sql`, with no

@@ -198,6 +198,12 @@ fn step(sql: String, reason: String) -> Step {
     }
 }
 
+/// Whether `a`'s column renames run natively (`RENAME COLUMN`, before everything else): not
+/// when a declared value must read the columns by their old names (the rebuild renames them).
+fn native_column_renames(a: &crate::diff::TableAlter, caps: Capabilities) -> bool {
+    caps.rename_column() && a.values.is_empty()
+}
+
 /// `steps` between the foreign-key guard (which stops the script before any change while
 /// enforcement is on) and its removal.
 fn guarded(steps: Vec<Step>, caps: Capabilities) -> Vec<Step> {

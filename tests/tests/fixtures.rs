@@ -1,5 +1,6 @@
 //! Fixture tests: each folder of `tests/fixtures/` holds `before.sql`, `after.sql`, optional
-//! `data.sql` (rows for the `before` database), optional `options` (`key = value` lines) and
+//! `data.sql` (rows for the `before` database), optional `options` (`key = value` lines:
+//! `rename-table`, `rename-column`, `value` (forward only), `sqlite-version`, ...) and
 //! optional `assert.sql` (queries that must each return true after the forward migration).
 //! After each direction the database must be exactly what the declared SQL creates, as SQLite
 //! reports it (`schema_facts`), unless `options` says `exact-text = false` (a fixture about
@@ -70,6 +71,12 @@ impl Fixture {
                 r.clone()
             };
             o.hints.add_table_rename(&r).unwrap();
+        }
+        // Declared values apply forward only (the reverse direction has its own schema).
+        for v in self.opts.get("value").into_iter().flatten() {
+            if !reverse {
+                o.hints.add_value(v).unwrap();
+            }
         }
         for r in self.opts.get("rename-column").into_iter().flatten() {
             let (lhs, new) = r.split_once('=').unwrap();

@@ -327,3 +327,60 @@ fn a_schema_migrated_meanwhile_by_another_connection_is_planned_again_under_the_
     assert_eq!(n, 2);
     // (A plan the caller saved is still refused as stale: a_plan_for_another_schema_is_refused.)
 }
+
+#[test]
+fn declared_values_are_checked_by_sqlite_first_and_stay_harmless_in_the_file() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'yy');",
+    )
+    .unwrap();
+    let before = schema_sql(&conn);
+    // An expression SQLite cannot compile against the table: the annotation's line and column.
+    let bad = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, n INTEGER NOT NULL);\n  -- liteshift:value t.n = length(nope)\n";
+    match migrate(&mut conn, bad, &Options::default()).unwrap_err() {
+        Error::Schema {
+            line,
+            column,
+            message,
+            ..
+        } => {
+            assert_eq!((line, column), (2, 3), "{message}");
+            assert!(message.contains("no such column: nope"), "{message}");
+        }
+        other => panic!("expected a schema error, got {other}"),
+    }
+    // An explicit value for a column the declared schema lacks is an error (exit 2 in the CLI).
+    let target = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, n INTEGER NOT NULL);";
+    let mut opts = Options::default();
+    opts.hints.add_value("t.m=1").unwrap();
+    let err = migrate(&mut conn, target, &opts).unwrap_err();
+    assert!(matches!(err, Error::InvalidOption(_)), "{err}");
+    assert_eq!(schema_sql(&conn), before);
+    // The value is computed from each row; afterwards the annotation does nothing.
+    let good = format!("{target}\n-- liteshift:value t.n = length(a) * 10\n");
+    assert!(
+        migrate(&mut conn, &good, &Options::default())
+            .unwrap()
+            .steps_applied
+            > 0
+    );
+    assert_eq!(
+        column_values(&conn, "SELECT CAST(n AS TEXT) FROM t ORDER BY id"),
+        vec!["10".to_string(), "20".to_string()]
+    );
+    assert_eq!(
+        migrate(&mut conn, &good, &Options::default())
+            .unwrap()
+            .steps_applied,
+        0
+    );
+    // A value for a column that is already as declared is a no-op, explicit or not.
+    let mut opts = Options::default();
+    opts.hints.add_value("t.n=0").unwrap();
+    assert_eq!(migrate(&mut conn, target, &opts).unwrap().steps_applied, 0);
+    assert_eq!(
+        column_values(&conn, "SELECT CAST(sum(n) AS TEXT) FROM t"),
+        vec!["30".to_string()]
+    );
+}

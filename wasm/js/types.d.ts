@@ -8,6 +8,9 @@ export interface Options {
   renameTables?: Record<string, string> | Array<[string, string]>;
   /** Column renames: `{ "table.old": "new" }` or `[["table.old", "new"]]`. */
   renameColumns?: Record<string, string> | Array<[string, string]>;
+  /** Values for existing rows of new or changed columns, computed by SQLite from each row as
+   * it was: `{ "table.column": "EXPR" }` or `[["table.column", "EXPR"]]`. */
+  values?: Record<string, string> | Array<[string, string]>;
   /** Plan for this SQLite version (e.g. "3.45.1"). migrate uses the host's by default. */
   sqliteVersion?: string;
   /** Make a foreign key to an undeclared table or column an error (by default: a warning). */

@@ -28,6 +28,9 @@ pub struct JsOptions {
     pub rename_tables: Renames,
     /// `[["table.old", "new"], ...]` or `{ "table.old": "new" }`
     pub rename_columns: Renames,
+    /// `{ "table.column": "EXPR" }` or `[["table.column", "EXPR"], ...]`: declared values for
+    /// existing rows.
+    pub values: Renames,
     pub sqlite_version: Option<String>,
     pub source_name: Option<String>,
 }
@@ -72,6 +75,11 @@ impl JsOptions {
         for (a, b) in self.rename_columns.pairs() {
             o.hints
                 .add_column_rename(&format!("{a}={b}"))
+                .map_err(Error::InvalidOption)?;
+        }
+        for (a, b) in self.values.pairs() {
+            o.hints
+                .add_value(&format!("{a}={b}"))
                 .map_err(Error::InvalidOption)?;
         }
         if let Some(v) = &self.sqlite_version {
@@ -353,6 +361,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "allowDanglingForeignKeys",
     "renameTables",
     "renameColumns",
+    "values",
     "sqliteVersion",
     "sourceName",
 ];
@@ -388,6 +397,7 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             "allowDanglingForeignKeys" => o.allow_dangling_foreign_keys = flag()?,
             "renameTables" => o.rename_tables = renames(&k, &val)?,
             "renameColumns" => o.rename_columns = renames(&k, &val)?,
+            "values" => o.values = renames(&k, &val)?,
             "sqliteVersion" => o.sqlite_version = Some(text()?),
             "sourceName" => o.source_name = Some(text()?),
             _ => {
@@ -405,7 +415,7 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
 fn renames(k: &str, v: &JsValue) -> Result<Renames, JsValue> {
     let bad = || {
         invalid(format!(
-            "options: `{k}` must be {{ old: \"new\" }} or [[\"old\", \"new\"], ...]"
+            "options: `{k}` must map strings to strings: {{ \"a\": \"b\" }} or [[\"a\", \"b\"], ...]"
         ))
     };
     if js_sys::Array::is_array(v) {

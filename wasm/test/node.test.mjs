@@ -239,3 +239,16 @@ test('a custom adapter sees the documented sequence, and a failing host read rol
   }
   assert.equal(db.selectValue('SELECT count(*) FROM child'), 3);
 });
+
+test('declared values: a new NOT NULL column gets each row its value, computed by the host', async () => {
+  for (const [name, h] of Object.entries(hosts)) {
+    const db = h.open();
+    const target = NEW.replace('note TEXT, done INTEGER NOT NULL DEFAULT 0', 'note TEXT, done INTEGER NOT NULL DEFAULT 0, label TEXT NOT NULL');
+    await assert.rejects(h.ls.migrate(db, target), (e) => e.code === 'data_violates_schema' && /--value/.test(e.message), name);
+    const report = await h.ls.migrate(db, target, { values: { 'child.label': "upper(note) || '-' || parent_id" } });
+    assert.ok(report.stepsApplied > 0, name);
+    assert.equal(h.one(db, "SELECT group_concat(label, ',') FROM (SELECT label FROM child ORDER BY id)"), 'X-1,Y-1,Z-2', name);
+    assert.equal((await h.ls.migrate(db, target, { values: { 'child.label': "'ignored'" } })).stepsApplied, 0, `${name}: a value is a no-op once the column is as declared`);
+    assert.throws(() => h.ls.plan(db, target, { values: [['child.nope', '1']] }), (e) => e.code === 'invalid_option' && /nope/.test(e.message), name);
+  }
+});

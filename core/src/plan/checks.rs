@@ -44,6 +44,16 @@ struct Rows {
     rid: Option<&'static str>,
     /// Target column key -> the current column that feeds it (`None`: a new column).
     src_of: BTreeMap<String, Option<String>>,
+    /// Target column keys that take a declared value (every constraint on them is checked).
+    valued: BTreeSet<String>,
+}
+
+impl Rows {
+    /// Whether `expr` (normalised) names a column that takes a declared value.
+    fn mentions_valued(&self, expr: &str) -> bool {
+        expr.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|tok| self.valued.contains(tok))
+    }
 }
 
 impl Rows {
@@ -54,6 +64,7 @@ impl Rows {
             proj.push(format!("{r} AS \"__liteshift_rowid\""));
         }
         let mut src_of: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut valued = BTreeSet::new();
         for tc in &t.columns {
             if tc.generated != Generated::No {
                 continue;
@@ -66,9 +77,14 @@ impl Rows {
             } else {
                 c.column(&key).map(|x| x.name.clone())
             };
-            let expr = match &src {
-                Some(s) => q(s),
-                None => tc
+            let value = a.values.get(&key).map(|v| format!("({})", v.expr));
+            if value.is_some() {
+                valued.insert(key.clone());
+            }
+            let expr = match (&value, &src) {
+                (Some(v), _) => v.clone(),
+                (None, Some(s)) => q(s),
+                (None, None) => tc
                     .default
                     .as_deref()
                     .map_or_else(|| "NULL".into(), crate::sqltext::default_as_value),
@@ -82,7 +98,12 @@ impl Rows {
             q(&c.name),
             q(&t.name)
         );
-        Rows { from, rid, src_of }
+        Rows {
+            from,
+            rid,
+            src_of,
+            valued,
+        }
     }
 
     /// An `example` expression naming an offending row: its rowid and `cols`' values.
@@ -125,7 +146,7 @@ fn not_null_checks(rows: &Rows, c: &Table, t: &Table) -> Vec<DataCheck> {
         // A new column with a non-NULL default cannot hold NULL.
         let filled = src_of.get(&key).is_some_and(|s| s.is_none())
             && !crate::sqltext::default_is_null(tc.default.as_deref());
-        if was_nn || filled {
+        if (was_nn || filled) && !rows.valued.contains(&key) {
             continue;
         }
         out.push(DataCheck {
@@ -152,7 +173,7 @@ fn integer_key_check(rows: &Rows, c: &Table, t: &Table) -> Option<DataCheck> {
             .as_ref()
             .and_then(|s| c.rowid_alias().map(|ca| ca.name.eq_ignore_ascii_case(s)))
             .unwrap_or(false);
-        if src.is_some() && !already {
+        if (src.is_some() && !already) || rows.valued.contains(&alias.key()) {
             let x = q(&alias.name);
             return Some(DataCheck {
                 constraint: "INTEGER PRIMARY KEY (values must be integers)".into(),
@@ -172,7 +193,14 @@ fn integer_key_check(rows: &Rows, c: &Table, t: &Table) -> Option<DataCheck> {
 fn check_checks(rows: &Rows, a: &TableAlter, t: &Table) -> Vec<DataCheck> {
     let from = &rows.from;
     let mut out = Vec::new();
-    for k in &a.checks_added {
+    // New CHECKs, and kept ones over a column that takes a declared value.
+    let kept_over_values = t
+        .canon()
+        .map(|tc| tc.checks.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|k| !a.checks_added.contains(k) && rows.mentions_valued(&k.expr));
+    for k in a.checks_added.iter().chain(kept_over_values) {
         let cols: Vec<String> = t
             .columns
             .iter()
@@ -223,7 +251,7 @@ fn unique_checks(rows: &Rows, a: &TableAlter, c: &Table, t: &Table) -> Vec<DataC
             .chain(tc.primary_key.as_ref().map(|p| &p.text));
         for u in tgt {
             let key = strip_conflict(u);
-            if cur.contains(&key) {
+            if cur.contains(&key) && !rows.mentions_valued(&key) {
                 continue;
             }
             let names: Vec<String> = key

@@ -23,7 +23,7 @@ pub(super) fn source_column(
     caps: Capabilities,
 ) -> Option<String> {
     if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| n == tkey) {
-        return if caps.rename_column() {
+        return if native_column_renames(a, caps) {
             Some(tkey.to_string())
         } else {
             c.column(o).map(|x| x.name.clone())
@@ -132,6 +132,12 @@ fn copied_columns(
     let mut alias_fed = false;
     for tc in &t.columns {
         if tc.generated != Generated::No {
+            continue;
+        }
+        if let Some(v) = a.values.get(&tc.key()) {
+            alias_fed |= Some(tc.key()) == alias;
+            cols.push(q(&tc.name));
+            exprs.push(format!("({})", v.expr));
             continue;
         }
         match source_column(a, c, &tc.key(), caps) {

@@ -35,7 +35,11 @@ pub(super) fn rename_steps(
         ));
     }
     if caps.rename_column() {
-        for a in &changes.altered_tables {
+        for a in changes
+            .altered_tables
+            .iter()
+            .filter(|a| native_column_renames(a, caps))
+        {
             let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
             let renames: Vec<(String, String)> = a
                 .column_renames

@@ -44,6 +44,8 @@ pub fn table_strategy(
     why.extend(a.other.iter().cloned());
     if !a.column_renames.is_empty() && !caps.rename_column() {
         why.push(caps.why_not("RENAME COLUMN", "3.25.0"));
+    } else if !a.column_renames.is_empty() && !native_column_renames(a, caps) {
+        why.push("a declared value reads the columns by their old names".into());
     }
     let (Some(cc), Some(tc)) = (c.canon(), t.canon()) else {
         why.push("definition could not be parsed".into());
@@ -66,12 +68,36 @@ pub fn table_strategy(
         return Strategy::Rebuild(why);
     }
     // Added columns go before dropped ones: SQLite cannot drop a table's last column.
+    // Declared values are computed from each row as it was: after the new columns exist,
+    // before any column goes and before new constraints hold.
     let mut steps = drops_checks;
     steps.extend(adds);
+    steps.extend(values_update(a, t));
     steps.extend(drops);
     steps.extend(alters);
     steps.extend(adds_checks);
     Strategy::Native(steps)
+}
+
+/// One `UPDATE` that gives every existing row the declared values (all computed from the row
+/// as it was), or nothing when the table has none.
+fn values_update(a: &TableAlter, t: &Table) -> Option<Step> {
+    if a.values.is_empty() {
+        return None;
+    }
+    let sets: Vec<String> = t
+        .columns
+        .iter()
+        .filter_map(|c| a.values.get(&c.key()).map(|v| (c, v)))
+        .map(|(c, v)| format!("{} = ({})", q(&c.name), v.expr))
+        .collect();
+    let names: Vec<String> = a.values.keys().map(|k| format!("{}.{k}", t.name)).collect();
+    Some(Step {
+        sql: format!("UPDATE {} SET {}", q(&t.name), sets.join(", ")),
+        reason: format!("declared values for existing rows of {}", names.join(", ")),
+        destructive: false,
+        rewrites_rows: true,
+    })
 }
 
 /// One altered table's parts, for deciding each change: the native step, or a reason (pushed
