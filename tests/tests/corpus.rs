@@ -14,8 +14,14 @@ use rusqlite::Connection;
 enum Outcome {
     /// Migrated with rows: (rows seeded, steps applied, warnings).
     Migrated(usize, usize, Vec<String>),
-    /// The seeded rows violate the target (e.g. a new NOT NULL column without a default): the
-    /// refusal left the database unchanged, and the same pair migrated exactly without rows.
+    /// The seeded rows violate the target: a new NOT NULL (or UNIQUE) column without a
+    /// default, or a kept column that becomes NOT NULL over NULLs. The refusal left the
+    /// database unchanged; with declared values for those columns (as the app's own upgrade
+    /// code computes them) it migrated exactly with rows: (rows, steps, values declared).
+    MigratedWithValues(usize, usize, usize),
+    /// The seeded rows violate the target in a way no value for a new column fixes (a new
+    /// foreign key the seeded rows break): the refusal left the database unchanged, and the
+    /// same pair migrated exactly without rows.
     RefusedByData(String),
 }
 
@@ -29,9 +35,21 @@ fn options() -> Options {
 }
 
 fn migrate_pair(from: &str, to: &str) -> Result<Outcome, String> {
-    match migrate_pair_with_rows(from, to, 3) {
+    match migrate_pair_with_rows(from, to, 3, &options()) {
         Err(e @ liteshift::Error::Refused(liteshift::Refusal::Violations { .. })) => {
-            match migrate_pair_with_rows(from, to, 0) {
+            if let Some(opts) = with_values(from, to, &e) {
+                match migrate_pair_with_rows(from, to, 3, &opts) {
+                    Ok(Ok((r, s, _))) => {
+                        return Ok(Outcome::MigratedWithValues(r, s, opts.hints.values.len()))
+                    }
+                    Ok(Err(m)) => return Err(format!("with declared values: {m}")),
+                    Err(e2) if !e2.is_refusal() => {
+                        return Err(format!("with declared values: {e2}"))
+                    }
+                    Err(_) => {}
+                }
+            }
+            match migrate_pair_with_rows(from, to, 0, &options()) {
                 Ok(Ok(_)) => Ok(Outcome::RefusedByData(e.to_string())),
                 Ok(Err(m)) => Err(format!("without rows: {m}")),
                 Err(e2) => Err(format!("refused with rows ({e}), and without rows: {e2}")),
@@ -43,6 +61,76 @@ fn migrate_pair(from: &str, to: &str) -> Result<Outcome, String> {
     }
 }
 
+/// Declared values for the columns a refusal names: a distinct value per row, of the column's
+/// kind, for a new NOT NULL or UNIQUE column; the old value or that for a kept column that
+/// becomes NOT NULL.
+fn with_values(from: &str, to: &str, refusal: &liteshift::Error) -> Option<Options> {
+    let liteshift::Error::Refused(liteshift::Refusal::Violations { violations }) = refusal else {
+        return None;
+    };
+    let (old, new) = (
+        Connection::open_in_memory().unwrap(),
+        Connection::open_in_memory().unwrap(),
+    );
+    old.execute_batch(from).unwrap();
+    new.execute_batch(to).unwrap();
+    let column_type = |conn: &Connection, t: &str, c: &str| -> Option<String> {
+        conn.query_row(
+            "SELECT upper(type) FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+            [t, c],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    let mut opts = options();
+    for v in violations {
+        // NOT NULL on a column (the pre-check), or a new unique index SQLite stopped at
+        // ("UNIQUE constraint failed: t.c").
+        let named = v
+            .constraint
+            .strip_prefix("UNIQUE constraint failed: ")
+            .and_then(|tc| tc.split_once('.'))
+            .map(|(t, c)| (t.to_string(), c.to_string()));
+        let (t, c) = match (&v.column, named) {
+            (Some(c), _) if v.constraint == "NOT NULL" || v.constraint.starts_with("UNIQUE") => {
+                (v.table.clone(), c.clone())
+            }
+            (_, Some(tc)) => tc,
+            _ => continue,
+        };
+        let ty = column_type(&new, &t, &c).unwrap_or_default();
+        let distinct = if ["INT", "REAL", "NUM", "FLOA", "DOUB"]
+            .iter()
+            .any(|k| ty.contains(k))
+        {
+            "rowid".to_string()
+        } else {
+            "'v' || rowid".to_string()
+        };
+        // A new column: a distinct value per row; a kept one that becomes NOT NULL: its value,
+        // or that where it is NULL.
+        let expr = match column_type(&old, &t, &c) {
+            None => distinct,
+            Some(_) if v.constraint == "NOT NULL" => {
+                format!(
+                    "coalesce({}, {distinct})",
+                    liteshift::sqltext::quote_ident(&c)
+                )
+            }
+            Some(_) => continue,
+        };
+        if !opts
+            .hints
+            .values
+            .iter()
+            .any(|x| x.table == t && x.column == c)
+        {
+            opts.hints.add_value(&format!("{t}.{c}={expr}")).unwrap();
+        }
+    }
+    (!opts.hints.values.is_empty()).then_some(opts)
+}
+
 type Migrated = (usize, usize, Vec<String>);
 type ColumnValues = std::collections::BTreeMap<(String, String), (String, Vec<String>)>;
 
@@ -50,6 +138,7 @@ fn migrate_pair_with_rows(
     from: &str,
     to: &str,
     rows: usize,
+    opts: &Options,
 ) -> Result<Result<Migrated, String>, liteshift::Error> {
     let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(from).expect("loading the from schema");
@@ -59,7 +148,7 @@ fn migrate_pair_with_rows(
     let values_before = column_values(&conn);
     let fk_before = fk_violations(&conn);
     let schema_before = liteshift::introspect(&conn).unwrap();
-    let report = match migrate(&mut conn, to, &options()) {
+    let report = match migrate(&mut conn, to, opts) {
         Ok(r) => r,
         Err(e) => {
             if table_rows(&conn) != before || liteshift::introspect(&conn).unwrap() != schema_before
@@ -142,8 +231,14 @@ fn check_result(
             .steps
             .iter()
             .any(|s| s.destructive && s.reason.starts_with(&format!("drop table {} ", key.0)));
+        // A column given a declared value takes it (checked by the fixtures).
+        let valued = report
+            .plan
+            .changes
+            .iter()
+            .any(|c| c.starts_with(&format!("existing rows of {}.{} take", key.0, key.1)));
         if let Some((ty2, vals2)) = values_after.get(key) {
-            if ty == ty2 && !recreated && vals != vals2 {
+            if ty == ty2 && !recreated && !valued && vals != vals2 {
                 return Err(format!("{}.{}: values changed", key.0, key.1));
             }
         }
@@ -168,6 +263,7 @@ fn corpus_every_consecutive_pair() {
     let mut failures = Vec::new();
     let mut refused = Vec::new();
     let mut warned = 0;
+    let (mut valued_pairs, mut values) = (0, 0);
     for p in projects {
         let mut versions: Vec<_> = fs::read_dir(&p)
             .unwrap()
@@ -197,6 +293,12 @@ fn corpus_every_consecutive_pair() {
                     steps += s;
                     warned += usize::from(w.iter().any(|w| w.contains("foreign key")));
                 }
+                Ok(Outcome::MigratedWithValues(r, s, n)) => {
+                    rows += r;
+                    steps += s;
+                    valued_pairs += 1;
+                    values += n;
+                }
                 Ok(Outcome::RefusedByData(m)) => refused.push(format!("{label}: {m}")),
                 Err(e) => failures.push(format!("{label}: {e}")),
             }
@@ -206,7 +308,7 @@ fn corpus_every_consecutive_pair() {
         eprintln!("refused with seeded rows, migrated exactly without: {r}");
     }
     eprintln!(
-        "corpus (default options, allow_data_loss): {pairs} pairs; {} migrated exactly with rows ({rows} seeded rows, {steps} steps; {warned} with dangling-foreign-key warnings); {} refused by the seeded data (unchanged) and migrated exactly without rows; {} failures",
+        "corpus (default options, allow_data_loss): {pairs} pairs; {} migrated exactly with rows ({rows} seeded rows, {steps} steps; {warned} with dangling-foreign-key warnings; {valued_pairs} of them refused until {values} declared values were given for new NOT NULL/UNIQUE columns or NULLs under a new NOT NULL); {} refused by the seeded data (unchanged) and migrated exactly without rows; {} failures",
         pairs - failures.len() - refused.len(),
         refused.len(),
         failures.len()
