@@ -170,6 +170,56 @@ fn apply_refuses_violating_rows_naming_them() {
 }
 
 #[test]
+fn value_flags_give_existing_rows_their_values() {
+    let env = Env::new();
+    let db = env.db(
+        "app.db",
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, first TEXT, last TEXT); INSERT INTO users VALUES (1, 'Ada', 'Lovelace'), (2, 'Alan', 'Turing');",
+    );
+    let schema = env.file(
+        "s.sql",
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, first TEXT, last TEXT, full_name TEXT NOT NULL);",
+    );
+    let before = fs::read(&db).unwrap();
+    // Without a value: refused, and the message says how to give one.
+    let o = run(&["apply", "--db", &db, &schema]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("--value TABLE.COLUMN=EXPR"),
+        "{}",
+        text(&o)
+    );
+    // A malformed value, or one for a column the schema lacks: exit 2, nothing changed.
+    for bad in ["users.full_name", "users.nope=1"] {
+        let o = run(&["apply", "--db", &db, &schema, "--value", bad]);
+        assert_eq!(code(&o), 2, "{bad}: {}", text(&o));
+    }
+    let o = run(&[
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--value",
+        "users.full_name=first ||",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("syntax error"), "{}", text(&o));
+    assert_eq!(fs::read(&db).unwrap(), before);
+    let value = "users.full_name=first || ' ' || last";
+    let o = run(&["apply", "--db", &db, &schema, "--value", value]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let c = Connection::open(&db).unwrap();
+    let names: String = c
+        .query_row("SELECT group_concat(full_name, ',') FROM users", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(names, "Ada Lovelace,Alan Turing");
+    let o = run(&["apply", "--db", &db, &schema, "--value", value]);
+    assert!(text(&o).contains("nothing to do"), "{}", text(&o));
+}
+
+#[test]
 fn rename_flags_rename_instead_of_drop_and_add() {
     let env = Env::new();
     let db = env.db(
