@@ -106,11 +106,13 @@ pub fn check_pair(
     }
     let rows_before = table_rows(&conn);
     let values_before = column_values(&conn);
+    let declared_before = declared_values(&conn, pair, b);
     let bytes_before = fs::read(&path).unwrap();
     let ctx = || {
         format!(
-            "\n--- a\n{a}--- b\n{b}--- hints {:?}\n--- plan\n{}",
+            "\n--- a\n{a}--- b\n{b}--- hints {:?} values {:?}\n--- plan\n{}",
             pair.hints.columns,
+            pair.hints.values,
             liteshift::render_sql(&p1.plan)
         )
     };
@@ -204,9 +206,94 @@ pub fn check_pair(
             }
         }
     }
+    // Each declared value is what SQLite computed from the row as it was (stored through the
+    // column's affinity).
+    for ((t, c), expected) in &declared_before {
+        let got = read_pairs(
+            &conn,
+            &format!("SELECT rowid, quote(\"{c}\") FROM \"{t}\" ORDER BY rowid"),
+        );
+        if got != *expected {
+            return Err(format!(
+                "declared value of {t}.{c}: expected {expected:?}, got {got:?}{}",
+                ctx()
+            ));
+        }
+    }
     Ok(PairOutcome::Migrated {
         steps: report.steps_applied,
     })
+}
+
+/// (rowid, quoted value) rows of a query; empty when it cannot run.
+fn read_pairs(conn: &Connection, sql: &str) -> Vec<(i64, String)> {
+    conn.prepare(sql)
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default()
+}
+
+/// For each declared value of a rowid table: (rowid, the quoted value it must hold), computed
+/// now from the rows as they are and stored through a column of the declared type.
+fn declared_values(
+    conn: &Connection,
+    pair: &crate::gen::Pair,
+    b: &str,
+) -> std::collections::BTreeMap<(String, String), Vec<(i64, String)>> {
+    let mut out = std::collections::BTreeMap::new();
+    let target = Connection::open_in_memory().unwrap();
+    target.execute_batch(b).unwrap();
+    for v in &pair.hints.values {
+        let ty: Option<String> = target
+            .query_row(
+                "SELECT type FROM pragma_table_info(?1) WHERE name = ?2",
+                [&v.table, &v.column],
+                |r| r.get(0),
+            )
+            .ok();
+        let rowid_table = conn
+            .query_row(
+                &format!("SELECT rowid FROM \"{}\" LIMIT 1", v.table),
+                [],
+                |_| Ok(()),
+            )
+            .is_ok()
+            || conn
+                .prepare(&format!("SELECT rowid FROM \"{}\"", v.table))
+                .is_ok();
+        let Some(ty) = ty.filter(|_| rowid_table) else {
+            continue;
+        };
+        let probe = Connection::open_in_memory().unwrap();
+        if probe
+            .execute_batch(&format!("CREATE TABLE x(r INTEGER PRIMARY KEY, v {ty})"))
+            .is_err()
+        {
+            continue;
+        }
+        let rows: Vec<(i64, rusqlite::types::Value)> = conn
+            .prepare(&format!(
+                "SELECT rowid, ({}) FROM \"{}\" ORDER BY rowid",
+                v.expr, v.table
+            ))
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap_or_default();
+        for (r, val) in &rows {
+            probe
+                .execute("INSERT INTO x VALUES (?1, ?2)", rusqlite::params![r, val])
+                .unwrap();
+        }
+        out.insert(
+            (v.table.clone(), v.column.clone()),
+            read_pairs(&probe, "SELECT r, quote(v) FROM x ORDER BY r"),
+        );
+    }
+    out
 }
 
 /// The script `liteshift diff a b` prints, run in the real `sqlite3` shell on a database at

@@ -723,6 +723,50 @@ pub struct Pair {
     pub hints: liteshift::Hints,
 }
 
+/// Declared values for some of the stored columns `b` adds to a table of `a`: an expression
+/// over the old row (a literal, the rowid, an old column or a function of one).
+fn value_hints(
+    a: &Schema,
+    b: &Schema,
+    renames: &[(String, String, String)],
+    e: &mut dyn Entropy,
+) -> Vec<liteshift::ValueHint> {
+    let mut out = Vec::new();
+    for tb in &b.tables {
+        let Some(ta) = a.table(&tb.name) else {
+            continue;
+        };
+        let old: Vec<&Col> = ta.cols.iter().filter(|c| c.generated.is_none()).collect();
+        for c in &tb.cols {
+            let renamed = renames.iter().any(|(t, _, n)| {
+                t.eq_ignore_ascii_case(&tb.name) && n.eq_ignore_ascii_case(&c.name)
+            });
+            let added = !renamed && !ta.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name));
+            if !added || c.generated.is_some() || !e.chance(60) {
+                continue;
+            }
+            let pick = old.get(e.below(old.len().max(1))).map(|x| x.name.clone());
+            let rowid = if ta.without_rowid { "1" } else { "rowid" };
+            let expr = match (e.below(6), pick) {
+                (0, _) | (_, None) if is_int(&c.ty) => format!("{}", e.below(100)),
+                (0, _) | (_, None) => "'v'".to_string(),
+                (1, _) => rowid.to_string(),
+                (2, Some(p)) => format!("coalesce(\"{p}\", {rowid})"),
+                (3, Some(p)) => format!("length(\"{p}\")"),
+                (4, Some(p)) => format!("\"{p}\""),
+                (_, Some(_)) => "NULL".to_string(),
+            };
+            out.push(liteshift::ValueHint {
+                table: tb.name.clone(),
+                column: c.name.clone(),
+                expr,
+                at: None,
+            });
+        }
+    }
+    out
+}
+
 /// A random pair (a, b) with `edits` random edits between them, and sometimes a last edit
 /// that renames columns (declared by hints).
 pub fn pair(e: &mut dyn Entropy, edits: usize) -> Pair {
@@ -736,6 +780,9 @@ pub fn pair(e: &mut dyn Entropy, edits: usize) -> Pair {
         for (t, o, n) in b.rename_edit(&a, e) {
             hints.columns.push((t, o, n));
         }
+    }
+    if e.chance(40) {
+        hints.values = value_hints(&a, &b, &hints.columns, e);
     }
     Pair {
         a: a.sql(),

@@ -87,6 +87,26 @@ impl Dependents {
             .cloned()
             .collect();
         add_dependents(current, &affected, &mut drop_views, &mut drop_triggers);
+        // A native UPDATE that gives rows their declared values must not fire the table's own
+        // triggers (an audit trigger would log it; a rebuild's copy fires none either).
+        for (a, s) in changes.altered_tables.iter().zip(strategies) {
+            // Values in a table with foreign keys are checked as a rebuild's copy is: with
+            // enforcement off during the steps, then `foreign_key_check` (a refusal naming
+            // the rows), not by the UPDATE failing half-way.
+            let has_fks = target.tables[&a.to]
+                .canon()
+                .is_none_or(|t| !t.foreign_keys.is_empty());
+            if !a.values.is_empty() && has_fks {
+                fk_off = true;
+            }
+            if !a.values.is_empty() && matches!(s, Strategy::Native(_)) {
+                let on_table = current
+                    .triggers
+                    .iter()
+                    .filter(|(_, t)| t.table.eq_ignore_ascii_case(&a.from));
+                drop_triggers.extend(on_table.map(|(k, _)| k.clone()));
+            }
+        }
         Dependents {
             drop_views,
             drop_triggers,
