@@ -61,6 +61,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Rehearse the migration on a copy of the database (SQLite's backup API; the database is
+    /// only read): every step timed, with the rows it rewrote and the journal it wrote, and
+    /// the result checked; the copy is deleted unless --keep.
+    #[command(after_help = EXIT_HELP)]
+    Rehearse {
+        #[command(flatten)]
+        target: DbAndSchema,
+        #[command(flatten)]
+        planning: Planning,
+        /// Allow steps that lose data (drop table, drop column).
+        #[arg(long)]
+        allow_data_loss: bool,
+        /// Where to write the copy (default: next to the database).
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+        /// Keep the migrated copy.
+        #[arg(long)]
+        keep: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Migration SQL from one schema file to another, with no database. Running the printed
     /// script in the sqlite3 shell on a database at FROM yields TO.
     #[command(after_help = EXIT_HELP)]
@@ -184,6 +205,29 @@ impl Planning {
             })?);
         }
         Ok(o)
+    }
+}
+
+fn print_rehearsal(r: &liteshift::rehearse::Rehearsal) {
+    print!("{}", liteshift::render_summary(&r.plan));
+    println!(
+        "Rehearsed on a copy ({} bytes, copied in {:.0} ms):",
+        r.database_bytes, r.copy_milliseconds
+    );
+    for s in &r.steps {
+        println!(
+            "  step {}: {:.1} ms, {} row(s) changed, journal {} bytes — {}",
+            s.number, s.milliseconds, s.rows_changed, s.journal_bytes, s.reason
+        );
+    }
+    println!(
+        "Migration on the copy: {} step(s) in {:.0} ms; integrity_check: {}; foreign_key_check: {} violation(s).",
+        r.steps_applied, r.migration_milliseconds, r.integrity_check, r.foreign_key_violations
+    );
+    if r.kept {
+        println!("The migrated copy is at {}.", r.copy);
+    } else {
+        println!("The copy was deleted (--keep keeps it); the database was only read.");
     }
 }
 
@@ -332,6 +376,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         println!("Applied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied);
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rehearse {
+            target,
+            planning,
+            allow_data_loss,
+            to,
+            keep,
+            format,
+        } => {
+            let mut opts = planning.options(&target.schema)?;
+            opts.allow_data_loss = allow_data_loss;
+            let sql = read_schema(&target.schema)?;
+            open_db(&target.db, false)?; // a missing or non-SQLite file is named first
+            let r = liteshift::rehearse::rehearse(
+                &target.db,
+                &sql,
+                &opts,
+                &liteshift::rehearse::RehearseOptions { to, keep },
+            )?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                Format::Text | Format::Sql => print_rehearsal(&r),
             }
             Ok(ExitCode::SUCCESS)
         }

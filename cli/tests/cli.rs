@@ -220,6 +220,56 @@ fn value_flags_give_existing_rows_their_values() {
 }
 
 #[test]
+fn rehearse_migrates_a_copy_and_only_reads_the_database() {
+    let env = Env::new();
+    let db = seeded(&env);
+    let schema = env.file("s.sql", V2_KEEP);
+    let before = fs::read(&db).unwrap();
+    let o = run(&["rehearse", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("Rehearsed on a copy") && out.contains("integrity_check: ok"),
+        "{out}"
+    );
+    assert!(out.contains("The copy was deleted"), "{out}");
+    assert_eq!(fs::read(&db).unwrap(), before);
+    let files: Vec<String> = fs::read_dir(&env.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(files.iter().all(|f| !f.contains("rehearsal")), "{files:?}");
+    // JSON, kept where asked.
+    let to = env.root.join("copy.db");
+    let o = run(&[
+        "rehearse",
+        "--db",
+        &db,
+        &schema,
+        "--keep",
+        "--to",
+        to.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kept"], true);
+    assert_eq!(v["integrity_check"], "ok");
+    assert!(v["steps"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(to.exists());
+    // A refusal is exit 1, as for apply; the database is unchanged.
+    let o = run(&[
+        "rehearse",
+        "--db",
+        &db,
+        &env.file("drop.sql", "CREATE TABLE other(x);"),
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(fs::read(&db).unwrap(), before);
+}
+
+#[test]
 fn rename_flags_rename_instead_of_drop_and_add() {
     let env = Env::new();
     let db = env.db(

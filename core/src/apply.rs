@@ -42,6 +42,28 @@ pub struct ApplyOptions {
     /// SQLite's backup API under the migration's write lock, so it is exactly the state the
     /// migration starts from (WAL content included). The file must not exist yet.
     pub backup: Option<PathBuf>,
+    /// Called after each step that ran (a rehearsal times them; progress can be shown).
+    pub on_step: Option<StepObserver>,
+}
+
+/// A step that ran: its number (1-based), the step, how long it took, and the rows its last
+/// statement changed (SQLite's `changes()`).
+#[derive(Debug, Clone)]
+pub struct StepDone<'a> {
+    pub number: usize,
+    pub step: &'a crate::plan::Step,
+    pub elapsed: Duration,
+    pub rows_changed: u64,
+}
+
+/// A callback for each step that ran.
+#[derive(Clone)]
+pub struct StepObserver(pub std::rc::Rc<dyn Fn(&StepDone<'_>)>);
+
+impl std::fmt::Debug for StepObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepObserver")
+    }
 }
 
 impl Default for ApplyOptions {
@@ -50,6 +72,7 @@ impl Default for ApplyOptions {
             busy_timeout: Duration::from_secs(5),
             dry_run: false,
             backup: None,
+            on_step: None,
         }
     }
 }
@@ -246,8 +269,24 @@ fn run(
         check_data(host, plan)?;
         let fk_before = fk_violations(host)?;
         for (i, step) in plan.steps.iter().enumerate() {
+            let started = std::time::Instant::now();
             if let Err(e) = host.execute_script(&step.sql) {
                 return Err(step_error(host, i, &step.reason, e));
+            }
+            if let Some(observe) = &opts.on_step {
+                let elapsed = started.elapsed();
+                // `changes()` counts the last INSERT, UPDATE or DELETE: only such a step's.
+                let rows_changed = if step.rewrites_rows {
+                    query_value(host, "SELECT changes()")?.int().unwrap_or(0)
+                } else {
+                    0
+                };
+                (observe.0)(&StepDone {
+                    number: i + 1,
+                    step,
+                    elapsed,
+                    rows_changed: rows_changed.max(0) as u64,
+                });
             }
         }
         check_no_new_fk_violations(host, &fk_before)?;

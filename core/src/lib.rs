@@ -36,6 +36,8 @@ mod hostmod;
 pub mod introspect;
 pub mod model;
 pub mod plan;
+#[cfg(feature = "rusqlite")]
+pub mod rehearse;
 pub mod render;
 pub mod sqltext;
 
@@ -72,6 +74,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Write a consistent copy of the database here before changing anything.
     pub backup: Option<std::path::PathBuf>,
+    /// Called after each step that ran.
+    pub on_step: Option<apply::StepObserver>,
     /// Make a declared foreign key to an undeclared table or column (or to parent columns
     /// that are not a key) an error. By default it is accepted, as SQLite accepts it, with a
     /// warning naming it; apply then refuses only foreign-key violations the migration
@@ -96,6 +100,7 @@ impl Default for Options {
             host_modules: false,
             dry_run: false,
             backup: None,
+            on_step: None,
         }
     }
 }
@@ -329,6 +334,7 @@ pub fn migrate_with(
             busy_timeout: opts.busy_timeout,
             dry_run: opts.dry_run,
             backup: opts.backup.clone(),
+            on_step: opts.on_step.clone(),
         },
         Some(&replan),
     )

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use liteshift::{migrate, Error, Options};
+use liteshift_tests::Tmpfs;
 use rusqlite::Connection;
 
 const FROM: &str = "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT, doc TEXT);
@@ -167,30 +168,6 @@ fn inside_the_callers_transaction_a_failure_keeps_that_transaction_and_no_savepo
         .unwrap();
     assert_eq!(mine, 1, "the caller's own write is kept");
     conn.execute_batch("COMMIT").unwrap();
-}
-
-/// A small filesystem to fill: `mount -t tmpfs` (root only; skipped where not permitted).
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        ok.then_some(Tmpfs(dir))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
