@@ -180,8 +180,15 @@ fn read_statements(sql: &str, source_name: &str) -> (Vec<Statement>, Option<Erro
     for range in crate::sqltext::split_statements(sql) {
         let text = &sql[range.clone()];
         let start = range.start;
-        let words: Vec<String> = crate::sqltext::tokens(text)
-            .unwrap_or_default()
+        let Some(tokens) = crate::sqltext::tokens(text) else {
+            // Text the tokenizer cannot read (an unterminated literal): SQLite says what is wrong.
+            out.push(Statement {
+                range,
+                name: String::new(),
+            });
+            continue;
+        };
+        let words: Vec<String> = tokens
             .iter()
             .take(8)
             .map(|(_, r)| text[r.clone()].to_ascii_uppercase())

@@ -360,14 +360,9 @@ pub fn rename_create(sql: &str, new_name: &str) -> Option<String> {
 /// empty statements between them are left out. Text the tokenizer cannot read is one
 /// statement (SQLite then reports what is wrong with it).
 pub fn split_statements(sql: &str) -> Vec<std::ops::Range<usize>> {
-    let Some(toks) = tokens(sql) else {
-        let body = skip_space_and_comments(sql);
-        return if body.trim().is_empty() {
-            Vec::new()
-        } else {
-            std::iter::once(sql.len() - body.len()..sql.len()).collect()
-        };
-    };
+    // The tokens up to the first the tokenizer cannot read; from there on, the rest of the
+    // text belongs to the statement it is in.
+    let (toks, unreadable_at) = tokens_until_error(sql);
     let mut out = Vec::new();
     // The statement being read: its start, its first words, and the trigger-body state.
     let mut start: Option<usize> = None;
@@ -401,10 +396,31 @@ pub fn split_statements(sql: &str) -> Vec<std::ops::Range<usize>> {
         after_semi = semi;
         last_end = r.end;
     }
-    if let Some(s) = start {
-        out.push(s..last_end);
+    match (start, unreadable_at) {
+        (Some(s), Some(_)) => out.push(s..sql.len()),
+        (None, Some(at)) => out.push(at..sql.len()),
+        (Some(s), None) => out.push(s..last_end),
+        (None, None) => {}
     }
     out
+}
+
+/// [`tokens`], stopping at the first error: the tokens before it, and where it is.
+fn tokens_until_error(sql: &str) -> (Vec<(TokenType, std::ops::Range<usize>)>, Option<usize>) {
+    let input = sql.as_bytes();
+    let mut scanner = Scanner::new(Tokenizer::new());
+    let mut out: Vec<(TokenType, std::ops::Range<usize>)> = Vec::new();
+    loop {
+        match scanner.scan(input) {
+            Ok((_, None, _)) => return (out, None),
+            Ok((start, Some((_, ty)), end)) => out.push((ty, start..end)),
+            Err(_) => {
+                let at = out.last().map(|(_, r)| r.end).unwrap_or(0);
+                let rest = skip_space_and_comments(&sql[at..]);
+                return (out, Some(sql.len() - rest.len()));
+            }
+        }
+    }
 }
 
 /// Skip leading whitespace and SQL comments; return the rest.
@@ -463,6 +479,16 @@ mod tests {
         assert!(split_statements(" -- only a comment\n;").is_empty());
         let temp = "CREATE TEMP TRIGGER x AFTER DELETE ON t BEGIN DELETE FROM t; END; SELECT 1";
         assert_eq!(split_statements(temp).len(), 2);
+        // From text the tokenizer cannot read, the rest is one statement (SQLite says why).
+        let bad = "CREATE TABLE a(id);\nCREATE TABLE b(x DEFAULT 'oops);\nCREATE TABLE c(y);";
+        let parts: Vec<&str> = split_statements(bad).into_iter().map(|r| &bad[r]).collect();
+        assert_eq!(
+            parts,
+            [
+                "CREATE TABLE a(id)",
+                "CREATE TABLE b(x DEFAULT 'oops);\nCREATE TABLE c(y);"
+            ]
+        );
     }
 
     #[test]

@@ -131,6 +131,9 @@ fn schema_errors_point_at_line_and_column() {
     let (l, _, m) = schema_error("CREATE TABLE a(id);\nCREATE TABLE a(x);\n");
     assert_eq!(l, 2);
     assert!(m.contains("already exists"), "{m}");
+    let (l, _, m) = schema_error("CREATE TABLE a(id);\nCREATE TABLE b(x DEFAULT 'oops);\n");
+    assert_eq!(l, 2, "{m}");
+    assert!(m.contains("unrecognized token"), "{m}");
     let (_, _, m) = schema_error("-- nothing here\n");
     assert!(m.contains("no objects"), "{m}");
     let (l, _, m) =
