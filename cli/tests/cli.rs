@@ -217,6 +217,23 @@ fn value_flags_give_existing_rows_their_values() {
     assert_eq!(names, "Ada Lovelace,Alan Turing");
     let o = run(&["apply", "--db", &db, &schema, "--value", value]);
     assert!(text(&o).contains("nothing to do"), "{}", text(&o));
+    // diff, with no database, compiles the value against the FROM schema's tables too.
+    let from = env.file(
+        "from.sql",
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, first TEXT, last TEXT);",
+    );
+    let o = run(&[
+        "diff",
+        &from,
+        &schema,
+        "--value",
+        "users.full_name=upper(nope)",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("no such column: nope"), "{}", text(&o));
+    let o = run(&["diff", &from, &schema, "--value", value]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("(first || ' ' || last)"), "{}", text(&o));
 }
 
 #[test]

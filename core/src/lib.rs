@@ -271,10 +271,14 @@ fn check_values(host: &dyn Host, planned: &Planned, source_name: &str) -> Result
 /// yields `to_sql`.
 #[cfg(feature = "rusqlite")]
 pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
-    let from = declared::load_declared_opts(from_sql, from_name, opts.load_options())?;
+    let scratch = declared::own_scratch(opts.host_modules)?;
+    let from = declared::load_declared_on(&*scratch, from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    plan_schemas(from.schema, &to, opts, Capabilities::new(version))
+    let planned = plan_schemas(from.schema, &to, opts, Capabilities::new(version))?;
+    // Declared values compile against the `from` tables (empty, in the scratch database).
+    check_values(&*scratch, &planned, &opts.source_name)?;
+    Ok(planned)
 }
 
 /// Schema-to-schema on a host's SQLite: both schemas are loaded into scratch databases of
@@ -287,9 +291,14 @@ pub fn plan_diff_on(
     to_sql: &str,
     opts: &Options,
 ) -> Result<Planned> {
-    let from = load_for(host, from_sql, from_name, opts)?;
+    let scratch = host
+        .scratch()
+        .map_err(|e| as_database_error(host, e.into()))?;
+    let from = declared::load_declared_on(&*scratch, from_sql, from_name, opts.load_options())?;
     let to = load_for(host, to_sql, &opts.source_name, opts)?;
-    plan_schemas(from.schema, &to, opts, capabilities(host, opts)?)
+    let planned = plan_schemas(from.schema, &to, opts, capabilities(host, opts)?)?;
+    check_values(&*scratch, &planned, &opts.source_name)?;
+    Ok(planned)
 }
 
 /// Plan the migration of a database described by its catalog rows (read on another host) to
