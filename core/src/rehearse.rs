@@ -61,33 +61,34 @@ pub struct Rehearsal {
     pub plan: Plan,
 }
 
-/// Removes the copy and its journal files when dropped, unless it is to be kept.
-struct Copy {
+/// `path` with `suffix` appended (`app.db` + `-wal`).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The size of the rollback journal or WAL beside `path`.
+fn journal_bytes(path: &Path) -> u64 {
+    ["-journal", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(sidecar(path, s)).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Removes the rehearsal copy and its journal files when dropped, unless it is to be kept.
+struct CopyFile {
     path: PathBuf,
     keep: bool,
 }
 
-impl Copy {
-    fn sidecar(&self, suffix: &str) -> PathBuf {
-        let mut s = self.path.clone().into_os_string();
-        s.push(suffix);
-        PathBuf::from(s)
-    }
-    fn journal_bytes(&self) -> u64 {
-        ["-journal", "-wal"]
-            .iter()
-            .filter_map(|s| std::fs::metadata(self.sidecar(s)).ok())
-            .map(|m| m.len())
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Copy {
+impl Drop for CopyFile {
     fn drop(&mut self) {
         if !self.keep {
             for s in ["", "-journal", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(self.sidecar(s));
+                let _ = std::fs::remove_file(sidecar(&self.path, s));
             }
         }
     }
@@ -122,7 +123,7 @@ pub fn rehearse(
     }
     check_room(&dest, size)?;
     let started = Instant::now();
-    let copy = Copy {
+    let copy = CopyFile {
         path: dest.clone(),
         keep: ro.keep,
     };
@@ -145,20 +146,14 @@ pub fn rehearse(
     let mut rehearsal_opts = opts.clone();
     rehearsal_opts.backup = None;
     rehearsal_opts.dry_run = false;
-    let (sink, journal_of) = (
-        runs.clone(),
-        Copy {
-            path: dest.clone(),
-            keep: true,
-        },
-    );
+    let (sink, journal_of) = (runs.clone(), dest.clone());
     rehearsal_opts.on_step = Some(StepObserver(Rc::new(move |d| {
         sink.borrow_mut().push(StepRun {
             number: d.number,
             reason: d.step.reason.clone(),
             milliseconds: d.elapsed.as_secs_f64() * 1000.0,
             rows_changed: d.rows_changed,
-            journal_bytes: journal_of.journal_bytes(),
+            journal_bytes: journal_bytes(&journal_of),
         });
     })));
     let mut conn = Connection::open(&dest)?;
