@@ -160,8 +160,9 @@ struct Planning {
     /// Make column order significant (a reorder plans a rebuild).
     #[arg(long)]
     exact_column_order: bool,
-    /// Plan for this SQLite version instead of the database's (e.g. 3.40.0).
-    #[arg(long, value_name = "X.Y.Z")]
+    /// Plan for this SQLite version instead of the database's: 3.40.0, or the SQLite a
+    /// platform release ships (android-26, ios-15; the table is in the README).
+    #[arg(long, value_name = "X.Y.Z|android-N|ios-N")]
     sqlite_version: Option<String>,
     /// Make a foreign key to an undeclared table or column an error (by default it is
     /// accepted with a warning, as SQLite accepts it).
@@ -200,9 +201,8 @@ impl Planning {
             o.hints.add_value(v).map_err(|e| anyhow!("--value: {e}"))?;
         }
         if let Some(v) = &self.sqlite_version {
-            o.sqlite_version = Some(SqliteVersion::parse(v).ok_or_else(|| {
-                anyhow!("--sqlite-version {v:?}: expected a version like 3.40.0")
-            })?);
+            o.sqlite_version =
+                Some(SqliteVersion::from_option(v).map_err(|e| anyhow!("--sqlite-version {e}"))?);
         }
         Ok(o)
     }

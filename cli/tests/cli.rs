@@ -451,6 +451,37 @@ fn diff_script_runs_in_the_sqlite3_shell() {
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
 
+/// `--sqlite-version android-N` plans only what that platform's SQLite can run: a column
+/// rename is native from SQLite 3.25 (Android API 30's 3.28), a rebuild on API 28's 3.22.
+#[test]
+fn diff_for_a_platform_release_plans_for_its_sqlite() {
+    let env = Env::new();
+    let from = env.file(
+        "from.sql",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);",
+    );
+    let to = env.file(
+        "to.sql",
+        "-- liteshift:rename-column t.a = b\nCREATE TABLE t(id INTEGER PRIMARY KEY, b TEXT);",
+    );
+    let script = |version: &str| {
+        let o = run(&["diff", &from, &to, "--sqlite-version", version]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let api30 = script("android-30");
+    assert!(api30.contains("for SQLite 3.28.0"), "{api30}");
+    assert!(api30.contains("RENAME COLUMN \"a\" TO \"b\""), "{api30}");
+    let api28 = script("android-28");
+    assert!(api28.contains("for SQLite 3.22.0"), "{api28}");
+    assert!(!api28.contains("RENAME COLUMN \"a\""), "{api28}");
+    assert!(api28.contains("INSERT INTO"), "{api28}");
+    assert!(script("ios-15").contains("for SQLite 3.36.0"));
+    let o = run(&["diff", &from, &to, "--sqlite-version", "android-19"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("from 21 on"), "{}", text(&o));
+}
+
 #[test]
 fn errors_exit_2_with_a_clear_message() {
     let env = Env::new();

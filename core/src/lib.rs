@@ -36,6 +36,7 @@ mod hostmod;
 pub mod introspect;
 pub mod model;
 pub mod plan;
+pub mod platform;
 #[cfg(feature = "rusqlite")]
 pub mod rehearse;
 pub mod render;

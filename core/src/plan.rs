@@ -41,6 +41,16 @@ impl SqliteVersion {
         }
         Some(SqliteVersion(major, minor, patch))
     }
+    /// A version as a user names it: `3.45.1`, or a platform release (`android-26`,
+    /// `ios-15`; see [`crate::platform`]). The error says what is expected.
+    pub fn from_option(s: &str) -> Result<Self, String> {
+        if let Some(found) = crate::platform::lookup(s) {
+            return found;
+        }
+        Self::parse(s).ok_or_else(|| {
+            format!("{s:?}: expected a SQLite version like 3.40.0, or a platform release like android-26 or ios-15")
+        })
+    }
     /// The SQLite linked into this build.
     #[cfg(feature = "rusqlite")]
     pub fn bundled() -> Self {

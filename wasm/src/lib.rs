@@ -83,11 +83,10 @@ impl JsOptions {
                 .map_err(Error::InvalidOption)?;
         }
         if let Some(v) = &self.sqlite_version {
-            o.sqlite_version = Some(SqliteVersion::parse(v).ok_or_else(|| {
-                Error::InvalidOption(format!(
-                    "sqliteVersion {v:?}: expected a version like \"3.45.1\""
-                ))
-            })?);
+            o.sqlite_version = Some(
+                SqliteVersion::from_option(v)
+                    .map_err(|e| Error::InvalidOption(format!("sqliteVersion {e}")))?,
+            );
         }
         Ok(o)
     }
