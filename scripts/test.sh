@@ -51,6 +51,9 @@ step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-
 ./wasm/build.sh
 (cd wasm && node --test test/)
 
+step "Python package: abi3 wheel (maturin) and pytest in a fresh venv (python/test.sh)"
+./python/test.sh
+
 step "example"
 ./scripts/example.sh >/dev/null && echo "example ran"
 

@@ -134,7 +134,7 @@ impl std::fmt::Display for Refusal {
                 }
                 write!(
                     f,
-                    "allow it with --allow-data-loss (Options::allow_data_loss), or declare a rename hint if this is a rename"
+                    "allow it with --allow-data-loss (the allow_data_loss option in Rust and Python, allowDataLoss in JavaScript and Kotlin), or declare a rename if this is a rename"
                 )
             }
             Refusal::Violations { violations } => {

@@ -1,0 +1,328 @@
+"""liteshift: declarative schema evolution for SQLite.
+
+Declare the schema you want as plain SQL (``CREATE TABLE / INDEX / VIEW / TRIGGER``);
+liteshift reads your database through the connection you already hold, computes the smallest
+safe migration, and applies it in one transaction, verified before it commits::
+
+    import sqlite3, liteshift
+
+    conn = sqlite3.connect("app.db")
+    report = liteshift.migrate(conn, open("schema.sql").read())
+    print(report.steps_applied)
+
+Everything runs on ``conn`` and its SQLite (Python's own): the package contains no SQLite and
+never opens the file a second time. The migration itself is liteshift's Rust core, the same
+for the CLI, the npm package and the Kotlin/Swift bindings; this package converts values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+
+from . import _native
+from .errors import (
+    DatabaseError,
+    DataLossRefused,
+    DataViolatesSchema,
+    InTransaction,
+    InvalidOption,
+    LiteshiftError,
+    Refused,
+    SchemaError,
+    Violation,
+)
+
+__all__ = [
+    "migrate",
+    "plan",
+    "check",
+    "diff",
+    "sqlite_version_of",
+    "Plan",
+    "Step",
+    "Report",
+    "LiteshiftError",
+    "SchemaError",
+    "Refused",
+    "DataLossRefused",
+    "DataViolatesSchema",
+    "Violation",
+    "InTransaction",
+    "InvalidOption",
+    "DatabaseError",
+]
+
+__version__ = "0.1.0"
+
+Renames = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a plan."""
+
+    #: The SQL, exactly as ``migrate`` runs it.
+    sql: str
+    #: The change this step serves, for people.
+    reason: str
+    #: Whether it loses data (refused unless ``allow_data_loss=True``).
+    destructive: bool
+    #: Whether it rewrites every row of a table (otherwise it is O(1), or builds an index).
+    rewrites_rows: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A migration: what ``migrate`` would run, and why."""
+
+    #: Whether the database already matches the declared schema.
+    in_sync: bool
+    steps: Tuple[Step, ...]
+    #: The whole script, exactly what ``migrate`` runs (foreign-key switch, transaction,
+    #: checks, steps, verification): runnable as is in the ``sqlite3`` shell.
+    sql: str
+    #: The SQLite version the plan is for.
+    sqlite_version: str
+    #: Fingerprint of the schema the plan was made from.
+    fingerprint: str
+    #: Whether foreign-key enforcement is switched off around the transaction.
+    foreign_keys_off: bool
+    #: One line per change, for people.
+    changes: Tuple[str, ...]
+    warnings: Tuple[str, ...]
+    suggestions: Tuple[str, ...]
+    #: The reasons of the steps that lose data.
+    destructive_steps: Tuple[str, ...]
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "Plan":
+        return cls(
+            in_sync=d["in_sync"],
+            steps=tuple(Step(**s) for s in d["steps"]),
+            sql=d["sql"],
+            sqlite_version=d["sqlite_version"],
+            fingerprint=d["fingerprint"],
+            foreign_keys_off=d["foreign_keys_off"],
+            changes=tuple(d["changes"]),
+            warnings=tuple(d["warnings"]),
+            suggestions=tuple(d["suggestions"]),
+            destructive_steps=tuple(d["destructive_steps"]),
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``migrate`` did."""
+
+    #: Steps run: 0 when the database was already in sync (or on a dry run, the steps that
+    #: ran and were rolled back).
+    steps_applied: int
+    #: Whether foreign-key enforcement was switched off around the transaction (and restored).
+    foreign_keys_toggled: bool
+    #: The plan that was applied (made again under the write lock if another connection
+    #: changed the schema in between).
+    plan: Plan
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "Report":
+        return cls(
+            steps_applied=d["steps_applied"],
+            foreign_keys_toggled=d["foreign_keys_toggled"],
+            plan=Plan._from(d["plan"]),
+        )
+
+
+def _pairs(name: str, value: Renames) -> list:
+    if value is None:
+        return []
+    items = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for item in items:
+        try:
+            a, b = item
+        except (TypeError, ValueError):
+            raise InvalidOption(
+                f"{name}: expected a mapping of str to str (or pairs), got {item!r}",
+                {"code": "invalid_option"},
+            ) from None
+        if not isinstance(a, str) or not isinstance(b, str):
+            raise InvalidOption(
+                f"{name}: expected str keys and values, got {a!r}: {b!r}",
+                {"code": "invalid_option"},
+            )
+        out.append((a, b))
+    return out
+
+
+def _options(
+    allow_data_loss: bool = False,
+    rename_tables: Renames = None,
+    rename_columns: Renames = None,
+    values: Renames = None,
+    exact_column_order: bool = False,
+    dry_run: bool = False,
+    sqlite_version: Optional[str] = None,
+    deny_dangling_foreign_keys: bool = False,
+    source_name: Optional[str] = None,
+    busy_timeout: Optional[float] = None,
+) -> Dict[str, Any]:
+    o: Dict[str, Any] = {
+        "allow_data_loss": bool(allow_data_loss),
+        "rename_tables": _pairs("rename_tables", rename_tables),
+        "rename_columns": _pairs("rename_columns", rename_columns),
+        "values": _pairs("values", values),
+        "exact_column_order": bool(exact_column_order),
+        "dry_run": bool(dry_run),
+        "deny_dangling_foreign_keys": bool(deny_dangling_foreign_keys),
+        "sqlite_version": sqlite_version,
+        "source_name": source_name,
+    }
+    if busy_timeout is not None:
+        o["busy_timeout_ms"] = int(busy_timeout * 1000)
+    return o
+
+
+def migrate(
+    conn: Any,
+    schema_sql: str,
+    *,
+    allow_data_loss: bool = False,
+    rename_tables: Renames = None,
+    rename_columns: Renames = None,
+    values: Renames = None,
+    exact_column_order: bool = False,
+    dry_run: bool = False,
+    deny_dangling_foreign_keys: bool = False,
+    source_name: Optional[str] = None,
+    busy_timeout: Optional[float] = None,
+) -> Report:
+    """Migrate the database of ``conn`` to the declared schema ``schema_sql``.
+
+    ``conn`` is a ``sqlite3.Connection`` (any ``isolation_level``); liteshift runs its own
+    transaction on it and leaves it as it found it. Called inside your open transaction, the
+    migration joins it as a savepoint (commit to keep it) — unless it must switch foreign-key
+    enforcement off, which raises :class:`InTransaction`. Does nothing when the database
+    already matches.
+
+    :param allow_data_loss: allow steps that drop a table or a column.
+    :param rename_tables: ``{"old": "new"}``: a table renamed, not dropped and created.
+    :param rename_columns: ``{"table.old": "new"}``.
+    :param values: ``{"table.column": "EXPR"}``: the value each existing row takes, computed
+        by SQLite from the row as it was (e.g. ``{"users.email": "name || '@example.com'"}``).
+    :param exact_column_order: a column order change plans a rebuild.
+    :param dry_run: run every step, check and verification, then roll back.
+    :param deny_dangling_foreign_keys: a foreign key to an undeclared table is an error.
+    :param source_name: the schema's file name, for error messages.
+    :param busy_timeout: seconds to wait for another connection's write lock (default 5).
+    :raises DataLossRefused, DataViolatesSchema: refused; nothing changed.
+    :raises SchemaError: the declared schema is invalid (``.line``, ``.column``).
+    :raises InTransaction: see above.
+    :raises DatabaseError: the database cannot be used.
+    """
+    o = _options(
+        allow_data_loss,
+        rename_tables,
+        rename_columns,
+        values,
+        exact_column_order,
+        dry_run,
+        None,
+        deny_dangling_foreign_keys,
+        source_name,
+        busy_timeout,
+    )
+    return Report._from(_native.migrate(conn, schema_sql, o))
+
+
+def plan(
+    conn: Any,
+    schema_sql: str,
+    *,
+    allow_data_loss: bool = False,
+    rename_tables: Renames = None,
+    rename_columns: Renames = None,
+    values: Renames = None,
+    exact_column_order: bool = False,
+    sqlite_version: Optional[str] = None,
+    deny_dangling_foreign_keys: bool = False,
+    source_name: Optional[str] = None,
+) -> Plan:
+    """The migration of ``conn``'s database to ``schema_sql``, without running it.
+
+    Takes the options of :func:`migrate`, and ``sqlite_version`` (``"3.40.1"``,
+    ``"android-26"``, ``"ios-15"``) to plan for another SQLite than the connection's.
+    ``plan(...).sql`` is the whole script ``migrate`` would run.
+    """
+    o = _options(
+        allow_data_loss,
+        rename_tables,
+        rename_columns,
+        values,
+        exact_column_order,
+        False,
+        sqlite_version,
+        deny_dangling_foreign_keys,
+        source_name,
+    )
+    return Plan._from(_native.plan(conn, schema_sql, o))
+
+
+def check(
+    conn: Any,
+    schema_sql: str,
+    *,
+    rename_tables: Renames = None,
+    rename_columns: Renames = None,
+    exact_column_order: bool = False,
+    source_name: Optional[str] = None,
+) -> bool:
+    """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate)."""
+    return plan(
+        conn,
+        schema_sql,
+        rename_tables=rename_tables,
+        rename_columns=rename_columns,
+        exact_column_order=exact_column_order,
+        source_name=source_name,
+    ).in_sync
+
+
+def diff(
+    from_sql: str,
+    to_sql: str,
+    sqlite_version: Optional[str] = None,
+    *,
+    allow_data_loss: bool = False,
+    rename_tables: Renames = None,
+    rename_columns: Renames = None,
+    values: Renames = None,
+    exact_column_order: bool = False,
+    source_name: Optional[str] = None,
+) -> Plan:
+    """The migration from the schema ``from_sql`` to ``to_sql``, with no database: for
+    generating migration files. ``diff(...).sql`` run on a database at ``from_sql`` yields
+    ``to_sql``.
+
+    Both schemas are loaded into in-memory databases of Python's ``sqlite3``; the plan is for
+    its SQLite version, or for ``sqlite_version`` (``"3.40.1"``, ``"android-26"``,
+    ``"ios-15"``: see :func:`sqlite_version_of`).
+    """
+    o = _options(
+        allow_data_loss,
+        rename_tables,
+        rename_columns,
+        values,
+        exact_column_order,
+        False,
+        sqlite_version,
+        False,
+        source_name,
+    )
+    return Plan._from(_native.diff(from_sql, to_sql, o))
+
+
+def sqlite_version_of(name: str) -> str:
+    """The SQLite version a name stands for: ``"3.40.1"`` itself, or the SQLite a platform
+    release ships (``"android-26"`` → ``"3.18.0"``, ``"ios-15"`` → ``"3.36.0"``)."""
+    return _native.sqlite_version_of(name)
