@@ -54,6 +54,9 @@ step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-
 step "Python package: abi3 wheel (maturin) and pytest in a fresh venv (python/test.sh)"
 ./python/test.sh
 
+step "Kotlin/Swift bindings (UniFFI): generate both, run the Kotlin test on the JVM with sqlite-jdbc (bindings/kotlin/test.sh)"
+./bindings/kotlin/test.sh
+
 step "example"
 ./scripts/example.sh >/dev/null && echo "example ran"
 
