@@ -50,6 +50,12 @@ cargo build -p liteshift --target wasm32-unknown-unknown
 step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-wasm; browser test"
 ./wasm/build.sh
 (cd wasm && node --test test/)
+echo "npm pack (dry run) of wasm/pkg:"
+(cd wasm/pkg && npm pack --dry-run 2>&1 | grep -E 'name:|version:|package size|total files')
+
+step "packages: cargo package of liteshift and liteshift-cli (built from the packaged sources), docs as docs.rs builds them"
+cargo package -q -p liteshift -p liteshift-cli --allow-dirty
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p liteshift --all-features --no-deps
 
 step "Python package: abi3 wheel (maturin) and pytest in a fresh venv (python/test.sh)"
 ./python/test.sh

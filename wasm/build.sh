@@ -109,6 +109,7 @@ cat > "$out/package.json" <<JSON
   "version": "$version",
   "description": "Declarative schema migrations for the SQLite in your page (sql.js, the official sqlite-wasm build, any SQLite through an adapter), run on that SQLite; liteshift/bytes migrates database images in its own.",
   "license": "MIT OR Apache-2.0",
+  "keywords": ["sqlite", "migration", "schema", "declarative", "wasm", "sql.js", "sqlite-wasm", "opfs"],
   "type": "module",
   "main": "./index.node.js",
   "types": "./index.d.ts",

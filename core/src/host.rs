@@ -13,7 +13,7 @@
 //!
 //! Architecture invariant: the core never assumes more of a host than these calls. What a
 //! host's SQLite can do is found out with SQL (`sqlite_version()`), and older SQLites get the
-//! older forms (see [`crate::introspect`]).
+//! older forms (see [`mod@crate::introspect`]).
 
 use std::path::Path;
 

@@ -23,7 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The pipeline: [`introspect`] both sides into a [`Schema`] → [`diff()`] → [`Changes`] →
+//! The pipeline: [`introspect()`] both sides into a [`Schema`] → [`diff()`] → [`Changes`] →
 //! [`plan()`] → [`Plan`] → [`apply()`] (or [`render_sql`]).
 
 pub mod apply;
