@@ -298,3 +298,16 @@ def test_a_locked_database_waits_then_says_so(tmp_path):
     assert "locked" in str(e.value)
     locker.execute("ROLLBACK")
     assert liteshift.migrate(conn, V2).steps_applied > 0
+
+
+def test_the_installed_wheel_carries_its_metadata_and_types():
+    from importlib import metadata
+
+    meta = metadata.metadata("liteshift")
+    assert meta["Name"] == "liteshift"
+    assert meta["Version"] == liteshift.__version__
+    assert meta["Requires-Python"] == ">=3.9"
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+    package = pathlib.Path(liteshift.__file__).parent
+    assert (package / "py.typed").exists() and (package / "_native.pyi").exists()
+    assert pathlib.Path(liteshift._native.__file__).name.endswith(".abi3.so")
