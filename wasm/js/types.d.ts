@@ -11,7 +11,8 @@ export interface Options {
   /** Values for existing rows of new or changed columns, computed by SQLite from each row as
    * it was: `{ "table.column": "EXPR" }` or `[["table.column", "EXPR"]]`. */
   values?: Record<string, string> | Array<[string, string]>;
-  /** Plan for this SQLite version (e.g. "3.45.1"). migrate uses the host's by default. */
+  /** Plan for this SQLite version ("3.45.1"), or the SQLite a platform release ships
+   *  ("android-26", "ios-15"; the table is in the main README). migrate uses the host's by default. */
   sqliteVersion?: string;
   /** Make a foreign key to an undeclared table or column an error (by default: a warning). */
   denyDanglingForeignKeys?: boolean;

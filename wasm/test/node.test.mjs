@@ -102,6 +102,9 @@ test('liteshift/bytes: plan from SQL text and from catalog rows of a host', () =
   assert.equal(lb.plan(NEW, NEW).inSync, true);
   const old = lb.plan(OLD, NEW, { sqliteVersion: '3.40.0' });
   assert.equal(old.sqliteVersion, '3.40.0');
+  // A platform release names the SQLite it ships.
+  assert.equal(lb.plan(OLD, NEW, { sqliteVersion: 'android-28' }).sqliteVersion, '3.22.0');
+  assert.throws(() => lb.plan(OLD, NEW, { sqliteVersion: 'android-19' }), /from 21 on/);
   assert.match(lb.sqliteVersion(), /^3\./);
 });
 
