@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use liteshift::{Error, Options, Plan, SqliteVersion};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 const EXIT_HELP: &str = "Exit codes:
   0  success, or the database is already in sync
@@ -58,6 +58,8 @@ enum Command {
         /// Milliseconds to wait for another connection's write lock.
         #[arg(long, default_value_t = 5000, value_name = "MS")]
         busy_timeout: u64,
+        #[command(flatten)]
+        jobs: Jobs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -104,6 +106,8 @@ enum Command {
         target: DbAndSchema,
         #[command(flatten)]
         planning: Planning,
+        #[command(flatten)]
+        jobs: Jobs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -118,11 +122,64 @@ enum Command {
 
 #[derive(Args)]
 struct DbAndSchema {
-    /// The SQLite database file.
-    #[arg(long)]
-    db: PathBuf,
+    /// The SQLite database file. `apply` and `check` take many: repeat --db, or give a glob
+    /// (quoted: --db 'tenants/*.db'), and they run on every file in parallel (--jobs).
+    #[arg(long, required = true, value_name = "FILE")]
+    db: Vec<String>,
     /// The declared schema: a file of CREATE statements.
     schema: PathBuf,
+}
+
+impl DbAndSchema {
+    /// Whether the databases make a fleet: more than one `--db`, or a glob.
+    fn is_fleet(&self) -> bool {
+        self.db.len() > 1 || self.db.iter().any(|d| is_glob(d))
+    }
+
+    /// The one database of a single-database command.
+    fn one(&self) -> anyhow::Result<PathBuf> {
+        if self.is_fleet() {
+            return Err(anyhow!(
+                "this command takes one --db (a file, not a glob); apply and check take many"
+            ));
+        }
+        Ok(PathBuf::from(&self.db[0]))
+    }
+
+    /// Every database file: globs expanded (sorted), duplicates removed, in the given order.
+    fn fleet(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for d in &self.db {
+            if !is_glob(d) {
+                out.push(PathBuf::from(d));
+                continue;
+            }
+            let mut matched: Vec<PathBuf> = glob::glob(d)
+                .map_err(|e| anyhow!("--db {d:?}: not a valid glob: {e}"))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if matched.is_empty() {
+                return Err(anyhow!("--db {d:?}: no file matches"));
+            }
+            matched.sort();
+            out.extend(matched);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|p| seen.insert(p.clone()));
+        Ok(out)
+    }
+}
+
+#[derive(Args, Clone, Copy)]
+struct Jobs {
+    /// How many databases to work on at once, with several --db (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
 }
 
 #[derive(Args)]
@@ -245,31 +302,82 @@ fn read_schema(path: &Path) -> anyhow::Result<String> {
 
 /// Open an existing database file; never creates one.
 fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow!("database {shown}: no such file (liteshift does not create databases; create it first, e.g. with sqlite3)"),
-        _ => anyhow!("database {shown}: {e}"),
-    })?;
-    if meta.is_dir() {
-        return Err(anyhow!(
-            "database {shown}: is a directory, not a SQLite database file"
-        ));
-    }
-    let flags = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    Ok(liteshift::fleet::open_existing(
+        path,
+        write,
+        Duration::from_secs(5),
+    )?)
+}
+
+/// Many databases: one line per file as it finishes (text), then a summary; or one JSON report.
+/// The exit code is the worst outcome: 0 all migrated or in sync, 1 some differ (check) or
+/// were refused, 2 some failed.
+fn run_fleet(
+    paths: &[PathBuf],
+    sql: &str,
+    opts: &Options,
+    mode: liteshift::fleet::Mode,
+    jobs: Jobs,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    use liteshift::fleet::{FleetResult, Outcome, Summary};
+    let jobs = jobs.jobs.unwrap_or_else(liteshift::fleet::default_jobs);
+    let text = format != Format::Json;
+    let started = Instant::now();
+    let line = |r: &FleetResult| {
+        if !text {
+            return;
+        }
+        let (what, detail) = match &r.outcome {
+            Outcome::Migrated { steps } => ("migrated", format!("{steps} step(s)")),
+            Outcome::InSync => ("in sync", String::new()),
+            Outcome::Differs { steps } => ("differs", format!("{steps} step(s) to migrate")),
+            Outcome::Refused { message } | Outcome::Failed { message } => (
+                if r.outcome.severity() == 2 {
+                    "FAILED"
+                } else {
+                    "refused"
+                },
+                message.lines().map(str::trim).collect::<Vec<_>>().join(" "),
+            ),
+        };
+        let sep = if detail.is_empty() { "" } else { ": " };
+        println!(
+            "{what:<9} {} ({:.0} ms){sep}{detail}",
+            r.path.display(),
+            r.milliseconds
+        );
     };
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| anyhow!("database {shown}: cannot open: {e}"))?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    // Reading the schema tells a SQLite file from anything else.
-    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
-        return Err(liteshift::apply::database_error(&conn, liteshift::host::host_error(e)).into());
+    let results = liteshift::fleet::run(paths, sql, opts, mode, jobs, &line)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = Summary::of(&results);
+    let worst = results
+        .iter()
+        .map(|r| r.outcome.severity())
+        .max()
+        .unwrap_or(0);
+    let per_second = summary.databases as f64 / seconds.max(1e-9);
+    if text {
+        let middle = match mode {
+            liteshift::fleet::Mode::Apply => format!("{} migrated", summary.migrated),
+            liteshift::fleet::Mode::Check => format!("{} differ", summary.differs),
+        };
+        println!(
+            "{} database(s) in {seconds:.2} s ({per_second:.0}/s, {jobs} job(s)): {middle}, {} in sync, {} refused, {} failed",
+            summary.databases, summary.in_sync, summary.refused, summary.failed
+        );
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "summary": summary,
+                "seconds": seconds,
+                "jobs": jobs,
+                "databases": results,
+            }))?
+        );
     }
-    Ok(conn)
+    Ok(ExitCode::from(worst))
 }
 
 fn print_plan(
@@ -315,7 +423,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
-            let conn = open_db(&target.db, false)?;
+            let conn = open_db(&target.one()?, false)?;
             let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
             print_plan(&planned.plan, format, script.wrapping(), None);
             Ok(ExitCode::SUCCESS)
@@ -327,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             backup,
             busy_timeout,
+            jobs,
             format,
         } => {
             let mut opts = planning.options(&target.schema)?;
@@ -335,7 +444,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.busy_timeout = Duration::from_millis(busy_timeout);
             opts.backup = backup;
             let sql = read_schema(&target.schema)?;
-            let mut conn = open_db(&target.db, true)?;
+            if target.is_fleet() {
+                if opts.backup.is_some() {
+                    return Err(anyhow!(
+                        "--backup takes one database; back the fleet up first"
+                    ));
+                }
+                let paths = target.fleet()?;
+                return run_fleet(
+                    &paths,
+                    &sql,
+                    &opts,
+                    liteshift::fleet::Mode::Apply,
+                    jobs,
+                    format,
+                );
+            }
+            let mut conn = open_db(&target.one()?, true)?;
             let started = Instant::now();
             let mut first: Option<Plan> = None;
             let report = liteshift::migrate_with(&mut conn, &sql, &opts, &mut |plan| {
@@ -390,9 +515,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut opts = planning.options(&target.schema)?;
             opts.allow_data_loss = allow_data_loss;
             let sql = read_schema(&target.schema)?;
-            open_db(&target.db, false)?; // a missing or non-SQLite file is named first
+            let db = target.one()?;
+            open_db(&db, false)?; // a missing or non-SQLite file is named first
             let r = liteshift::rehearse::rehearse(
-                &target.db,
+                &db,
                 &sql,
                 &opts,
                 &liteshift::rehearse::RehearseOptions { to, keep },
@@ -421,11 +547,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             target,
             planning,
+            jobs,
             format,
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
-            let conn = open_db(&target.db, false)?;
+            if target.is_fleet() {
+                let paths = target.fleet()?;
+                return run_fleet(
+                    &paths,
+                    &sql,
+                    &opts,
+                    liteshift::fleet::Mode::Check,
+                    jobs,
+                    format,
+                );
+            }
+            let db = target.one()?;
+            let conn = open_db(&db, false)?;
             let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
             let in_sync = planned.plan.steps.is_empty();
             match format {
@@ -441,13 +580,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if in_sync {
                         println!(
                             "in sync: {} matches {}",
-                            target.db.display(),
+                            db.display(),
                             target.schema.display()
                         );
                     } else {
                         println!(
                             "drift: {} differs from {} in {} way(s):",
-                            target.db.display(),
+                            db.display(),
                             target.schema.display(),
                             planned.plan.changes.len()
                         );

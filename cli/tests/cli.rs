@@ -774,3 +774,108 @@ fn exported_scripts_refuse_to_run_with_foreign_keys_on_inside_a_transaction() {
     let o = run(&["check", "--db", &db2, &to]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
+
+/// A fleet: `apply --db 'dir/*.db'` migrates every file in parallel, one bad file (corrupt,
+/// locked, violating the schema) never stopping the others, which stay byte-identical; the
+/// summary counts each outcome and the exit code is the worst one.
+#[test]
+fn apply_and_check_a_fleet_of_databases() {
+    let env = Env::new();
+    fs::create_dir(env.root.join("tenants")).unwrap();
+    let mut good = Vec::new();
+    for i in 0..12 {
+        good.push(env.db(
+            &format!("tenants/t{i:02}.db"),
+            &format!("{V1}INSERT INTO users VALUES (1,'ada','x');"),
+        ));
+    }
+    let corrupt = env.file("tenants/corrupt.db", "this is not a database");
+    let refused = env.db(
+        "tenants/refused.db",
+        &format!("{V1}INSERT INTO users VALUES (1,NULL,'x');"),
+    );
+    let locked = env.db("tenants/locked.db", V1);
+    let schema = env.file("s.sql", V2_KEEP);
+    let glob = env.root.join("tenants/*.db").to_string_lossy().to_string();
+
+    let before: Vec<Vec<u8>> = [&corrupt, &refused]
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    let o = run(&["check", "--db", &glob, &schema]);
+    assert_eq!(code(&o), 2, "{}", text(&o)); // the corrupt file is the worst outcome
+    assert!(text(&o).contains("14 differ"), "{}", text(&o));
+
+    let holder = Connection::open(&locked).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let o = run(&[
+        "apply",
+        "--db",
+        &glob,
+        &schema,
+        "--busy-timeout",
+        "100",
+        "--jobs",
+        "3",
+    ]);
+    let out = text(&o);
+    assert_eq!(code(&o), 2, "{out}");
+    assert!(
+        out.contains("15 database(s)")
+            && out.contains("12 migrated, 0 in sync, 1 refused, 2 failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("corrupt.db") && out.contains("not a SQLite database"),
+        "{out}"
+    );
+    assert!(out.contains("locked.db") && out.contains("locked"), "{out}");
+    assert!(
+        out.contains("refused.db") && out.contains("users.name"),
+        "{out}"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let after: Vec<Vec<u8>> = [&corrupt, &refused]
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_eq!(before, after, "the refused and corrupt files are unchanged");
+    for g in &good {
+        let o = run(&["check", "--db", g, &schema]);
+        assert_eq!(code(&o), 0, "{g}: {}", text(&o));
+    }
+
+    // The rest, again: the migrated ones are in sync, the locked one migrates now; JSON.
+    let o = run(&[
+        "apply", "--db", &glob, "--db", &locked, &schema, "--format", "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["databases"], 15, "{v}");
+    assert_eq!(v["summary"]["in_sync"], 12, "{v}");
+    assert_eq!(v["summary"]["migrated"], 1, "{v}");
+    let outcome = |name: &str| {
+        v["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"].as_str().unwrap().ends_with(name))
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("locked.db"), "migrated");
+    assert_eq!(outcome("refused.db"), "refused");
+    assert_eq!(outcome("corrupt.db"), "failed");
+    assert_eq!(code(&o), 2);
+
+    // Only good files: exit 0; a glob without matches and plan with several are errors.
+    let o = run(&["check", "--db", &good[0], "--db", &good[1], &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let none = env.root.join("nothing/*.db").to_string_lossy().to_string();
+    let o = run(&["apply", "--db", &none, &schema]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("no file matches"), "{}", text(&o));
+    let o = run(&["plan", "--db", &good[0], "--db", &good[1], &schema]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("takes one --db"), "{}", text(&o));
+}

@@ -56,9 +56,10 @@ pub struct StepDone<'a> {
     pub rows_changed: u64,
 }
 
-/// A callback for each step that ran.
+/// A callback for each step that ran (`Send + Sync`, so that options can be shared by the
+/// threads of a [`crate::fleet`]).
 #[derive(Clone)]
-pub struct StepObserver(pub std::rc::Rc<dyn Fn(&StepDone<'_>)>);
+pub struct StepObserver(pub std::sync::Arc<dyn Fn(&StepDone<'_>) + Send + Sync>);
 
 impl std::fmt::Debug for StepObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -30,6 +30,8 @@ pub mod apply;
 pub mod declared;
 pub mod diff;
 pub mod error;
+#[cfg(feature = "rusqlite")]
+pub mod fleet;
 pub mod host;
 #[cfg(feature = "rusqlite")]
 mod hostmod;
@@ -211,7 +213,12 @@ pub fn load_for(host: &dyn Host, sql: &str, source_name: &str, opts: &Options) -
 /// Plan (without applying) the migration of `host`'s database to `schema_sql`.
 pub fn plan_migration(host: &dyn Host, schema_sql: &str, opts: &Options) -> Result<Planned> {
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
-    plan_declared(host, &declared, opts, capabilities(host, opts)?)
+    plan_loaded(host, &declared, opts)
+}
+
+/// [`plan_migration`] for an already loaded declared schema (see [`migrate_declared`]).
+pub fn plan_loaded(host: &dyn Host, declared: &Declared, opts: &Options) -> Result<Planned> {
+    plan_declared(host, declared, opts, capabilities(host, opts)?)
 }
 
 /// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the host's.
@@ -329,12 +336,24 @@ pub fn migrate_with(
     opts: &Options,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
-    let host: &dyn Host = host;
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
+    migrate_declared(host, &declared, opts, on_plan)
+}
+
+/// [`migrate_with`] for an already loaded declared schema (many databases migrated to one
+/// schema load it once: see [`fleet`]). `declared` must have been loaded on the same SQLite
+/// as `host`'s (or with [`Options::host_modules`]).
+pub fn migrate_declared(
+    host: &mut dyn Host,
+    declared: &Declared,
+    opts: &Options,
+    on_plan: &mut dyn FnMut(&Plan),
+) -> Result<Report> {
+    let host: &dyn Host = host;
     let caps = capabilities(host, opts)?;
-    let planned = plan_declared(host, &declared, opts, caps)?;
+    let planned = plan_declared(host, declared, opts, caps)?;
     on_plan(&planned.plan);
-    let replan = |current: Schema| plan_schemas(current, &declared, opts, caps).map(|p| p.plan);
+    let replan = |current: Schema| plan_schemas(current, declared, opts, caps).map(|p| p.plan);
     apply::apply_replanning(
         host,
         &planned.plan,

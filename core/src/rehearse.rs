@@ -6,9 +6,8 @@
 //! Architecture invariant: the live database is only read (opened read-only, copied by the
 //! backup API); the migration that runs on the copy is `migrate`'s, unchanged.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags};
@@ -142,13 +141,13 @@ pub fn rehearse(
     drop(src);
     let copy_ms = ms(started);
 
-    let runs = Rc::new(RefCell::new(Vec::new()));
+    let runs = Arc::new(Mutex::new(Vec::new()));
     let mut rehearsal_opts = opts.clone();
     rehearsal_opts.backup = None;
     rehearsal_opts.dry_run = false;
     let (sink, journal_of) = (runs.clone(), dest.clone());
-    rehearsal_opts.on_step = Some(StepObserver(Rc::new(move |d| {
-        sink.borrow_mut().push(StepRun {
+    rehearsal_opts.on_step = Some(StepObserver(Arc::new(move |d| {
+        sink.lock().expect("step log").push(StepRun {
             number: d.number,
             reason: d.step.reason.clone(),
             milliseconds: d.elapsed.as_secs_f64() * 1000.0,
@@ -169,7 +168,7 @@ pub fn rehearse(
         .query_map([], |_| Ok(()))?
         .count() as u64;
     drop(conn);
-    let steps = runs.borrow().clone();
+    let steps = runs.lock().expect("step log").clone();
     Ok(Rehearsal {
         copy: copy.path.display().to_string(),
         kept: copy.keep,
