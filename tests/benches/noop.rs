@@ -1,0 +1,98 @@
+//! Start-up cost: a no-op `migrate` (and `plan_migration`, what `check` runs) on an in-sync
+//! database of N tables (100 and 1,000), against baselines from the same run: reading
+//! `sqlite_schema` (the least a stateless declarative check must do) and executing the declared
+//! CREATEs into `:memory:`; with the parts of the no-op (loading the declared schema,
+//! introspecting the database) timed alone, to show where the time goes.
+//!
+//! `cargo bench -p liteshift-tests --bench noop`
+
+use std::time::{Duration, Instant};
+
+use liteshift::{introspect, load_declared, migrate, plan_migration, Options};
+use rusqlite::Connection;
+
+fn schema(tables: usize) -> String {
+    (0..tables)
+        .map(|i| {
+            format!(
+                "CREATE TABLE t{i}(id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER DEFAULT 0, \
+                 parent INTEGER REFERENCES t{}(id), note TEXT CHECK (length(note) < 100));\n\
+                 CREATE INDEX t{i}_name ON t{i}(name);\n",
+                i.saturating_sub(1)
+            )
+        })
+        .collect()
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn main() {
+    for tables in [100, 1000] {
+        let runs = if tables > 100 { 7 } else { 25 };
+        let sql = schema(tables);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&sql).unwrap();
+        let opts = Options::default();
+        assert_eq!(migrate(&mut conn, &sql, &opts).unwrap().steps_applied, 0);
+
+        let read = median(runs, || {
+            let mut st = conn
+                .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")
+                .unwrap();
+            let n = st.query_map([], |_| Ok(())).unwrap().count();
+            assert!(n >= tables);
+        });
+        let create = median(runs, || {
+            Connection::open_in_memory()
+                .unwrap()
+                .execute_batch(&sql)
+                .unwrap();
+        });
+        let noop = median(runs, || {
+            migrate(&mut conn, &sql, &opts).unwrap();
+        });
+        let check = median(runs, || {
+            plan_migration(&conn, &sql, &opts).unwrap();
+        });
+        let load = median(runs, || {
+            load_declared(&sql, "schema.sql").unwrap();
+        });
+        let intro = median(runs, || {
+            introspect(&conn).unwrap();
+        });
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let x = |d: Duration, base: Duration| d.as_secs_f64() / base.as_secs_f64();
+        println!("{tables} tables (median of {runs}):");
+        println!(
+            "  baseline: read sqlite_schema             {:>9.3} ms",
+            ms(read)
+        );
+        println!(
+            "  baseline: CREATEs into :memory:          {:>9.3} ms",
+            ms(create)
+        );
+        println!("  migrate, in sync                         {:>9.3} ms  ({:.1}x reading sqlite_schema, {:.2}x the CREATEs)", ms(noop), x(noop, read), x(noop, create));
+        println!("  plan_migration (check), in sync          {:>9.3} ms  ({:.1}x reading sqlite_schema, {:.2}x the CREATEs)", ms(check), x(check, read), x(check, create));
+        println!(
+            "    of which: load the declared schema     {:>9.3} ms",
+            ms(load)
+        );
+        println!(
+            "    of which: introspect the database      {:>9.3} ms",
+            ms(intro)
+        );
+    }
+}
