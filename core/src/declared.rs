@@ -81,9 +81,7 @@ pub fn load_declared_on(
             return Err(first);
         }
     } else {
-        warnings.extend(dangling.iter().map(|e| {
-            format!("{e} (accepted, as SQLite accepts it; --deny-dangling-foreign-keys makes it an error)")
-        }));
+        warnings.extend(dangling.iter().map(dangling_warning));
     }
     let mut schema = introspect_at(scratch, version)?;
     if let Some((name, at)) = created_at
@@ -107,6 +105,11 @@ pub fn load_declared_on(
         hints,
         warnings,
     })
+}
+
+/// A dangling foreign key accepted as a warning.
+pub(crate) fn dangling_warning(e: &Error) -> String {
+    format!("{e} (accepted, as SQLite accepts it; --deny-dangling-foreign-keys makes it an error)")
 }
 
 /// The objects whose stored text SQLite rewrites when any `ALTER TABLE … RENAME COLUMN` or
@@ -166,15 +169,15 @@ fn schema_error(sql: &str, source_name: &str, offset: usize, message: String) ->
 }
 
 /// A declared statement: where it is, and the name of the object it creates.
-struct Statement {
-    range: Range<usize>,
-    name: String,
+pub(crate) struct Statement {
+    pub(crate) range: Range<usize>,
+    pub(crate) name: String,
 }
 
 /// Split `sql` into statements, and check what needs no SQLite: each is a `CREATE` of a
 /// non-TEMP object whose name no earlier statement used. The statements before the first
 /// that fails, and that failure.
-fn read_statements(sql: &str, source_name: &str) -> (Vec<Statement>, Option<Error>) {
+pub(crate) fn read_statements(sql: &str, source_name: &str) -> (Vec<Statement>, Option<Error>) {
     let mut out: Vec<Statement> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for range in crate::sqltext::split_statements(sql) {
@@ -346,7 +349,7 @@ fn declared_fks(scratch: &dyn Host, version: SqliteVersion) -> Result<Vec<Declar
 /// or to parent columns that are not the parent's PRIMARY KEY or UNIQUE ("foreign key
 /// mismatch": with enforcement on, every write to the child fails). SQLite accepts all of
 /// these, so the caller decides whether they are warnings or an error. One per foreign key.
-fn dangling_foreign_keys(
+pub(crate) fn dangling_foreign_keys(
     scratch: &dyn Host,
     version: SqliteVersion,
     sql: &str,

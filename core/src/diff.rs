@@ -36,6 +36,11 @@ pub struct ValueHint {
 }
 
 impl Hints {
+    /// No rename and no value.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.columns.is_empty() && self.values.is_empty()
+    }
+
     /// Parse `old=new`.
     pub fn add_table_rename(&mut self, arg: &str) -> Result<(), String> {
         let (o, n) = arg

@@ -43,6 +43,7 @@ pub mod platform;
 pub mod rehearse;
 pub mod render;
 pub mod sqltext;
+pub mod unchanged;
 
 use std::time::Duration;
 
@@ -212,8 +213,33 @@ pub fn load_for(host: &dyn Host, sql: &str, source_name: &str, opts: &Options) -
 
 /// Plan (without applying) the migration of `host`'s database to `schema_sql`.
 pub fn plan_migration(host: &dyn Host, schema_sql: &str, opts: &Options) -> Result<Planned> {
+    if let Some(planned) = plan_if_unchanged(host, schema_sql, opts)? {
+        return Ok(planned);
+    }
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
     plan_loaded(host, &declared, opts)
+}
+
+/// The in-sync plan, made without loading the declared schema, when the database's stored
+/// schema is exactly the declared statements (see [`unchanged`]); `None` otherwise.
+pub fn plan_if_unchanged(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+) -> Result<Option<Planned>> {
+    // The host's own version decides which queries read it; the plan is for `caps`.
+    let version = connection_version(host)?;
+    let caps = Capabilities::new(opts.sqlite_version.unwrap_or(version));
+    let introspected =
+        || introspect::introspect_at(host, version).map_err(|e| as_database_error(host, e));
+    let Some(declared) =
+        unchanged::declared_as_stored(host, schema_sql, opts, version, introspected)
+            .map_err(|e| as_database_error(host, e))?
+    else {
+        return Ok(None);
+    };
+    let planned = plan_schemas(declared.schema.clone(), &declared, opts, caps)?;
+    Ok(planned.plan.steps.is_empty().then_some(planned))
 }
 
 /// [`plan_migration`] for an already loaded declared schema (see [`migrate_declared`]).
@@ -336,6 +362,15 @@ pub fn migrate_with(
     opts: &Options,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
+    if let Some(planned) = plan_if_unchanged(host, schema_sql, opts)? {
+        on_plan(&planned.plan);
+        return Ok(apply::Report {
+            steps_applied: 0,
+            foreign_keys_toggled: false,
+            plan: planned.plan,
+            backup: None,
+        });
+    }
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
     migrate_declared(host, &declared, opts, on_plan)
 }

@@ -73,6 +73,31 @@ proptest! {
         }
     }
 
+    /// The start-up fast path (`liteshift::unchanged`) never says "in sync" where the full
+    /// path plans a step, gives the full path's plan when it answers, and answers for a
+    /// database made by the very statements declared (spacing and keyword case aside).
+    #[test]
+    fn the_in_sync_fast_path_agrees_with_the_full_path(seed in any::<u64>(), edits in 0usize..4) {
+        let p = pair(&mut Seeded(seed), edits.max(1));
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&p.a).unwrap();
+        let opts = liteshift::Options::default();
+        let respaced = p.a.replace("CREATE TABLE ", "create  table\n").replace("CREATE INDEX ", "create index ");
+        let targets: Vec<&str> = if edits == 0 { vec![&p.a, &respaced] } else { vec![&p.b] };
+        for target in targets {
+            let fast = liteshift::plan_if_unchanged(&conn, target, &opts).unwrap();
+            let declared = liteshift::load_declared(target, "<schema>").unwrap();
+            let full = liteshift::plan_loaded(&conn, &declared, &opts).unwrap();
+            if let Some(fast) = &fast {
+                prop_assert!(full.plan.steps.is_empty(), "fast path said in sync, full path plans:\n{}\n--- a:\n{}\n--- target:\n{}", liteshift::render_sql(&full.plan), p.a, target);
+                prop_assert_eq!(&fast.plan, &full.plan);
+            }
+            if edits == 0 {
+                prop_assert!(fast.is_some(), "the fast path did not answer for the very statements stored:\n{}", target);
+            }
+        }
+    }
+
     /// diff(s, s) is empty and plans nothing.
     #[test]
     fn a_schema_diffs_empty_against_itself(seed in any::<u64>()) {

@@ -1,0 +1,136 @@
+//! The start-up fast path: most starts find the database already at the declared schema, and
+//! then loading the declared schema into a scratch database (most of a no-op's time) cannot
+//! give a different model.
+//!
+//! When every object's stored `sqlite_schema.sql` is, token for token, a declared statement
+//! (and the two sets of objects are the same), the database was made by those very
+//! statements, so SQLite reads the same model out of it as out of a scratch database loaded
+//! with them: the introspected model stands in for the declared one. This module owns that
+//! comparison and nothing else; the plan is still made by the planner, from the two models.
+//!
+//! Architecture invariant: the fast path only ever says "in sync". Any difference — a token,
+//! an object, a statement the tokenizer cannot read, anything the options make depend on
+//! the declared load (explicit hints, `deny_dangling_foreign_keys`, stand-in modules) — or a
+//! plan that is not empty returns `None`, and the caller takes the full path.
+//! `tests/tests/properties.rs` checks that it never says "in sync" where the full path
+//! plans a step.
+
+use std::collections::BTreeMap;
+
+use crate::declared::{self, Declared};
+use crate::host::{Host, Value};
+use crate::sqltext;
+use crate::{Options, Result};
+
+/// The declared schema as the database's own model, when the database's stored schema is
+/// exactly the declared statements; `None` otherwise (or when the options rule it out).
+pub fn declared_as_stored(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+    version: crate::SqliteVersion,
+    current: impl FnOnce() -> Result<crate::Schema>,
+) -> Result<Option<Declared>> {
+    if !opts.hints.is_empty() || opts.deny_dangling_foreign_keys || opts.host_modules {
+        return Ok(None);
+    }
+    let (statements, static_error) = declared::read_statements(schema_sql, &opts.source_name);
+    if static_error.is_some() || statements.is_empty() {
+        return Ok(None);
+    }
+    let mut wanted = Vec::with_capacity(statements.len());
+    for s in &statements {
+        match canonical(&schema_sql[s.range.clone()]) {
+            Some(c) => wanted.push(c),
+            None => return Ok(None),
+        }
+    }
+    let rows = host.query(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )?;
+    let mut stored = Vec::with_capacity(rows.len());
+    for r in &rows {
+        match r
+            .first()
+            .and_then(Value::text)
+            .as_deref()
+            .and_then(canonical)
+        {
+            Some(c) => stored.push(c),
+            None => return Ok(None),
+        }
+    }
+    wanted.sort_unstable();
+    stored.sort_unstable();
+    if wanted != stored {
+        return Ok(None);
+    }
+    // Annotation errors are errors on this path too; rename annotations that cannot apply
+    // do nothing, as on the full path.
+    let hints = declared::parse_annotations(schema_sql, &opts.source_name)?;
+    let schema = current()?;
+    let created_at: BTreeMap<String, usize> = statements
+        .into_iter()
+        .map(|s| (s.name, s.range.start))
+        .collect();
+    let dangling =
+        declared::dangling_foreign_keys(host, version, schema_sql, &opts.source_name, &created_at)?;
+    Ok(Some(Declared {
+        schema,
+        hints,
+        warnings: dangling.iter().map(declared::dangling_warning).collect(),
+    }))
+}
+
+/// A `CREATE` statement as SQLite stores it, in tokens: the keywords before the object's name
+/// upper-cased without `IF NOT EXISTS` (SQLite stores `CREATE TABLE name…` whatever was
+/// written), every token from the name on exactly as written, comments and spacing dropped.
+fn canonical(sql: &str) -> Option<String> {
+    let toks = sqltext::tokens(sql)?;
+    let name = sqltext::create_name_range(sql)?;
+    let mut out = String::with_capacity(sql.len());
+    for (_, r) in &toks {
+        let raw = &sql[r.clone()];
+        if r.start < name.start {
+            let word = raw.to_ascii_uppercase();
+            if matches!(word.as_str(), "IF" | "NOT" | "EXISTS") {
+                continue;
+            }
+            out.push_str(&word);
+        } else {
+            out.push_str(raw);
+        }
+        out.push(' ');
+    }
+    while out.ends_with("; ") {
+        out.truncate(out.len() - 2);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn the_stored_form_of_a_declared_statement() {
+        let c = |s: &str| canonical(s).unwrap();
+        assert_eq!(
+            c("create table if not exists t(a  INT, -- note\n b);"),
+            c("CREATE TABLE t(a INT, b)")
+        );
+        assert_eq!(
+            c("create unique index i ON t(a)"),
+            c("CREATE UNIQUE INDEX i ON t(a)")
+        );
+        // From the name on, every token counts as written: case, quotes, literals.
+        assert_ne!(c("CREATE TABLE T(a)"), c("CREATE TABLE t(a)"));
+        assert_ne!(c("CREATE TABLE t(a)"), c("CREATE TABLE \"t\"(a)"));
+        assert_ne!(c("CREATE TABLE t(Key)"), c("CREATE TABLE t(key)"));
+        assert_ne!(
+            c("CREATE TABLE t(a DEFAULT 'x')"),
+            c("CREATE TABLE t(a DEFAULT 'X')")
+        );
+        assert_ne!(c("CREATE TABLE t(a)"), c("CREATE TABLE main.t(a)"));
+    }
+}
