@@ -54,6 +54,10 @@ echo "npm pack (dry run) of wasm/pkg:"
 (cd wasm/pkg && npm pack --dry-run 2>&1 | grep -E 'name:|version:|package size|total files')
 
 step "packages: cargo package of liteshift and liteshift-cli (built from the packaged sources), docs as docs.rs builds them"
+# Cargo unpacks the packaged liteshift into its registry cache to verify liteshift-cli against
+# it, and reuses an unpacked copy of the same version from an earlier run: remove those so the
+# verification sees these sources.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-[0-9]* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-cli-[0-9]*
 cargo package -q -p liteshift -p liteshift-cli --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p liteshift --all-features --no-deps
 
