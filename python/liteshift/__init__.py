@@ -156,6 +156,7 @@ def _pairs(name: str, value: Renames) -> list:
 
 
 def _options(
+    *,
     allow_data_loss: bool = False,
     rename_tables: Renames = None,
     rename_columns: Renames = None,
@@ -221,16 +222,15 @@ def migrate(
     :raises DatabaseError: the database cannot be used.
     """
     o = _options(
-        allow_data_loss,
-        rename_tables,
-        rename_columns,
-        values,
-        exact_column_order,
-        dry_run,
-        None,
-        deny_dangling_foreign_keys,
-        source_name,
-        busy_timeout,
+        allow_data_loss=allow_data_loss,
+        rename_tables=rename_tables,
+        rename_columns=rename_columns,
+        values=values,
+        exact_column_order=exact_column_order,
+        dry_run=dry_run,
+        deny_dangling_foreign_keys=deny_dangling_foreign_keys,
+        source_name=source_name,
+        busy_timeout=busy_timeout,
     )
     return Report._from(_native.migrate(conn, schema_sql, o))
 
@@ -255,15 +255,14 @@ def plan(
     ``plan(...).sql`` is the whole script ``migrate`` would run.
     """
     o = _options(
-        allow_data_loss,
-        rename_tables,
-        rename_columns,
-        values,
-        exact_column_order,
-        False,
-        sqlite_version,
-        deny_dangling_foreign_keys,
-        source_name,
+        allow_data_loss=allow_data_loss,
+        rename_tables=rename_tables,
+        rename_columns=rename_columns,
+        values=values,
+        exact_column_order=exact_column_order,
+        sqlite_version=sqlite_version,
+        deny_dangling_foreign_keys=deny_dangling_foreign_keys,
+        source_name=source_name,
     )
     return Plan._from(_native.plan(conn, schema_sql, o))
 
@@ -309,15 +308,13 @@ def diff(
     ``"ios-15"``: see :func:`sqlite_version_of`).
     """
     o = _options(
-        allow_data_loss,
-        rename_tables,
-        rename_columns,
-        values,
-        exact_column_order,
-        False,
-        sqlite_version,
-        False,
-        source_name,
+        allow_data_loss=allow_data_loss,
+        rename_tables=rename_tables,
+        rename_columns=rename_columns,
+        values=values,
+        exact_column_order=exact_column_order,
+        sqlite_version=sqlite_version,
+        source_name=source_name,
     )
     return Plan._from(_native.diff(from_sql, to_sql, o))
 
