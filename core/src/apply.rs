@@ -42,8 +42,9 @@ pub struct ApplyOptions {
     /// SQLite's backup API under the migration's write lock, so it is exactly the state the
     /// migration starts from (WAL content included). The file must not exist yet.
     pub backup: Option<PathBuf>,
-    /// Called after each step that ran (a rehearsal times them; progress can be shown).
-    pub on_step: Option<StepObserver>,
+    /// Told when each step starts and finishes, and of the rows a long step has written so
+    /// far (a rehearsal times the steps; the CLI draws a progress bar).
+    pub on_progress: Option<ProgressObserver>,
 }
 
 /// A step that ran: its number (1-based), the step, how long it took, and the rows its last
@@ -56,14 +57,46 @@ pub struct StepDone<'a> {
     pub rows_changed: u64,
 }
 
-/// A callback for each step that ran (`Send + Sync`, so that options can be shared by the
-/// threads of a [`crate::fleet`]).
-#[derive(Clone)]
-pub struct StepObserver(pub std::sync::Arc<dyn Fn(&StepDone<'_>) + Send + Sync>);
+/// What a running migration reports, in order: for each step `Started`, then (for a step that
+/// writes rows, on a host that can count them) `Rows` every [`ROWS_EVERY`] rows, then
+/// `Finished`. Steps are numbered from 1 of `total`.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    Started {
+        number: usize,
+        total: usize,
+        step: &'a crate::plan::Step,
+    },
+    /// Rows the step has written so far (its estimate, if any, is in `step.cost`).
+    Rows {
+        number: usize,
+        total: usize,
+        rows: u64,
+    },
+    Finished {
+        total: usize,
+        done: StepDone<'a>,
+    },
+}
 
-impl std::fmt::Debug for StepObserver {
+/// How often a step that writes rows reports them.
+pub const ROWS_EVERY: u64 = 4096;
+
+/// A callback for a migration's progress (`Send + Sync`, so that options can be shared by the
+/// threads of a [`crate::fleet`]). It runs on the migrating thread, between SQLite's row
+/// writes: it must not use the connection, and should return quickly.
+#[derive(Clone)]
+pub struct ProgressObserver(pub std::sync::Arc<dyn Fn(&Progress<'_>) + Send + Sync>);
+
+impl ProgressObserver {
+    pub fn new(f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Self {
+        ProgressObserver(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for ProgressObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StepObserver")
+        f.write_str("ProgressObserver")
     }
 }
 
@@ -73,7 +106,7 @@ impl Default for ApplyOptions {
             busy_timeout: Duration::from_secs(5),
             dry_run: false,
             backup: None,
-            on_step: None,
+            on_progress: None,
         }
     }
 }
@@ -270,25 +303,12 @@ fn run(
         check_data(host, plan)?;
         let fk_before = fk_violations(host)?;
         for (i, step) in plan.steps.iter().enumerate() {
-            // Only an observer reads the clock (wasm32-unknown-unknown has none).
-            let started = opts.on_step.as_ref().map(|_| std::time::Instant::now());
-            if let Err(e) = host.execute_script(&step.sql) {
+            let ran = match &opts.on_progress {
+                None => host.execute_script(&step.sql),
+                Some(observe) => run_observed(host, i, plan.steps.len(), step, observe),
+            };
+            if let Err(e) = ran {
                 return Err(step_error(host, i, &step.reason, e));
-            }
-            if let (Some(observe), Some(started)) = (&opts.on_step, started) {
-                let elapsed = started.elapsed();
-                // `changes()` counts the last INSERT, UPDATE or DELETE: only such a step's.
-                let rows_changed = if step.rewrites_rows {
-                    query_value(host, "SELECT changes()")?.int().unwrap_or(0)
-                } else {
-                    0
-                };
-                (observe.0)(&StepDone {
-                    number: i + 1,
-                    step,
-                    elapsed,
-                    rows_changed: rows_changed.max(0) as u64,
-                });
             }
         }
         check_no_new_fk_violations(host, &fk_before)?;
@@ -330,6 +350,54 @@ fn run(
             })
         }
     }
+}
+
+/// Run one step, telling `observe` when it starts, the rows it writes as it goes (where the
+/// host can count them), and when it is done. Only an observer reads the clock
+/// (wasm32-unknown-unknown has none).
+fn run_observed(
+    host: &dyn Host,
+    i: usize,
+    total: usize,
+    step: &crate::plan::Step,
+    observe: &ProgressObserver,
+) -> std::result::Result<(), HostError> {
+    let number = i + 1;
+    (observe.0)(&Progress::Started {
+        number,
+        total,
+        step,
+    });
+    let started = std::time::Instant::now();
+    if step.rewrites_rows {
+        let mut on_rows = |rows: u64| {
+            (observe.0)(&Progress::Rows {
+                number,
+                total,
+                rows,
+            })
+        };
+        host.execute_counting_rows(&step.sql, ROWS_EVERY, &mut on_rows)?;
+    } else {
+        host.execute_script(&step.sql)?;
+    }
+    let elapsed = started.elapsed();
+    // `changes()` counts the last INSERT, UPDATE or DELETE: only such a step's.
+    let rows_changed = if step.rewrites_rows {
+        query_value(host, "SELECT changes()")?.int().unwrap_or(0)
+    } else {
+        0
+    };
+    (observe.0)(&Progress::Finished {
+        total,
+        done: StepDone {
+            number,
+            step,
+            elapsed,
+            rows_changed: rows_changed.max(0) as u64,
+        },
+    });
+    Ok(())
 }
 
 fn as_database_error(host: &dyn Host, e: Error) -> Error {

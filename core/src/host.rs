@@ -161,6 +161,21 @@ pub trait Host {
         execute_statements(self, sql)
     }
 
+    /// Run `sql` like [`Host::execute_script`], calling `on_rows` with the number of rows it
+    /// has written so far every `every` rows (a progress bar's rows per second). The default
+    /// cannot count and only runs the script; a host with an update hook counts with it, and
+    /// removes it when the script ends (an update hook the app had set is replaced: SQLite
+    /// keeps one per connection). `on_rows` must not use the connection.
+    fn execute_counting_rows(
+        &self,
+        sql: &str,
+        every: u64,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<(), HostError> {
+        let _ = (every, on_rows);
+        self.execute_script(sql)
+    }
+
     /// Whether the connection is inside a transaction (or savepoint). The default asks SQLite:
     /// `BEGIN` fails inside a transaction, and is rolled back at once otherwise.
     fn in_transaction(&self) -> Result<bool, HostError> {

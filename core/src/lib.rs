@@ -27,6 +27,7 @@
 //! [`plan()`] → [`Plan`] → [`apply()`] (or [`render_sql`]).
 
 pub mod apply;
+pub mod cost;
 pub mod declared;
 pub mod diff;
 pub mod error;
@@ -47,7 +48,7 @@ pub mod unchanged;
 
 use std::time::Duration;
 
-pub use apply::{apply, ApplyOptions, Report};
+pub use apply::{apply, ApplyOptions, Progress, ProgressObserver, Report};
 #[cfg(feature = "rusqlite")]
 pub use declared::{load_catalog, load_declared};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
@@ -78,8 +79,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Write a consistent copy of the database here before changing anything.
     pub backup: Option<std::path::PathBuf>,
-    /// Called after each step that ran.
-    pub on_step: Option<apply::StepObserver>,
+    /// Told when each step starts and finishes, and of the rows a long step has written so far
+    /// (see [`apply::Progress`]).
+    pub on_progress: Option<apply::ProgressObserver>,
     /// Make a declared foreign key to an undeclared table or column (or to parent columns
     /// that are not a key) an error. By default it is accepted, as SQLite accepts it, with a
     /// warning naming it; apply then refuses only foreign-key violations the migration
@@ -104,7 +106,7 @@ impl Default for Options {
             host_modules: false,
             dry_run: false,
             backup: None,
-            on_step: None,
+            on_progress: None,
         }
     }
 }
@@ -265,8 +267,9 @@ fn plan_declared(
 ) -> Result<Planned> {
     let current =
         introspect::introspect_at(host, caps.version).map_err(|e| as_database_error(host, e))?;
-    let planned = plan_schemas(current, declared, opts, caps)?;
+    let mut planned = plan_schemas(current, declared, opts, caps)?;
     check_values(host, &planned, &opts.source_name)?;
+    cost::estimate(host, &planned.current, &mut planned.plan);
     Ok(planned)
 }
 
@@ -388,7 +391,11 @@ pub fn migrate_declared(
     let caps = capabilities(host, opts)?;
     let planned = plan_declared(host, declared, opts, caps)?;
     on_plan(&planned.plan);
-    let replan = |current: Schema| plan_schemas(current, declared, opts, caps).map(|p| p.plan);
+    let replan = |current: Schema| {
+        let mut p = plan_schemas(current, declared, opts, caps)?;
+        cost::estimate(host, &p.current, &mut p.plan);
+        Ok(p.plan)
+    };
     apply::apply_replanning(
         host,
         &planned.plan,
@@ -398,7 +405,7 @@ pub fn migrate_declared(
             busy_timeout: opts.busy_timeout,
             dry_run: opts.dry_run,
             backup: opts.backup.clone(),
-            on_step: opts.on_step.clone(),
+            on_progress: opts.on_progress.clone(),
         },
         Some(&replan),
     )

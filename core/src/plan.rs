@@ -125,6 +125,72 @@ pub struct Step {
     pub destructive: bool,
     /// Whether it rewrites every row of a table (otherwise O(1) or an index/scan).
     pub rewrites_rows: bool,
+    /// What it costs in the size of the data: O(1), or the rows of a table it rewrites,
+    /// reads or frees (with estimates when the plan was made from a database).
+    pub cost: Cost,
+}
+
+/// What a step costs, in the size of the database's data. Tables are named as they are
+/// before the migration (where the estimate is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Cost {
+    /// Changes the schema only: the same time on an empty table as on a billion rows.
+    Constant,
+    /// Writes every row of `table` again (a rebuild's copy, an `UPDATE`, `DROP COLUMN`).
+    Rewrite {
+        table: String,
+        #[serde(flatten)]
+        estimate: Option<Estimate>,
+    },
+    /// Reads every row of `table` (an index build).
+    Scan {
+        table: String,
+        #[serde(flatten)]
+        estimate: Option<Estimate>,
+    },
+    /// Frees every page of `table` (`DROP TABLE`).
+    Free {
+        table: String,
+        #[serde(flatten)]
+        estimate: Option<Estimate>,
+    },
+}
+
+/// The size of a table, estimated without scanning it: rows from `max(rowid)` (or
+/// `sqlite_stat1`), bytes from the average record of a few rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Estimate {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+impl Cost {
+    /// The table whose size the step's time grows with.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            Cost::Constant => None,
+            Cost::Rewrite { table, .. } | Cost::Scan { table, .. } | Cost::Free { table, .. } => {
+                Some(table)
+            }
+        }
+    }
+    pub fn estimate(&self) -> Option<Estimate> {
+        match self {
+            Cost::Constant => None,
+            Cost::Rewrite { estimate, .. }
+            | Cost::Scan { estimate, .. }
+            | Cost::Free { estimate, .. } => *estimate,
+        }
+    }
+    pub(crate) fn set_estimate(&mut self, e: Estimate) {
+        if let Cost::Rewrite { estimate, .. }
+        | Cost::Scan { estimate, .. }
+        | Cost::Free { estimate, .. } = self
+        {
+            *estimate = Some(e);
+        }
+    }
 }
 
 /// A check of existing rows against a constraint of the target, run inside the transaction
@@ -205,7 +271,49 @@ fn step(sql: String, reason: String) -> Step {
         reason,
         destructive: false,
         rewrites_rows: false,
+        cost: Cost::Constant,
     }
+}
+
+/// The name, before the migration, of the table the target's table `key` is made from; `None`
+/// for a new table (empty when its steps run).
+fn current_table_of(current: &Schema, changes: &Changes, key: &str) -> Option<String> {
+    let key = key.to_ascii_lowercase();
+    if changes.added_tables.contains(&key) {
+        return None;
+    }
+    let from = changes
+        .altered_tables
+        .iter()
+        .find(|a| a.to == key)
+        .map_or(key.as_str(), |a| a.from.as_str());
+    current.tables.get(from).map(|t| t.name.clone())
+}
+
+/// An altered table's step with its cost on `table` (its name before the migration): a step
+/// that rewrites rows rewrites `table`'s, one that verifies them reads them, and `DROP TABLE`
+/// (a rebuild's old table) frees it.
+fn with_cost_on(st: Step, table: &str) -> Step {
+    let table = table.to_string();
+    let cost = if st.rewrites_rows {
+        Cost::Rewrite {
+            table,
+            estimate: None,
+        }
+    } else if matches!(st.cost, Cost::Scan { .. }) {
+        Cost::Scan {
+            table,
+            estimate: None,
+        }
+    } else if st.sql.starts_with("DROP TABLE ") {
+        Cost::Free {
+            table,
+            estimate: None,
+        }
+    } else {
+        Cost::Constant
+    };
+    Step { cost, ..st }
 }
 
 /// Whether `a`'s column renames run natively (`RENAME COLUMN`, before everything else): not
@@ -286,12 +394,11 @@ pub fn plan(
         if rewrites {
             healthy.push(health_check(&c.name, caps));
         }
-        match s {
-            Strategy::Native(native) => steps.extend(native),
-            Strategy::Rebuild(why) => {
-                steps.extend(rebuild_steps(a, c, t, current, target, caps, &why));
-            }
-        }
+        let table_steps = match s {
+            Strategy::Native(native) => native,
+            Strategy::Rebuild(why) => rebuild_steps(a, c, t, current, target, caps, &why),
+        };
+        steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
     }
     // Phase F: dropped tables.
     for k in &changes.dropped_tables {
@@ -301,10 +408,32 @@ pub fn plan(
             reason: format!("drop table {} (all its rows are lost)", t.name),
             destructive: true,
             rewrites_rows: false,
+            cost: Cost::Free {
+                table: t.name.clone(),
+                estimate: None,
+            },
         });
     }
     // Phases G, H, I: indexes, views, triggers.
-    steps.extend(deps.create_steps(target, changes));
+    steps.extend(deps.create_steps(target, changes).into_iter().map(|st| {
+        let on = st
+            .cost
+            .table()
+            .and_then(|t| current_table_of(current, changes, t));
+        match on {
+            Some(table) => Step {
+                cost: Cost::Scan {
+                    table,
+                    estimate: None,
+                },
+                ..st
+            },
+            None => Step {
+                cost: Cost::Constant,
+                ..st
+            },
+        }
+    }));
 
     let fk_off = deps.fk_off;
     if fk_off {

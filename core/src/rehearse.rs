@@ -13,7 +13,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::apply::StepObserver;
+use crate::apply::{Progress, ProgressObserver};
 use crate::error::{Error, Result};
 use crate::host::host_error;
 use crate::plan::Plan;
@@ -146,7 +146,10 @@ pub fn rehearse(
     rehearsal_opts.backup = None;
     rehearsal_opts.dry_run = false;
     let (sink, journal_of) = (runs.clone(), dest.clone());
-    rehearsal_opts.on_step = Some(StepObserver(Arc::new(move |d| {
+    rehearsal_opts.on_progress = Some(ProgressObserver::new(move |p| {
+        let Progress::Finished { done: d, .. } = p else {
+            return;
+        };
         sink.lock().expect("step log").push(StepRun {
             number: d.number,
             reason: d.step.reason.clone(),
@@ -154,7 +157,7 @@ pub fn rehearse(
             rows_changed: d.rows_changed,
             journal_bytes: journal_bytes(&journal_of),
         });
-    })));
+    }));
     let mut conn = Connection::open(&dest)?;
     let started = Instant::now();
     let report = crate::migrate(&mut conn, schema_sql, &rehearsal_opts)?;

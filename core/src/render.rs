@@ -1,7 +1,7 @@
 //! Render a plan: the SQL script (exactly what apply runs) and a summary for people.
 //! JSON is `serde_json` of [`Plan`].
 
-use crate::plan::{Plan, BEGIN, FK_CHECK, FK_OFF, FK_ON};
+use crate::plan::{Cost, Estimate, Plan, BEGIN, FK_CHECK, FK_OFF, FK_ON};
 
 /// How a script is wrapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,9 +67,8 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         if st.destructive {
             flags.push("DATA LOSS");
         }
-        if st.rewrites_rows {
-            flags.push("rewrites rows");
-        }
+        let cost = cost_text(&st.cost);
+        flags.push(&cost);
         let flags = if flags.is_empty() {
             String::new()
         } else {
@@ -95,6 +94,30 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
     s
 }
 
+/// What a step costs, for people: "O(1)", "rewrites ~1,000,000 rows (~48.0 MB) of t",
+/// "rewrites the rows of t" when there is no estimate.
+pub fn cost_text(cost: &Cost) -> String {
+    let (verb, table) = match cost {
+        Cost::Constant => return "O(1)".into(),
+        Cost::Rewrite { table, .. } => ("rewrites", table),
+        Cost::Scan { table, .. } => ("reads", table),
+        Cost::Free { table, .. } => ("frees", table),
+    };
+    match (cost.estimate(), cost) {
+        (Some(e), Cost::Free { .. }) => {
+            format!("frees ~{} of {table}", crate::cost::bytes(e.bytes))
+        }
+        (Some(e), _) => format!(
+            "{verb} ~{} row{} (~{}) of {table}",
+            crate::cost::thousands(e.rows),
+            if e.rows == 1 { "" } else { "s" },
+            crate::cost::bytes(e.bytes)
+        ),
+        (None, Cost::Free { .. }) => format!("frees the pages of {table}"),
+        (None, _) => format!("{verb} the rows of {table}"),
+    }
+}
+
 /// A readable summary: changes, step count, hazards, suggestions.
 pub fn render_summary(plan: &Plan) -> String {
     let mut s = String::new();
@@ -116,6 +139,21 @@ pub fn render_summary(plan: &Plan) -> String {
                 ""
             }
         ));
+        let rewritten: Vec<Estimate> = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s.cost, Cost::Rewrite { .. }))
+            .filter_map(|s| s.cost.estimate())
+            .collect();
+        if !rewritten.is_empty() {
+            let rows: u64 = rewritten.iter().map(|e| e.rows).sum();
+            let bytes: u64 = rewritten.iter().map(|e| e.bytes).sum();
+            s.push_str(&format!(
+                "Rewrites ~{} row(s) (~{}) in all; every other step is O(1) or reads/frees as the script's comments say.\n",
+                crate::cost::thousands(rows),
+                crate::cost::bytes(bytes)
+            ));
+        }
         let lost = plan.destructive_steps();
         if !lost.is_empty() {
             s.push_str("Data loss (needs --allow-data-loss):\n");

@@ -71,6 +71,35 @@ impl Host for Connection {
         Ok(!self.is_autocommit())
     }
 
+    fn execute_counting_rows(
+        &self,
+        sql: &str,
+        every: u64,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<(), HostError> {
+        let mut counter = RowCounter {
+            rows: 0,
+            every: every.max(1),
+            on_rows,
+        };
+        // SAFETY: the hook's argument points at `counter`, which outlives the script: the hook
+        // is removed before this function returns, on every path. The connection is used by
+        // this thread only while the script runs (`Connection` is not `Sync`).
+        unsafe {
+            rusqlite::ffi::sqlite3_update_hook(
+                self.handle(),
+                Some(count_row),
+                (&mut counter as *mut RowCounter<'_>).cast(),
+            );
+        }
+        let result = self.execute_batch(sql).map_err(host_error);
+        // SAFETY: as above; a null callback removes the hook.
+        unsafe {
+            rusqlite::ffi::sqlite3_update_hook(self.handle(), None, std::ptr::null_mut());
+        }
+        result
+    }
+
     /// A second, read-only connection on the same file copies it: under the migration's
     /// write lock it sees exactly the committed state (WAL content included), and no other
     /// writer can change it meanwhile. (The backup API refuses a source connection that holds
@@ -91,6 +120,32 @@ impl Host for Connection {
             None::<fn(rusqlite::backup::Progress)>,
         )
         .map_err(|e| crate::error::sqlite_message(&e))
+    }
+}
+
+/// The state of [`Host::execute_counting_rows`]'s update hook.
+struct RowCounter<'a> {
+    rows: u64,
+    every: u64,
+    on_rows: &'a mut dyn FnMut(u64),
+}
+
+/// SQLite's update hook: one call per row inserted, updated or deleted in a rowid table.
+unsafe extern "C" fn count_row(
+    arg: *mut std::os::raw::c_void,
+    _op: std::os::raw::c_int,
+    _db: *const std::os::raw::c_char,
+    _table: *const std::os::raw::c_char,
+    _rowid: i64,
+) {
+    // SAFETY: `arg` is the `RowCounter` registered by `execute_counting_rows`, alive while
+    // the hook is set.
+    let counter = unsafe { &mut *arg.cast::<RowCounter<'_>>() };
+    counter.rows += 1;
+    if counter.rows % counter.every == 0 {
+        let rows = counter.rows;
+        // A panic must not unwind into SQLite: a failing observer only loses its report.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (counter.on_rows)(rows)));
     }
 }
 

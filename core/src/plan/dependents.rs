@@ -177,7 +177,15 @@ impl Dependents {
             .collect();
         idx.sort_by_key(|i| i.seq);
         for i in idx {
-            steps.push(step(i.sql.clone(), format!("create index {}", i.name)));
+            // Its cost is a scan of the table (named here as the target names it; the
+            // planner maps it to the table's name before the migration).
+            steps.push(Step {
+                cost: Cost::Scan {
+                    table: i.table.clone(),
+                    estimate: None,
+                },
+                ..step(i.sql.clone(), format!("create index {}", i.name))
+            });
         }
 
         // Phase H: views; phase I: triggers (target creation order).

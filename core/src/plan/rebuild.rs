@@ -92,6 +92,7 @@ pub(super) fn rebuild_steps(
         },
         destructive: nothing_copied,
         rewrites_rows: false,
+        cost: Cost::Constant,
     });
     out.push(step(
         format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
@@ -112,6 +113,7 @@ fn recreate_virtual(t: &Table, why: &str) -> Vec<Step> {
             ),
             destructive: true,
             rewrites_rows: false,
+            cost: Cost::Constant,
         },
         step(t.sql.clone(), format!("create virtual table {}", t.name)),
     ]
@@ -221,5 +223,6 @@ fn copy_step(
         reason,
         destructive: !lost.is_empty() || !became_generated.is_empty(),
         rewrites_rows: true,
+        cost: Cost::Constant,
     }
 }

@@ -27,6 +27,18 @@ fn default_is_null(d: &Option<String>) -> bool {
     crate::sqltext::default_is_null(d.as_deref())
 }
 
+/// A native step SQLite runs over every row to verify it (its table is filled in by the
+/// planner, under the name the table has before the migration).
+fn verifying(st: Step) -> Step {
+    Step {
+        cost: Cost::Scan {
+            table: String::new(),
+            estimate: None,
+        },
+        ..st
+    }
+}
+
 /// Decide native vs rebuild for one altered table. `c` is the current table as it is after the
 /// renames that run first (table `RENAME TO` always; `RENAME COLUMN` when supported).
 pub fn table_strategy(
@@ -97,6 +109,7 @@ fn values_update(a: &TableAlter, t: &Table) -> Option<Step> {
         reason: format!("declared values for existing rows of {}", names.join(", ")),
         destructive: false,
         rewrites_rows: true,
+        cost: Cost::Constant,
     })
 }
 
@@ -149,10 +162,16 @@ impl Alter<'_> {
                 } else {
                     "DROP NOT NULL"
                 };
-                alters.push(step(
+                let st = step(
                     format!("ALTER TABLE {tname} ALTER COLUMN {} {verb}", q(&tcol.name)),
                     format!("{} {}.{}", verb.to_lowercase(), t.name, tcol.name),
-                ));
+                );
+                // SQLite reads every row for a NULL before it sets NOT NULL.
+                alters.push(if tcol.not_null.is_some() {
+                    verifying(st)
+                } else {
+                    st
+                });
             } else if only_nn && !caps.alter_constraints() {
                 why.push(format!(
                     "column {col}: {} (native form needs SQLite 3.53.0, target {})",
@@ -231,6 +250,7 @@ impl Alter<'_> {
                     reason: format!("drop column {}.{} (its values are lost)", t.name, ccol.name),
                     destructive: true,
                     rewrites_rows: true,
+                    cost: Cost::Constant,
                 });
             } else {
                 why.push(format!("drop column {col}: {}", blockers.join(", ")));
@@ -277,10 +297,16 @@ impl Alter<'_> {
                 blockers.push("REFERENCES with a non-NULL default");
             }
             if blockers.is_empty() {
-                adds.push(step(
+                let st = step(
                     format!("ALTER TABLE {tname} ADD COLUMN {def_sql}"),
                     format!("add column {}.{}", t.name, tcol.name),
-                ));
+                );
+                // SQLite checks every row (`pragma_quick_check`) when the table has a CHECK,
+                // is STRICT, or the new column is a NOT NULL generated one.
+                let checks_rows = !tc.checks.is_empty()
+                    || t.strict
+                    || (tcol.generated != Generated::No && tcc.not_null.is_some());
+                adds.push(if checks_rows { verifying(st) } else { st });
             } else {
                 why.push(format!("add column {col}: {}", blockers.join(", ")));
             }
@@ -305,14 +331,14 @@ impl Alter<'_> {
                 continue; // comes with ADD COLUMN
             }
             match (&k.raw_name, caps.alter_constraints()) {
-                (Some(name), true) => adds_checks.push(step(
+                (Some(name), true) => adds_checks.push(verifying(step(
                     format!(
                         "ALTER TABLE {tname} ADD CONSTRAINT {} CHECK ({})",
                         q(&crate::sqltext::unquote(name)),
                         k.sql
                     ),
                     format!("add CHECK {} on {}", crate::sqltext::unquote(name), t.name),
-                )),
+                ))),
                 (None, _) => why.push(format!("add unnamed CHECK ({})", k.sql)),
                 (Some(_), false) => why.push(format!(
                     "add CHECK ({}) (native form needs SQLite 3.53.0, target {})",
