@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use liteshift::{Error, Options, Plan, SqliteVersion};
 use rusqlite::Connection;
 
+mod progress;
+
 const EXIT_HELP: &str = "Exit codes:
   0  success, or the database is already in sync
   1  the database differs from the schema (check), or the migration was refused
@@ -62,6 +64,9 @@ enum Command {
         jobs: Jobs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Progress on stderr while the steps run (one database).
+        #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
+        progress: progress::Mode,
     },
     /// Rehearse the migration on a copy of the database (SQLite's backup API; the database is
     /// only read): every step timed, with the rows it rewrote and the journal it wrote, and
@@ -437,6 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             busy_timeout,
             jobs,
             format,
+            progress,
         } => {
             let mut opts = planning.options(&target.schema)?;
             opts.allow_data_loss = allow_data_loss;
@@ -460,6 +466,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                 );
             }
+            opts.on_progress = progress::observer(progress, format == Format::Text);
             let mut conn = open_db(&target.one()?, true)?;
             let started = Instant::now();
             let mut first: Option<Plan> = None;

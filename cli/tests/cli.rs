@@ -879,3 +879,64 @@ fn apply_and_check_a_fleet_of_databases() {
     assert_eq!(code(&o), 2);
     assert!(text(&o).contains("takes one --db"), "{}", text(&o));
 }
+
+#[test]
+fn apply_reports_progress_as_json_lines_on_stderr() {
+    let env = Env::new();
+    let db = env.db(
+        "big.db",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 50000)
+         INSERT INTO t SELECT i, printf('row %d', i) FROM s;",
+    );
+    let schema = env.file(
+        "s.sql",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));\n",
+    );
+    let o = run(&[
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--format",
+        "json",
+        "--progress",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is the report");
+    assert_eq!(report["result"]["applied"], true);
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let steps = report["plan"]["steps"].as_array().unwrap().len();
+    let started = events
+        .iter()
+        .filter(|e| e["event"] == "step_started")
+        .count();
+    let finished: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "step_finished")
+        .collect();
+    assert_eq!((started, finished.len()), (steps, steps), "{events:#?}");
+    let copy = events
+        .iter()
+        .find(|e| e["event"] == "step_started" && e["cost"]["kind"] == "rewrite")
+        .expect("the copy says what it costs");
+    assert_eq!(copy["cost"]["rows"], 50000);
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "rows" && e["step"] == copy["step"]));
+    assert!(finished.iter().any(|e| e["rows_changed"] == 50000));
+
+    // On a pipe, the default shows nothing.
+    let db2 = env.db(
+        "quiet.db",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);",
+    );
+    let o = run(&["apply", "--db", &db2, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+}
