@@ -142,7 +142,7 @@ unsafe extern "C" fn count_row(
     // the hook is set.
     let counter = unsafe { &mut *arg.cast::<RowCounter<'_>>() };
     counter.rows += 1;
-    if counter.rows % counter.every == 0 {
+    if counter.rows.is_multiple_of(counter.every) {
         let rows = counter.rows;
         // A panic must not unwind into SQLite: a failing observer only loses its report.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (counter.on_rows)(rows)));
