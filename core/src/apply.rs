@@ -16,7 +16,7 @@ use crate::error::{Error, Refusal, Result, Violation};
 use crate::host::{database_path, query_value, ErrorKind, Host, HostError, Value};
 use crate::introspect::introspect;
 use crate::model::Schema;
-use crate::plan::{Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
+use crate::plan::{DataCheck, Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
 
 /// What apply did.
 #[derive(Debug, Clone, Serialize)]
@@ -300,17 +300,10 @@ fn run(
         if let Some(path) = &opts.backup {
             write_backup(host, path)?;
         }
-        check_data(host, plan)?;
+        let (first, later) = split_checks(host, plan)?;
+        check_data(host, &first)?;
         let fk_before = fk_violations(host)?;
-        for (i, step) in plan.steps.iter().enumerate() {
-            let ran = match &opts.on_progress {
-                None => host.execute_script(&step.sql),
-                Some(observe) => run_observed(host, i, plan.steps.len(), step, observe),
-            };
-            if let Err(e) = ran {
-                return Err(step_error(host, i, &step.reason, e));
-            }
-        }
+        run_steps(host, plan, &later, opts)?;
         check_no_new_fk_violations(host, &fk_before)?;
         verify(host, target, policy)?;
         Ok(Ran::Done(Report {
@@ -350,6 +343,51 @@ fn run(
             })
         }
     }
+}
+
+/// The data checks to run before the steps, and those deferred until a step fails (see
+/// [`crate::plan::DataCheck::deferred`]; none while `PRAGMA ignore_check_constraints` is on,
+/// when SQLite would write rows that violate a CHECK).
+fn split_checks<'p>(
+    host: &dyn Host,
+    plan: &'p Plan,
+) -> Result<(Vec<&'p DataCheck>, Vec<&'p DataCheck>)> {
+    if plan.checks.iter().all(|c| !c.deferred) {
+        return Ok((plan.checks.iter().collect(), Vec::new()));
+    }
+    let ignoring = query_value(host, "PRAGMA ignore_check_constraints")?.truth();
+    Ok(plan.checks.iter().partition(|c| ignoring || !c.deferred))
+}
+
+/// The steps, in order. When checks were deferred, the steps run inside a savepoint: if one
+/// stops at a row that violates the target, its work is undone and the checks name every
+/// violating row of the database as it was.
+fn run_steps(
+    host: &dyn Host,
+    plan: &Plan,
+    later: &[&DataCheck],
+    opts: &ApplyOptions,
+) -> Result<()> {
+    const SAVEPOINT: &str = "SAVEPOINT liteshift_steps";
+    if !later.is_empty() {
+        host.execute(SAVEPOINT)?;
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let ran = match &opts.on_progress {
+            None => host.execute_script(&step.sql),
+            Some(observe) => run_observed(host, i, plan.steps.len(), step, observe),
+        };
+        let Err(e) = ran else { continue };
+        if !later.is_empty() && is_violation(&e) {
+            host.execute_script("ROLLBACK TO liteshift_steps; RELEASE liteshift_steps")?;
+            check_data(host, later)?;
+        }
+        return Err(step_error(host, i, &step.reason, e));
+    }
+    if !later.is_empty() {
+        host.execute("RELEASE liteshift_steps")?;
+    }
+    Ok(())
 }
 
 /// Run one step, telling `observe` when it starts, the rows it writes as it goes (where the
@@ -432,10 +470,10 @@ fn check_health(host: &dyn Host, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// The plan's data checks: existing rows that violate the target are a refusal.
-fn check_data(host: &dyn Host, plan: &Plan) -> Result<()> {
+/// Data checks: existing rows that violate the target are a refusal.
+fn check_data(host: &dyn Host, checks: &[&DataCheck]) -> Result<()> {
     let mut violations = Vec::new();
-    for check in &plan.checks {
+    for check in checks {
         let count = query_value(host, &format!("SELECT count(*) FROM ({})", check.sql))?
             .int()
             .unwrap_or(0)
@@ -512,17 +550,21 @@ fn write_backup(host: &dyn Host, dest: &std::path::Path) -> Result<()> {
     })
 }
 
+/// Whether a step stopped at data that does not fit the new definition: a constraint, a
+/// STRICT type, or a value that cannot become an INTEGER PRIMARY KEY.
+fn is_violation(e: &HostError) -> bool {
+    matches!(e.kind(), ErrorKind::Constraint | ErrorKind::Mismatch)
+        || e.message.starts_with("cannot store")
+        || e.message.starts_with("type mismatch on DEFAULT")
+}
+
 fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
     let kind = e.kind();
     if matches!(kind, ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::Busy) {
         return database_error(host, e);
     }
+    let constraint = is_violation(&e);
     let msg = e.message;
-    // Data that does not fit the new definition: a constraint, a STRICT type, or a value that
-    // cannot become an INTEGER PRIMARY KEY.
-    let constraint = matches!(kind, ErrorKind::Constraint | ErrorKind::Mismatch)
-        || msg.starts_with("cannot store")
-        || msg.starts_with("type mismatch on DEFAULT");
     if constraint {
         let table = reason
             .split_whitespace()

@@ -199,6 +199,10 @@ impl Cost {
 pub struct DataCheck {
     pub constraint: String,
     pub table: String,
+    /// SQLite itself stops the step that would write a violating row (the table states no
+    /// `ON CONFLICT` clause), so apply runs the check only if a step fails: the refusal still
+    /// names every violating row, and a migration of valid data does not scan for them.
+    pub deferred: bool,
     pub column: Option<String>,
     pub sql: String,
 }

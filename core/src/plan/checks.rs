@@ -32,7 +32,24 @@ pub(super) fn data_checks(a: &TableAlter, c: &Table, t: &Table) -> Vec<DataCheck
     out.extend(integer_key_check(&rows, c, t));
     out.extend(check_checks(&rows, a, t));
     out.extend(unique_checks(&rows, a, c, t));
+    let deferred = !has_conflict_clause(t);
+    for check in &mut out {
+        check.deferred = deferred;
+    }
     out
+}
+
+/// Whether the table states an `ON CONFLICT` clause (`NOT NULL ON CONFLICT REPLACE`, `UNIQUE
+/// ON CONFLICT IGNORE`…): then writing a violating row can succeed by replacing or skipping
+/// rows, and the checks must run before any step. Any `CONFLICT` token counts (a column of
+/// that name only costs the early checks).
+fn has_conflict_clause(t: &Table) -> bool {
+    match crate::sqltext::tokens(&t.sql) {
+        Some(toks) => toks
+            .iter()
+            .any(|(_, r)| t.sql[r.clone()].eq_ignore_ascii_case("conflict")),
+        None => true,
+    }
 }
 
 /// The current table's rows in the target's shape (target column names): the `FROM` of every
@@ -152,6 +169,7 @@ fn not_null_checks(rows: &Rows, c: &Table, t: &Table) -> Vec<DataCheck> {
         out.push(DataCheck {
             constraint: "NOT NULL".into(),
             table: t.name.clone(),
+            deferred: false,
             column: Some(tc.name.clone()),
             sql: format!(
                 "SELECT {} AS example FROM {from} WHERE {} IS NULL",
@@ -178,6 +196,7 @@ fn integer_key_check(rows: &Rows, c: &Table, t: &Table) -> Option<DataCheck> {
             return Some(DataCheck {
                 constraint: "INTEGER PRIMARY KEY (values must be integers)".into(),
                 table: t.name.clone(),
+                deferred: false,
                 column: Some(alias.name.clone()),
                 sql: format!(
                     "SELECT {} AS example FROM {from} WHERE {x} IS NOT NULL AND NOT (typeof({x}) = 'integer' OR (typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER)) OR (typeof({x}) = 'text' AND CAST(CAST({x} AS INTEGER) AS TEXT) = trim({x})))",
@@ -217,6 +236,7 @@ fn check_checks(rows: &Rows, a: &TableAlter, t: &Table) -> Vec<DataCheck> {
         out.push(DataCheck {
             constraint: format!("CHECK ({})", k.sql),
             table: t.name.clone(),
+            deferred: false,
             column: k
                 .column
                 .as_ref()
@@ -279,6 +299,7 @@ fn unique_checks(rows: &Rows, a: &TableAlter, c: &Table, t: &Table) -> Vec<DataC
             out.push(DataCheck {
                 constraint: format!("UNIQUE ({})", cols.join(", ")),
                 table: t.name.clone(),
+                deferred: false,
                 column: if cols.len() == 1 { Some(cols[0].clone()) } else { None },
                 sql: format!(
                     "SELECT {label} || ' (' || count(*) || ' rows)' AS example FROM {from} WHERE {nn} GROUP BY {list} HAVING count(*) > 1"
