@@ -47,8 +47,9 @@ pub struct ApplyOptions {
     pub on_progress: Option<ProgressObserver>,
 }
 
-/// A step that ran: its number (1-based), the step, how long it took, and the rows its last
-/// statement changed (SQLite's `changes()`).
+/// A step that ran: its number (1-based), the step, how long it took (zero where there is no
+/// clock: wasm32-unknown-unknown), and the rows its last statement changed (SQLite's
+/// `changes()`).
 #[derive(Debug, Clone)]
 pub struct StepDone<'a> {
     pub number: usize,
@@ -390,9 +391,18 @@ fn run_steps(
     Ok(())
 }
 
+/// The clock, where there is one: wasm32-unknown-unknown has none (its `Instant::now` panics);
+/// there a step's `elapsed` is zero and the page measures time itself.
+fn now() -> Option<std::time::Instant> {
+    if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+        None
+    } else {
+        Some(std::time::Instant::now())
+    }
+}
+
 /// Run one step, telling `observe` when it starts, the rows it writes as it goes (where the
-/// host can count them), and when it is done. Only an observer reads the clock
-/// (wasm32-unknown-unknown has none).
+/// host can count them), and when it is done. Only an observer reads the clock.
 fn run_observed(
     host: &dyn Host,
     i: usize,
@@ -406,7 +416,7 @@ fn run_observed(
         total,
         step,
     });
-    let started = std::time::Instant::now();
+    let started = now();
     if step.rewrites_rows {
         let mut on_rows = |rows: u64| {
             (observe.0)(&Progress::Rows {
@@ -419,7 +429,7 @@ fn run_observed(
     } else {
         host.execute_script(&step.sql)?;
     }
-    let elapsed = started.elapsed();
+    let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
     // `changes()` counts the last INSERT, UPDATE or DELETE: only such a step's.
     let rows_changed = if step.rewrites_rows {
         query_value(host, "SELECT changes()")?.int().unwrap_or(0)

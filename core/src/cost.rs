@@ -110,19 +110,21 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A byte count for people: "512 B", "48.2 KB", "1.3 GB" (powers of 1,000).
+/// A byte count for people: "512 B", "48.2 KB", "1.3 GB" (powers of 1,000; integer
+/// arithmetic, which keeps float formatting out of the npm module).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if n < 1000 {
         return format!("{n} B");
     }
-    let mut v = n as f64 / 1000.0;
     let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
+    let mut scale = 1000u64;
+    while n / scale >= 1000 && unit + 1 < UNITS.len() {
+        scale *= 1000;
         unit += 1;
     }
-    format!("{v:.1} {}", UNITS[unit])
+    let tenths = (n as u128 * 10 + scale as u128 / 2) / scale as u128;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[cfg(test)]
@@ -138,5 +140,7 @@ mod tests {
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(48_200), "48.2 KB");
         assert_eq!(bytes(1_300_000_000), "1.3 GB");
+        assert_eq!(bytes(999_960), "1000.0 KB");
+        assert_eq!(bytes(42_000_000), "42.0 MB");
     }
 }

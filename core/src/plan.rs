@@ -138,27 +138,36 @@ pub enum Cost {
     /// Changes the schema only: the same time on an empty table as on a billion rows.
     Constant,
     /// Writes every row of `table` again (a rebuild's copy, an `UPDATE`, `DROP COLUMN`).
-    Rewrite {
-        table: String,
-        #[serde(flatten)]
-        estimate: Option<Estimate>,
-    },
-    /// Reads every row of `table` (an index build).
-    Scan {
-        table: String,
-        #[serde(flatten)]
-        estimate: Option<Estimate>,
-    },
+    Rewrite(TableSize),
+    /// Reads every row of `table` (an index build, a constraint SQLite verifies).
+    Scan(TableSize),
     /// Frees every page of `table` (`DROP TABLE`).
-    Free {
-        table: String,
-        #[serde(flatten)]
-        estimate: Option<Estimate>,
-    },
+    Free(TableSize),
 }
 
-/// The size of a table, estimated without scanning it: rows from `max(rowid)` (or
-/// `sqlite_stat1`), bytes from the average record of a few rows.
+/// The table a step's cost grows with, and its size when the plan was made from a database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSize {
+    pub table: String,
+    /// Rows, estimated without scanning: `max(rowid)`, or `sqlite_stat1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Bytes: `rows` times the average record of a few rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl TableSize {
+    pub fn of(table: impl Into<String>) -> TableSize {
+        TableSize {
+            table: table.into(),
+            rows: None,
+            bytes: None,
+        }
+    }
+}
+
+/// A table's estimated size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Estimate {
     pub rows: u64,
@@ -166,29 +175,27 @@ pub struct Estimate {
 }
 
 impl Cost {
+    fn sized(&self) -> Option<&TableSize> {
+        match self {
+            Cost::Constant => None,
+            Cost::Rewrite(s) | Cost::Scan(s) | Cost::Free(s) => Some(s),
+        }
+    }
     /// The table whose size the step's time grows with.
     pub fn table(&self) -> Option<&str> {
-        match self {
-            Cost::Constant => None,
-            Cost::Rewrite { table, .. } | Cost::Scan { table, .. } | Cost::Free { table, .. } => {
-                Some(table)
-            }
-        }
+        self.sized().map(|s| s.table.as_str())
     }
     pub fn estimate(&self) -> Option<Estimate> {
-        match self {
-            Cost::Constant => None,
-            Cost::Rewrite { estimate, .. }
-            | Cost::Scan { estimate, .. }
-            | Cost::Free { estimate, .. } => *estimate,
-        }
+        let s = self.sized()?;
+        Some(Estimate {
+            rows: s.rows?,
+            bytes: s.bytes?,
+        })
     }
     pub(crate) fn set_estimate(&mut self, e: Estimate) {
-        if let Cost::Rewrite { estimate, .. }
-        | Cost::Scan { estimate, .. }
-        | Cost::Free { estimate, .. } = self
-        {
-            *estimate = Some(e);
+        if let Cost::Rewrite(s) | Cost::Scan(s) | Cost::Free(s) = self {
+            s.rows = Some(e.rows);
+            s.bytes = Some(e.bytes);
         }
     }
 }
@@ -300,20 +307,11 @@ fn current_table_of(current: &Schema, changes: &Changes, key: &str) -> Option<St
 fn with_cost_on(st: Step, table: &str) -> Step {
     let table = table.to_string();
     let cost = if st.rewrites_rows {
-        Cost::Rewrite {
-            table,
-            estimate: None,
-        }
-    } else if matches!(st.cost, Cost::Scan { .. }) {
-        Cost::Scan {
-            table,
-            estimate: None,
-        }
+        Cost::Rewrite(TableSize::of(table))
+    } else if matches!(st.cost, Cost::Scan(_)) {
+        Cost::Scan(TableSize::of(table))
     } else if st.sql.starts_with("DROP TABLE ") {
-        Cost::Free {
-            table,
-            estimate: None,
-        }
+        Cost::Free(TableSize::of(table))
     } else {
         Cost::Constant
     };
@@ -412,10 +410,7 @@ pub fn plan(
             reason: format!("drop table {} (all its rows are lost)", t.name),
             destructive: true,
             rewrites_rows: false,
-            cost: Cost::Free {
-                table: t.name.clone(),
-                estimate: None,
-            },
+            cost: Cost::Free(TableSize::of(t.name.clone())),
         });
     }
     // Phases G, H, I: indexes, views, triggers.
@@ -426,10 +421,7 @@ pub fn plan(
             .and_then(|t| current_table_of(current, changes, t));
         match on {
             Some(table) => Step {
-                cost: Cost::Scan {
-                    table,
-                    estimate: None,
-                },
+                cost: Cost::Scan(TableSize::of(table)),
                 ..st
             },
             None => Step {

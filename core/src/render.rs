@@ -99,12 +99,12 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
 pub fn cost_text(cost: &Cost) -> String {
     let (verb, table) = match cost {
         Cost::Constant => return "O(1)".into(),
-        Cost::Rewrite { table, .. } => ("rewrites", table),
-        Cost::Scan { table, .. } => ("reads", table),
-        Cost::Free { table, .. } => ("frees", table),
+        Cost::Rewrite(s) => ("rewrites", &s.table),
+        Cost::Scan(s) => ("reads", &s.table),
+        Cost::Free(s) => ("frees", &s.table),
     };
     match (cost.estimate(), cost) {
-        (Some(e), Cost::Free { .. }) => {
+        (Some(e), Cost::Free(_)) => {
             format!("frees ~{} of {table}", crate::cost::bytes(e.bytes))
         }
         (Some(e), _) => format!(
@@ -113,7 +113,7 @@ pub fn cost_text(cost: &Cost) -> String {
             if e.rows == 1 { "" } else { "s" },
             crate::cost::bytes(e.bytes)
         ),
-        (None, Cost::Free { .. }) => format!("frees the pages of {table}"),
+        (None, Cost::Free(_)) => format!("frees the pages of {table}"),
         (None, _) => format!("{verb} the rows of {table}"),
     }
 }
@@ -142,7 +142,7 @@ pub fn render_summary(plan: &Plan) -> String {
         let rewritten: Vec<Estimate> = plan
             .steps
             .iter()
-            .filter(|s| matches!(s.cost, Cost::Rewrite { .. }))
+            .filter(|s| matches!(s.cost, Cost::Rewrite(_)))
             .filter_map(|s| s.cost.estimate())
             .collect();
         if !rewritten.is_empty() {

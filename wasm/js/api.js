@@ -33,9 +33,19 @@ function oo1Adapter(db, sqlite3) {
       throw e;
     }
   };
+  const capi = module.capi;
   return {
     exec: located((sql) => { db.exec(sql); }),
     execScript: (sql) => { db.exec(sql); },
+    // SQLite's update hook counts the rows a step writes (for onProgress); it is removed
+    // when the step ends (an update hook the page had set on this db is replaced).
+    ...(typeof capi?.sqlite3_update_hook === 'function' && {
+      execCountingRows: (sql, every, onRows) => {
+        let rows = 0;
+        capi.sqlite3_update_hook(db.pointer, () => { rows += 1; if (rows % every === 0) onRows(rows); }, 0);
+        try { db.exec(sql); } finally { capi.sqlite3_update_hook(db.pointer, 0, 0); }
+      },
+    }),
     query: located((sql) => db.selectArrays(sql)),
     scratch: () => oo1Adapter(new DB(':memory:'), module),
     close: () => db.close(),
@@ -47,6 +57,14 @@ function sqljsAdapter(db) {
   return {
     exec: (sql) => { db.run(sql); },
     execScript: (sql) => { db.exec(sql); },
+    // sql.js 1.11+: its update hook counts the rows a step writes (see oo1Adapter).
+    ...(typeof db.updateHook === 'function' && {
+      execCountingRows: (sql, every, onRows) => {
+        let rows = 0;
+        db.updateHook(() => { rows += 1; if (rows % every === 0) onRows(rows); });
+        try { db.exec(sql); } finally { db.updateHook(null); }
+      },
+    }),
     query: (sql) => {
       const res = db.exec(sql);
       return res.length ? res[res.length - 1].values : [];
@@ -113,6 +131,9 @@ function recovering(h) {
     scratch: () => h.scratch(),
   };
   if (typeof h.execScript === 'function') wrapped.execScript = (sql) => { h.execScript(sql); note(sql); };
+  if (typeof h.execCountingRows === 'function') {
+    wrapped.execCountingRows = (sql, every, onRows) => { h.execCountingRows(sql, every, onRows); note(sql); };
+  }
   const recover = () => {
     if (open) { try { h.exec(open); } catch { /* already rolled back */ } }
     if (fkOff) { try { h.exec('PRAGMA foreign_keys = ON'); } catch { /* nothing more to do */ } }

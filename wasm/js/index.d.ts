@@ -18,6 +18,9 @@ export interface Adapter {
   scratch(): Adapter;
   /** Run several statements at once (saves round trips; optional). */
   execScript?(sql: string): void;
+  /** Run `sql` like execScript, calling `onRows(n)` every `every` rows it writes (SQLite's
+   * update hook; optional: without it, onProgress reports steps but not rows). */
+  execCountingRows?(sql: string, every: number, onRows: (rows: number) => void): void;
   /** Close a scratch database (called only on adapters `scratch()` returned). */
   close?(): void;
 }

@@ -20,7 +20,21 @@ export interface Options {
   allowDanglingForeignKeys?: boolean;
   /** Name of the schema in error messages. Default "schema.sql". */
   sourceName?: string;
+  /** migrate and migrateBytes: told as each step starts and finishes, and every 4,096 rows a
+   * step writes (on sql.js 1.11+ and sqlite-wasm, through SQLite's update hook, set only
+   * while such a step runs). Called synchronously; must not use the database. */
+  onProgress?: (event: ProgressEvent) => void;
 }
+
+/** What a step costs in the size of the data; estimates when the plan was read from a database. */
+export type Cost =
+  | { kind: 'constant' }
+  | { kind: 'rewrite' | 'scan' | 'free'; table: string; rows?: number; bytes?: number };
+
+export type ProgressEvent =
+  | { event: 'stepStarted'; step: number; total: number; reason: string; rewritesRows: boolean; cost: Cost }
+  | { event: 'rows'; step: number; total: number; rows: number }
+  | { event: 'stepFinished'; step: number; total: number; milliseconds: number; rowsChanged: number };
 
 /** One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema`. */
 export interface CatalogRow {
@@ -35,6 +49,8 @@ export interface Step {
   destructive: boolean;
   rewritesRows: boolean;
   reason: string;
+  /** O(1), or the rows and bytes of the table it rewrites, reads or frees. */
+  cost: Cost;
 }
 
 export interface DataCheck {
@@ -43,6 +59,8 @@ export interface DataCheck {
   column: string | null;
   /** Selects one `example` text per offending row. */
   sql: string;
+  /** Run only if a step stops at a violating row (SQLite enforces the constraint itself). */
+  deferred: boolean;
 }
 
 export interface Plan {

@@ -10,13 +10,21 @@ use wasm_bindgen::JsCast;
 #[wasm_bindgen]
 extern "C" {
     /// `{ exec(sql), query(sql) -> rows as arrays, scratch() -> adapter, execScript?(sql),
-    /// close?() }` (see wasm/README.md, "Host adapters").
+    /// execCountingRows?(sql, every, onRows), close?() }` (see wasm/README.md, "Host
+    /// adapters").
     pub type JsHost;
 
     #[wasm_bindgen(method, catch)]
     fn exec(this: &JsHost, sql: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = execScript)]
     fn exec_script(this: &JsHost, sql: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = execCountingRows)]
+    fn exec_counting_rows(
+        this: &JsHost,
+        sql: &str,
+        every: f64,
+        on_rows: &js_sys::Function,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn query(this: &JsHost, sql: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -29,6 +37,7 @@ extern "C" {
 pub struct JsAdapter {
     js: JsHost,
     has_script: bool,
+    counts_rows: bool,
     owned: bool,
 }
 
@@ -51,6 +60,7 @@ impl JsAdapter {
         }
         Ok(JsAdapter {
             has_script: has_fn(&js, "execScript"),
+            counts_rows: has_fn(&js, "execCountingRows"),
             js,
             owned: false,
         })
@@ -159,6 +169,30 @@ impl Host for JsAdapter {
             return liteshift::host::execute_statements(self, sql);
         }
         self.js.exec_script(sql).map_err(host_error)
+    }
+
+    /// The adapter's `execCountingRows(sql, every, onRows)` (an update hook on the page's
+    /// SQLite) calls `on_rows` while the script runs.
+    fn execute_counting_rows(
+        &self,
+        sql: &str,
+        every: u64,
+        on_rows: &mut dyn FnMut(u64),
+    ) -> Result<(), HostError> {
+        if !self.counts_rows {
+            return self.execute_script(sql);
+        }
+        // SAFETY: the closure handed to JavaScript borrows `on_rows` only until it is dropped
+        // below, before this function returns; a JavaScript call of it after that throws
+        // ("closure invoked after being dropped") instead of reaching `on_rows`.
+        let on_rows: &'static mut dyn FnMut(u64) = unsafe { std::mem::transmute(on_rows) };
+        let callback = Closure::<dyn FnMut(f64)>::new(move |rows: f64| on_rows(rows as u64));
+        let result = self
+            .js
+            .exec_counting_rows(sql, every as f64, callback.as_ref().unchecked_ref())
+            .map_err(host_error);
+        drop(callback);
+        result
     }
 }
 

@@ -33,6 +33,10 @@ pub struct JsOptions {
     pub values: Renames,
     pub sqlite_version: Option<String>,
     pub source_name: Option<String>,
+    /// `onProgress(event)`: told as each step starts and finishes, and of the rows a rebuild
+    /// has copied (see `progress`).
+    #[serde(skip)]
+    pub on_progress: Option<progress::OnProgress>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +86,7 @@ impl JsOptions {
                 .add_value(&format!("{a}={b}"))
                 .map_err(Error::InvalidOption)?;
         }
+        o.on_progress = self.on_progress.as_ref().map(progress::observer);
         if let Some(v) = &self.sqlite_version {
             o.sqlite_version = Some(
                 SqliteVersion::from_option(v)
@@ -102,6 +107,8 @@ pub struct JsStep {
     pub destructive: bool,
     pub rewrites_rows: bool,
     pub reason: String,
+    /// `{ kind: "constant" }`, or `{ kind: "rewrite" | "scan" | "free", table, rows?, bytes? }`.
+    pub cost: liteshift::plan::Cost,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -111,6 +118,7 @@ pub struct JsCheck {
     pub table: String,
     pub column: Option<String>,
     pub sql: String,
+    pub deferred: bool,
 }
 
 /// A plan as JavaScript sees it.
@@ -146,6 +154,7 @@ impl From<&Plan> for JsPlan {
                     destructive: s.destructive,
                     rewrites_rows: s.rewrites_rows,
                     reason: s.reason.clone(),
+                    cost: s.cost.clone(),
                 })
                 .collect(),
             sql: liteshift::render_sql(p),
@@ -157,6 +166,7 @@ impl From<&Plan> for JsPlan {
                     table: c.table.clone(),
                     column: c.column.clone(),
                     sql: c.sql.clone(),
+                    deferred: c.deferred,
                 })
                 .collect(),
             health_checks: p.health_checks.clone(),
@@ -213,6 +223,7 @@ impl From<&Error> for JsErrorValue {
 
 mod host;
 pub use host::{JsAdapter, JsHost};
+mod progress;
 
 #[cfg(feature = "bundled")]
 pub mod bytes;
@@ -363,6 +374,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "values",
     "sqliteVersion",
     "sourceName",
+    "onProgress",
 ];
 
 /// `options` read field by field (the same as [`JsOptions`]'s `Deserialize`, which the
@@ -399,6 +411,12 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             "values" => o.values = renames(&k, &val)?,
             "sqliteVersion" => o.sqlite_version = Some(text()?),
             "sourceName" => o.source_name = Some(text()?),
+            "onProgress" => {
+                let f = val.dyn_ref::<js_sys::Function>().ok_or_else(|| {
+                    invalid(format!("options: `{k}` must be a function (event) => void"))
+                })?;
+                o.on_progress = Some(progress::OnProgress(f.clone()));
+            }
             _ => {
                 return Err(invalid(format!(
                     "unknown option `{k}`; known options: {}",

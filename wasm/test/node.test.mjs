@@ -115,8 +115,11 @@ for (const [name, h] of Object.entries(hosts)) {
     const p = h.ls.plan(db, NEW);
     assert.equal(p.sqliteVersion, version, "the host's version decides native ALTER vs rebuild");
     const offline = lb.plan(OLD, NEW, { sqliteVersion: version });
-    assert.deepEqual(p.steps, offline.steps);
-    assert.deepEqual(h.ls.diff(db, OLD, NEW).steps, p.steps);
+    // The same steps; only the host's plan knows how many rows each would touch.
+    const sizeless = (steps) => steps.map(({ cost: { rows, bytes, ...cost }, ...s }) => ({ ...s, cost }));
+    assert.deepEqual(sizeless(p.steps), offline.steps);
+    assert.deepEqual(h.ls.diff(db, OLD, NEW).steps, offline.steps);
+    assert.ok(p.steps.some((s) => s.cost.rows > 0), 'estimates from the host');
     assert.equal(h.one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'parent_names'"), 1, 'plan only reads');
   });
 }
@@ -220,12 +223,15 @@ test('a custom adapter sees the documented sequence, and a failing host read rol
   const log = [];
   const adapter = (d, tag, failOn) => ({
     exec: (sql) => { log.push(`${tag}: ${sql}`); d.exec(sql); },
-    query: (sql) => { log.push(`${tag}: ${sql}`); if (failOn && sql.startsWith(failOn)) throw new Error('disk I/O error'); return d.exec({ sql, rowMode: 'array', returnValue: 'resultRows' }); },
+    query: (sql) => { log.push(`${tag}: ${sql}`); if (failOn?.(sql)) throw new Error('disk I/O error'); return d.exec({ sql, rowMode: 'array', returnValue: 'resultRows' }); },
     scratch: () => adapter(new sqlite3.oo1.DB(':memory:', 'c'), 'scratch'),
     close: () => d.close(),
   });
-  // Data checks read existing rows; the host fails one of them.
-  await assert.rejects(ls.migrate(adapter(db, 'main', 'SELECT count(*) FROM ('), NEW), (e) => e.code === 'database_error' && /disk I\/O error/.test(e.message) && /rolled back/.test(e.message));
+  // A read inside the transaction fails on the host, after the steps ran: the schema read
+  // again to verify the result (the second read under the write lock).
+  let reads = 0;
+  const underLock = (sql) => log.includes('main: BEGIN IMMEDIATE') && sql.startsWith('SELECT type, name, tbl_name, sql') && ++reads === 2;
+  await assert.rejects(ls.migrate(adapter(db, 'main', underLock), NEW), (e) => e.code === 'database_error' && /disk I\/O error/.test(e.message) && /rolled back/.test(e.message));
   assert.equal(db.selectValue('PRAGMA foreign_keys'), 1, 'enforcement restored');
   assert.equal(db.selectValue("SELECT count(*) FROM sqlite_schema WHERE name LIKE '%liteshift%'"), 0);
   log.length = 0;
@@ -235,7 +241,7 @@ test('a custom adapter sees the documented sequence, and a failing host read rol
   assert.ok(log.some((l) => l.startsWith('scratch: CREATE TABLE parent')), 'the declared schema is loaded into a scratch database of the host');
   // The documented sequence, each after the one before.
   let from = 0;
-  for (const re of [/^PRAGMA foreign_keys = OFF$/, /^BEGIN IMMEDIATE$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^PRAGMA quick_check\("parent"\)$/, /^SELECT count\(\*\) FROM \(/, /^PRAGMA foreign_key_check$/, /^CREATE TABLE "_liteshift_new_parent"/, /^DROP TABLE "parent"$/, /^PRAGMA foreign_key_check$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^COMMIT$/, /^PRAGMA foreign_keys = ON$/]) {
+  for (const re of [/^PRAGMA foreign_keys = OFF$/, /^BEGIN IMMEDIATE$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^PRAGMA quick_check\("parent"\)$/, /^PRAGMA foreign_key_check$/, /^SAVEPOINT liteshift_steps$/, /^CREATE TABLE "_liteshift_new_parent"/, /^DROP TABLE "parent"$/, /^RELEASE liteshift_steps$/, /^PRAGMA foreign_key_check$/, /^SELECT type, name, tbl_name, sql, rowid FROM main\.sqlite_master/, /^COMMIT$/, /^PRAGMA foreign_keys = ON$/]) {
     const i = main.findIndex((l, j) => j >= from && re.test(l));
     assert.ok(i >= 0, `${re} after call ${from} in\n${main.join('\n')}`);
     from = i + 1;
@@ -254,4 +260,53 @@ test('declared values: a new NOT NULL column gets each row its value, computed b
     assert.equal((await h.ls.migrate(db, target, { values: { 'child.label': "'ignored'" } })).stepsApplied, 0, `${name}: a value is a no-op once the column is as declared`);
     assert.throws(() => h.ls.plan(db, target, { values: [['child.nope', '1']] }), (e) => e.code === 'invalid_option' && /nope/.test(e.message), name);
   }
+});
+
+// onProgress: each step's start and end, and the rows a rebuild copies (the host's update
+// hook, removed when the step ends), with the plan's cost estimate.
+const BIG = `CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000)
+INSERT INTO t SELECT i, 'row ' || i FROM s;`;
+const BIG_NEW = "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));";
+const progressHosts = {
+  'sql.js': { open: () => { const db = new SQL.Database(); db.exec(BIG); return db; }, migrate: ls.migrate },
+  'sqlite-wasm oo1': { open: () => { const db = new sqlite3.oo1.DB(':memory:', 'c'); db.exec(BIG); return db; }, migrate: withModule.migrate },
+  'liteshift/bytes': {
+    open: () => { const db = new SQL.Database(); db.exec(BIG); return db.export(); },
+    migrate: async (bytes, sql, o) => lb.migrateBytes(bytes, sql, o).report,
+  },
+};
+for (const [name, h] of Object.entries(progressHosts)) {
+  test(`${name}: onProgress tells each step, the rows a rebuild copies, and its cost`, async () => {
+    const events = [];
+    const report = await h.migrate(h.open(), BIG_NEW, { onProgress: (e) => events.push(e) });
+    const total = report.plan.steps.length;
+    assert.equal(events.filter((e) => e.event === 'stepStarted').length, total);
+    assert.equal(events.filter((e) => e.event === 'stepFinished').length, total);
+    assert.ok(events.every((e) => e.total === total));
+    const copy = events.find((e) => e.event === 'stepStarted' && e.rewritesRows);
+    assert.deepEqual(copy.cost, { kind: 'rewrite', table: 't', rows: 10000, bytes: copy.cost.bytes });
+    assert.ok(copy.cost.bytes > 50000, `${copy.cost.bytes} bytes`);
+    const rows = events.filter((e) => e.event === 'rows').map((e) => [e.step, e.rows]);
+    assert.deepEqual(rows, [[copy.step, 4096], [copy.step, 8192]]);
+    const done = events.find((e) => e.event === 'stepFinished' && e.step === copy.step);
+    assert.equal(done.rowsChanged, 10000);
+    assert.ok(done.milliseconds >= 0);
+    // In order: started, rows..., finished, step after step.
+    let step = 0;
+    for (const e of events) {
+      if (e.event === 'stepStarted') { assert.equal(e.step, step + 1); step = e.step; } else assert.equal(e.step, step);
+    }
+  });
+}
+
+test('sql.js: the update hook is gone after the migration, and a throwing onProgress does not stop it', async () => {
+  const db = new SQL.Database();
+  db.exec(BIG);
+  let seen = 0;
+  const report = await ls.migrate(db, BIG_NEW, { onProgress: () => { seen += 1; throw new Error('display broke'); } });
+  assert.ok(report.stepsApplied > 0 && seen > 0);
+  db.exec("INSERT INTO t(name) VALUES ('after')");
+  assert.equal(db.exec('SELECT count(*) FROM t')[0].values[0][0], 10001);
+  await assert.rejects(() => ls.migrate(db, BIG, { onProgress: 'yes' }), /onProgress.*must be a function/);
 });

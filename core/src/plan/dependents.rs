@@ -180,10 +180,7 @@ impl Dependents {
             // Its cost is a scan of the table (named here as the target names it; the
             // planner maps it to the table's name before the migration).
             steps.push(Step {
-                cost: Cost::Scan {
-                    table: i.table.clone(),
-                    estimate: None,
-                },
+                cost: Cost::Scan(TableSize::of(i.table.clone())),
                 ..step(i.sql.clone(), format!("create index {}", i.name))
             });
         }

@@ -31,10 +31,7 @@ fn default_is_null(d: &Option<String>) -> bool {
 /// planner, under the name the table has before the migration).
 fn verifying(st: Step) -> Step {
     Step {
-        cost: Cost::Scan {
-            table: String::new(),
-            estimate: None,
-        },
+        cost: Cost::Scan(TableSize::of(String::new())),
         ..st
     }
 }
