@@ -6,8 +6,6 @@
 //! order, or anything apply checks: an estimate is for people and progress bars, and a table
 //! it cannot size simply has none.
 
-use std::collections::BTreeMap;
-
 use crate::host::{query_value, Host, Value};
 use crate::model::{Generated, Schema};
 use crate::plan::{Estimate, Plan};
@@ -19,14 +17,20 @@ const SAMPLE: u32 = 64;
 /// Fill in the estimate of every step whose cost grows with a table (`current` is the schema
 /// the plan was made from, read from `host`).
 pub fn estimate(host: &dyn Host, current: &Schema, plan: &mut Plan) {
-    let mut sizes: BTreeMap<String, Option<Estimate>> = BTreeMap::new();
+    // A plan touches few tables: a list, each sized once.
+    let mut sizes: Vec<(String, Option<Estimate>)> = Vec::new();
     for step in &mut plan.steps {
-        let Some(table) = step.cost.table().map(str::to_string) else {
+        let Some(table) = step.cost.table() else {
             continue;
         };
-        let size = *sizes
-            .entry(table.clone())
-            .or_insert_with(|| table_size(host, current, &table));
+        let size = match sizes.iter().find(|(t, _)| t == table) {
+            Some((_, size)) => *size,
+            None => {
+                let size = table_size(host, current, table);
+                sizes.push((table.to_string(), size));
+                size
+            }
+        };
         if let Some(e) = size {
             step.cost.set_estimate(e);
         }
@@ -123,7 +127,7 @@ pub fn bytes(n: u64) -> String {
         scale *= 1000;
         unit += 1;
     }
-    let tenths = (n as u128 * 10 + scale as u128 / 2) / scale as u128;
+    let tenths = (n + scale / 20) / (scale / 10);
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 

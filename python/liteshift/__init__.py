@@ -18,7 +18,7 @@ for the CLI, the npm package and the Kotlin/Swift bindings; this package convert
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _native
 from .errors import (
@@ -41,7 +41,9 @@ __all__ = [
     "sqlite_version_of",
     "Plan",
     "Step",
+    "Cost",
     "Report",
+    "ProgressEvent",
     "LiteshiftError",
     "SchemaError",
     "Refused",
@@ -59,6 +61,45 @@ Renames = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What a step costs in the size of the data."""
+
+    #: ``"constant"`` (O(1): the schema only), ``"rewrite"`` (writes every row of ``table``
+    #: again), ``"scan"`` (reads them: an index build, a constraint SQLite verifies) or
+    #: ``"free"`` (frees its pages: ``DROP TABLE``).
+    kind: str
+    table: Optional[str] = None
+    #: Estimated without scanning (``max(rowid)``, or ``sqlite_stat1``); ``None`` when unknown.
+    rows: Optional[int] = None
+    #: ``rows`` times the average size of a few records.
+    bytes: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What ``migrate(..., on_progress=f)`` tells ``f`` while the steps run."""
+
+    #: ``"step_started"``, ``"rows"`` (rows a step has written so far, on hosts with an update
+    #: hook; Python's ``sqlite3`` has none) or ``"step_finished"``.
+    event: str
+    #: The step's number, from 1, of ``total``.
+    step: int
+    total: int
+    reason: Optional[str] = None
+    #: ``step_started``: what the step costs.
+    cost: Optional[Cost] = None
+    rows: Optional[int] = None
+    #: ``step_finished``: how long it took, and the rows its last statement changed.
+    seconds: Optional[float] = None
+    rows_changed: Optional[int] = None
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "ProgressEvent":
+        cost = d.pop("cost", None)
+        return cls(cost=Cost(**cost) if cost is not None else None, **d)
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a plan."""
 
@@ -70,6 +111,12 @@ class Step:
     destructive: bool
     #: Whether it rewrites every row of a table (otherwise it is O(1), or builds an index).
     rewrites_rows: bool
+    #: What it costs: O(1), or the rows and bytes of the table it rewrites, reads or frees.
+    cost: Cost
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "Step":
+        return cls(**{**d, "cost": Cost(**d["cost"])})
 
 
 @dataclass(frozen=True)
@@ -99,7 +146,7 @@ class Plan:
     def _from(cls, d: Dict[str, Any]) -> "Plan":
         return cls(
             in_sync=d["in_sync"],
-            steps=tuple(Step(**s) for s in d["steps"]),
+            steps=tuple(Step._from(s) for s in d["steps"]),
             sql=d["sql"],
             sqlite_version=d["sqlite_version"],
             fingerprint=d["fingerprint"],
@@ -167,6 +214,7 @@ def _options(
     deny_dangling_foreign_keys: bool = False,
     source_name: Optional[str] = None,
     busy_timeout: Optional[float] = None,
+    on_progress: Optional[Callable[[ProgressEvent], None]] = None,
 ) -> Dict[str, Any]:
     o: Dict[str, Any] = {
         "allow_data_loss": bool(allow_data_loss),
@@ -181,6 +229,13 @@ def _options(
     }
     if busy_timeout is not None:
         o["busy_timeout_ms"] = int(busy_timeout * 1000)
+    if on_progress is not None:
+        if not callable(on_progress):
+            raise InvalidOption(
+                f"on_progress must be a callable taking a ProgressEvent, got {on_progress!r}",
+                {"code": "invalid_option"},
+            )
+        o["on_progress"] = lambda d: on_progress(ProgressEvent._from(d))
     return o
 
 
@@ -197,6 +252,7 @@ def migrate(
     deny_dangling_foreign_keys: bool = False,
     source_name: Optional[str] = None,
     busy_timeout: Optional[float] = None,
+    on_progress: Optional[Callable[[ProgressEvent], None]] = None,
 ) -> Report:
     """Migrate the database of ``conn`` to the declared schema ``schema_sql``.
 
@@ -216,6 +272,9 @@ def migrate(
     :param deny_dangling_foreign_keys: a foreign key to an undeclared table is an error.
     :param source_name: the schema's file name, for error messages.
     :param busy_timeout: seconds to wait for another connection's write lock (default 5).
+    :param on_progress: called with a :class:`ProgressEvent` as each step starts and
+        finishes (in the migrating thread; it must not use ``conn``). An exception it raises
+        goes to ``sys.unraisablehook`` and the migration goes on.
     :raises DataLossRefused, DataViolatesSchema: refused; nothing changed.
     :raises SchemaError: the declared schema is invalid (``.line``, ``.column``).
     :raises InTransaction: see above.
@@ -231,6 +290,7 @@ def migrate(
         deny_dangling_foreign_keys=deny_dangling_foreign_keys,
         source_name=source_name,
         busy_timeout=busy_timeout,
+        on_progress=on_progress,
     )
     return Report._from(_native.migrate(conn, schema_sql, o))
 

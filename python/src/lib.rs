@@ -308,7 +308,79 @@ fn options(py: Python<'_>, o: &Bound<'_, PyDict>) -> PyResult<Options> {
     if let Some(ms) = o.get_item("busy_timeout_ms")? {
         opts.busy_timeout = std::time::Duration::from_millis(ms.extract()?);
     }
+    if let Some(f) = o.get_item("on_progress")?.filter(|f| !f.is_none()) {
+        opts.on_progress = Some(progress_observer(f.unbind()));
+    }
     Ok(opts)
+}
+
+/// The core's observer for a Python callable, called with one dict per event. An exception
+/// it raises is reported as unraisable (`sys.unraisablehook`), and the migration goes on: a
+/// progress display must not decide its outcome.
+fn progress_observer(f: Py<PyAny>) -> liteshift::ProgressObserver {
+    liteshift::ProgressObserver::new(move |p| {
+        Python::attach(|py| {
+            let called = progress_dict(py, p).and_then(|d| f.call1(py, (d,)));
+            if let Err(e) = called {
+                e.write_unraisable(py, Some(f.bind(py)));
+            }
+        })
+    })
+}
+
+fn progress_dict<'py>(
+    py: Python<'py>,
+    p: &liteshift::Progress<'_>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    match p {
+        liteshift::Progress::Started {
+            number,
+            total,
+            step,
+        } => {
+            d.set_item("event", "step_started")?;
+            d.set_item("step", number)?;
+            d.set_item("total", total)?;
+            d.set_item("reason", &step.reason)?;
+            d.set_item("cost", cost_dict(py, &step.cost)?)?;
+        }
+        liteshift::Progress::Rows {
+            number,
+            total,
+            rows,
+        } => {
+            d.set_item("event", "rows")?;
+            d.set_item("step", number)?;
+            d.set_item("total", total)?;
+            d.set_item("rows", rows)?;
+        }
+        liteshift::Progress::Finished { total, done } => {
+            d.set_item("event", "step_finished")?;
+            d.set_item("step", done.number)?;
+            d.set_item("total", total)?;
+            d.set_item("reason", &done.step.reason)?;
+            d.set_item("seconds", done.elapsed.as_secs_f64())?;
+            d.set_item("rows_changed", done.rows_changed)?;
+        }
+    }
+    Ok(d)
+}
+
+fn cost_dict<'py>(py: Python<'py>, c: &liteshift::plan::Cost) -> PyResult<Bound<'py, PyDict>> {
+    use liteshift::plan::Cost;
+    let d = PyDict::new(py);
+    let (kind, size) = match c {
+        Cost::Constant => ("constant", None),
+        Cost::Rewrite(s) => ("rewrite", Some(s)),
+        Cost::Scan(s) => ("scan", Some(s)),
+        Cost::Free(s) => ("free", Some(s)),
+    };
+    d.set_item("kind", kind)?;
+    d.set_item("table", size.map(|s| &s.table))?;
+    d.set_item("rows", size.and_then(|s| s.rows))?;
+    d.set_item("bytes", size.and_then(|s| s.bytes))?;
+    Ok(d)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,6 +395,7 @@ fn plan_dict<'py>(py: Python<'py>, p: &Plan) -> PyResult<Bound<'py, PyDict>> {
         step.set_item("reason", &s.reason)?;
         step.set_item("destructive", s.destructive)?;
         step.set_item("rewrites_rows", s.rewrites_rows)?;
+        step.set_item("cost", cost_dict(py, &s.cost)?)?;
         steps.append(step)?;
     }
     d.set_item("in_sync", p.steps.is_empty())?;

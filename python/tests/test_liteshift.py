@@ -311,3 +311,47 @@ def test_the_installed_wheel_carries_its_metadata_and_types():
     package = pathlib.Path(liteshift.__file__).parent
     assert (package / "py.typed").exists() and (package / "_native.pyi").exists()
     assert pathlib.Path(liteshift._native.__file__).name.endswith(".abi3.so")
+
+
+BIG = """
+CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000)
+INSERT INTO t SELECT i, 'row ' || i FROM s;
+"""
+BIG_NEW = "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));"
+
+
+def test_on_progress_tells_each_step_and_what_it_costs():
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(BIG)
+    events = []
+    report = liteshift.migrate(conn, BIG_NEW, on_progress=events.append)
+    total = len(report.plan.steps)
+    assert all(isinstance(e, liteshift.ProgressEvent) and e.total == total for e in events)
+    assert [e.event for e in events] == ["step_started", "step_finished"] * total
+    assert [e.step for e in events] == [n for n in range(1, total + 1) for _ in (0, 1)]
+    copy = next(e for e in events if e.event == "step_started" and e.cost.kind == "rewrite")
+    assert (copy.cost.table, copy.cost.rows) == ("t", 10000)
+    assert copy.cost.bytes > 50000
+    done = next(e for e in events if e.event == "step_finished" and e.step == copy.step)
+    assert done.rows_changed == 10000 and done.seconds >= 0
+    # The plan carries the same costs.
+    step = report.plan.steps[copy.step - 1]
+    assert step.cost == copy.cost and step.rewrites_rows
+
+
+def test_a_failing_on_progress_does_not_stop_the_migration(monkeypatch):
+    seen = []
+    monkeypatch.setattr("sys.unraisablehook", lambda u: seen.append(u.exc_value))
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(BIG)
+
+    def broken(event):
+        raise RuntimeError("the display broke")
+
+    report = liteshift.migrate(conn, BIG_NEW, on_progress=broken)
+    assert report.steps_applied > 0
+    assert seen and all(isinstance(e, RuntimeError) for e in seen)
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (10000,)
+    with pytest.raises(liteshift.InvalidOption, match="on_progress"):
+        liteshift.migrate(conn, BIG, on_progress="yes")
