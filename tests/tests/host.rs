@@ -235,3 +235,61 @@ fn a_schema_error_through_a_minimal_host_has_its_line_and_column() {
     }
     assert!(host.main_calls().iter().all(|c| !c.starts_with("CREATE")));
 }
+
+#[test]
+fn an_in_sync_start_up_never_reads_the_rows() {
+    // A foreign key whose parent column is not a key ("foreign key mismatch") is a warning on
+    // both paths, found by compiling the check (EXPLAIN), never by running it over the rows.
+    let schema = "CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);
+CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id));
+CREATE TABLE bad(id INTEGER PRIMARY KEY, code TEXT REFERENCES p(code));
+";
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(schema).unwrap();
+    conn.execute_batch(
+        "INSERT INTO p VALUES (1, 'a');
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000)
+         INSERT INTO c SELECT i, 1 FROM s;",
+    )
+    .unwrap();
+    let mut host = Minimal::new(conn);
+    let full = liteshift::plan_migration(
+        &host,
+        &format!("{schema}-- changed\nCREATE INDEX c_p ON c(p_id);"),
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(
+        full.plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("PRIMARY KEY or have a UNIQUE index")),
+        "{:?}",
+        full.plan.warnings
+    );
+    host.log.borrow_mut().clear();
+    let report = migrate(&mut host, schema, &Options::default()).unwrap();
+    assert_eq!(report.steps_applied, 0);
+    assert!(
+        report
+            .plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("bad.code") || w.contains("PRIMARY KEY or have a UNIQUE index")),
+        "{:?}",
+        report.plan.warnings
+    );
+    let calls = host.main_calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.starts_with("PRAGMA foreign_key_check") && !c.contains("count(")),
+        "no query over the rows: {calls:#?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("EXPLAIN PRAGMA foreign_key_check")),
+        "{calls:#?}"
+    );
+}
