@@ -16,7 +16,7 @@ use crate::error::{Error, Refusal, Result, Violation};
 use crate::host::{database_path, query_value, ErrorKind, Host, HostError, Value};
 use crate::introspect::introspect;
 use crate::model::Schema;
-use crate::plan::{DataCheck, Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
+use crate::plan::{DataCheck, FkCheck, Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
 
 /// What apply did.
 #[derive(Debug, Clone, Serialize)]
@@ -303,9 +303,9 @@ fn run(
         }
         let (first, later) = split_checks(host, plan)?;
         check_data(host, &first)?;
-        let fk_before = fk_violations(host)?;
+        let fk_before = fk_violations(host, fk_tables(plan, |c| c.before.as_deref()).as_deref())?;
         run_steps(host, plan, &later, opts)?;
-        check_no_new_fk_violations(host, &fk_before)?;
+        check_no_new_fk_violations(host, plan, &fk_before)?;
         verify(host, target, policy)?;
         Ok(Ran::Done(Report {
             steps_applied: plan.steps.len(),
@@ -511,8 +511,9 @@ fn check_data(host: &dyn Host, checks: &[&DataCheck]) -> Result<()> {
 }
 
 /// `PRAGMA foreign_key_check` may show only the violations that were there before.
-fn check_no_new_fk_violations(host: &dyn Host, before: &[Violation]) -> Result<()> {
-    let new: Vec<Violation> = fk_violations(host)?
+fn check_no_new_fk_violations(host: &dyn Host, plan: &Plan, before: &[Violation]) -> Result<()> {
+    let after = fk_tables(plan, |c| Some(c.after.as_str()));
+    let new: Vec<Violation> = fk_violations(host, after.as_deref())?
         .into_iter()
         .filter(|v| {
             let was = before
@@ -602,10 +603,21 @@ fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
     }
 }
 
-/// `PRAGMA foreign_key_check`, grouped by child table and parent. A table whose foreign key
-/// cannot be checked at all ("foreign key mismatch": the parent key does not exist) is
-/// reported as one violation with count 0 so it is compared like the rest.
-fn fk_violations(host: &dyn Host) -> Result<Vec<Violation>> {
+/// The plan's foreign-key scope, each table by the name `side` gives (before or after the
+/// migration); `None` for the whole database.
+fn fk_tables<'p>(
+    plan: &'p Plan,
+    side: impl Fn(&'p FkCheck) -> Option<&'p str>,
+) -> Option<Vec<&'p str>> {
+    plan.fk_checks
+        .as_ref()
+        .map(|checks| checks.iter().filter_map(side).collect())
+}
+
+/// `PRAGMA foreign_key_check` of `tables` (`None`: the whole database), grouped by child
+/// table and parent. A table whose foreign key cannot be checked at all ("foreign key
+/// mismatch": the parent key does not exist) is left out, before as after.
+fn fk_violations(host: &dyn Host, tables: Option<&[&str]>) -> Result<Vec<Violation>> {
     let read = |sql: &str| -> std::result::Result<Vec<(String, Option<i64>, String)>, HostError> {
         Ok(host
             .query(sql)?
@@ -620,7 +632,19 @@ fn fk_violations(host: &dyn Host) -> Result<Vec<Violation>> {
             })
             .collect())
     };
-    let rows = match read(FK_CHECK) {
+    let whole = match tables {
+        None => read(FK_CHECK),
+        Some(tables) => {
+            let mut all = Vec::new();
+            for t in tables {
+                if let Ok(rows) = read(&crate::plan::fk_check_sql(t)) {
+                    all.extend(rows);
+                }
+            }
+            Ok(all)
+        }
+    };
+    let rows = match whole {
         Ok(rows) => rows,
         Err(_) => {
             // Check table by table, skipping those SQLite cannot check.
@@ -631,10 +655,7 @@ fn fk_violations(host: &dyn Host) -> Result<Vec<Violation>> {
                 .collect();
             let mut all = Vec::new();
             for t in tables {
-                if let Ok(rows) = read(&format!(
-                    "PRAGMA foreign_key_check({})",
-                    crate::sqltext::quote_ident(&t)
-                )) {
+                if let Ok(rows) = read(&crate::plan::fk_check_sql(&t)) {
                     all.extend(rows);
                 }
             }

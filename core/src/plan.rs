@@ -15,6 +15,7 @@ use crate::sqltext::quote_ident as q;
 
 mod checks;
 mod dependents;
+mod fkscope;
 mod rebuild;
 mod renames;
 mod strategy;
@@ -214,6 +215,17 @@ pub struct DataCheck {
     pub sql: String,
 }
 
+/// A table whose foreign keys the migration can break: `PRAGMA foreign_key_check` of it runs
+/// before the steps (its violations then are not the migration's) and after (any new one is
+/// refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FkCheck {
+    /// The table's name before the migration (`None`: it is created by it, empty).
+    pub before: Option<String>,
+    /// Its name after.
+    pub after: String,
+}
+
 /// A `PRAGMA quick_check` of one table (and its indexes) before its rows are rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
@@ -236,6 +248,9 @@ pub struct Plan {
     /// runs, so rows are never copied out of a damaged b-tree.
     pub health_checks: Vec<HealthCheck>,
     pub checks: Vec<DataCheck>,
+    /// The tables whose foreign keys are checked before and after the steps; `None`: the
+    /// whole database (when a definition could not be read).
+    pub fk_checks: Option<Vec<FkCheck>>,
     pub steps: Vec<Step>,
     /// One line per change, for people.
     pub changes: Vec<String>,
@@ -249,8 +264,14 @@ pub const FK_OFF: &str = "PRAGMA foreign_keys = OFF";
 pub const FK_ON: &str = "PRAGMA foreign_keys = ON";
 /// Statement that opens the transaction.
 pub const BEGIN: &str = "BEGIN IMMEDIATE";
-/// The foreign-key verification run before COMMIT.
+/// The foreign-key verification of the whole database (when the plan cannot name the
+/// tables whose foreign keys it can break).
 pub const FK_CHECK: &str = "PRAGMA foreign_key_check";
+
+/// The foreign-key verification of one table.
+pub fn fk_check_sql(table: &str) -> String {
+    format!("{FK_CHECK}({})", q(table))
+}
 /// The first step of a plan that needs foreign-key enforcement off: it fails, before any
 /// change, when enforcement is still on — as in a migration runner (Room, sqlx, Flyway…) that
 /// wraps the script in its own transaction, where `PRAGMA foreign_keys = OFF` does nothing and
@@ -441,6 +462,7 @@ pub fn plan(
         foreign_keys_off: fk_off,
         health_checks: healthy,
         checks,
+        fk_checks: fkscope::fk_scope(current, target, changes),
         steps,
         changes: changes.summary(),
         suggestions: changes.suggestions.clone(),

@@ -85,7 +85,15 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
     if !own {
         return s;
     }
-    s.push_str(&format!("{FK_CHECK};\nCOMMIT;\n"));
+    match &plan.fk_checks {
+        None => s.push_str(&format!("{FK_CHECK};\n")),
+        Some(checks) => {
+            for c in checks {
+                s.push_str(&format!("{};\n", crate::plan::fk_check_sql(&c.after)));
+            }
+        }
+    }
+    s.push_str("COMMIT;\n");
     if plan.foreign_keys_off {
         s.push_str(&format!(
             "-- restore foreign-key enforcement if it was on before\n{FK_ON};\n"

@@ -71,6 +71,9 @@ export interface Plan {
   checks: DataCheck[];
   /** `PRAGMA quick_check` of each table whose rows are rewritten; each must say `ok` first. */
   healthChecks: { table: string; sql: string }[];
+  /** The tables whose `PRAGMA foreign_key_check` runs before and after the steps, by their
+   * names then (`before` null: created by the migration); null: the whole database. */
+  fkChecks: { before: string | null; after: string }[] | null;
   foreignKeysOff: boolean;
   fingerprint: string;
   sqliteVersion: string;

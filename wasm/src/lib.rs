@@ -133,6 +133,9 @@ pub struct JsPlan {
     /// `{ table, sql }`: `PRAGMA quick_check` of each table whose rows are rewritten; each must
     /// return the single row `ok` before any step runs.
     pub health_checks: Vec<liteshift::plan::HealthCheck>,
+    /// `[{ before, after }]`: the tables whose `PRAGMA foreign_key_check` runs before and
+    /// after the steps (`null`: the whole database).
+    pub fk_checks: Option<Vec<liteshift::plan::FkCheck>>,
     pub foreign_keys_off: bool,
     pub fingerprint: String,
     pub sqlite_version: String,
@@ -170,6 +173,7 @@ impl From<&Plan> for JsPlan {
                 })
                 .collect(),
             health_checks: p.health_checks.clone(),
+            fk_checks: p.fk_checks.clone(),
             foreign_keys_off: p.foreign_keys_off,
             fingerprint: p.fingerprint.clone(),
             sqlite_version: p.sqlite_version.clone(),
