@@ -38,31 +38,18 @@ pub fn declared_as_stored(
     if static_error.is_some() || statements.is_empty() {
         return Ok(None);
     }
-    let mut wanted = Vec::with_capacity(statements.len());
-    for s in &statements {
-        match canonical(&schema_sql[s.range.clone()]) {
-            Some(c) => wanted.push(c),
-            None => return Ok(None),
-        }
-    }
     let rows = host.query(
         "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
     )?;
-    let mut stored = Vec::with_capacity(rows.len());
-    for r in &rows {
-        match r
-            .first()
-            .and_then(Value::text)
-            .as_deref()
-            .and_then(canonical)
-        {
-            Some(c) => stored.push(c),
-            None => return Ok(None),
-        }
-    }
-    wanted.sort_unstable();
-    stored.sort_unstable();
-    if wanted != stored {
+    let stored: Vec<String> = rows
+        .iter()
+        .map(|r| r.first().and_then(Value::text).unwrap_or_default())
+        .collect();
+    let declared: Vec<&str> = statements
+        .iter()
+        .map(|s| as_stored(&schema_sql[s.range.clone()]))
+        .collect();
+    if !same_statements(&declared, &stored) {
         return Ok(None);
     }
     // Annotation errors are errors on this path too; rename annotations that cannot apply
@@ -80,6 +67,51 @@ pub fn declared_as_stored(
         hints,
         warnings: dangling.iter().map(declared::dangling_warning).collect(),
     }))
+}
+
+/// A declared statement's text as SQLite would store it when it was written in the stored
+/// form (`CREATE TABLE name…` in capitals, single spaces): without surrounding space and the
+/// final `;`. Anything else is compared by tokens.
+fn as_stored(statement: &str) -> &str {
+    statement.trim().trim_end_matches(';').trim_end()
+}
+
+/// Whether the declared statements and the stored SQL are the same multiset: byte-identical
+/// texts pair up without tokenizing (the common case: the database was made from this
+/// schema), and only the rest are compared in canonical tokens.
+fn same_statements(declared: &[&str], stored: &[String]) -> bool {
+    if declared.len() != stored.len() {
+        return false;
+    }
+    let mut unmatched: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in declared {
+        *unmatched.entry(d).or_default() += 1;
+    }
+    let mut rest_stored = Vec::new();
+    for s in stored {
+        match unmatched.get_mut(s.as_str()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => rest_stored.push(s.as_str()),
+        }
+    }
+    if rest_stored.is_empty() {
+        return true;
+    }
+    let rest_declared = unmatched
+        .iter()
+        .flat_map(|(d, n)| std::iter::repeat_n(*d, *n));
+    let canon = |it: &mut dyn Iterator<Item = &str>| -> Option<Vec<String>> {
+        let mut v = it.map(canonical).collect::<Option<Vec<String>>>()?;
+        v.sort_unstable();
+        Some(v)
+    };
+    match (
+        canon(&mut rest_declared.into_iter()),
+        canon(&mut rest_stored.into_iter()),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// A `CREATE` statement as SQLite stores it, in tokens: the keywords before the object's name
@@ -110,7 +142,25 @@ fn canonical(sql: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{canonical, same_statements};
+
+    #[test]
+    fn byte_identical_statements_pair_up_and_the_rest_by_tokens() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(same_statements(
+            &["CREATE TABLE a(x)", "create table b(y)"],
+            &s(&["CREATE TABLE b(y)", "CREATE TABLE a(x)"])
+        ));
+        assert!(!same_statements(
+            &["CREATE TABLE a(x)", "CREATE TABLE a(x)"],
+            &s(&["CREATE TABLE a(x)", "CREATE TABLE b(x)"])
+        ));
+        assert!(!same_statements(
+            &["CREATE TABLE a(x)"],
+            &s(&["CREATE TABLE a(X)"])
+        ));
+        assert!(!same_statements(&["CREATE TABLE a(x)"], &s(&[])));
+    }
 
     #[test]
     fn the_stored_form_of_a_declared_statement() {
