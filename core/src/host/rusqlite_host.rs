@@ -77,9 +77,11 @@ impl Host for Connection {
         every: u64,
         on_rows: &mut dyn FnMut(u64),
     ) -> Result<(), HostError> {
+        let every = every.max(1);
         let mut counter = RowCounter {
             rows: 0,
-            every: every.max(1),
+            next: every,
+            every,
             on_rows,
         };
         // SAFETY: the hook's argument points at `counter`, which outlives the script: the hook
@@ -126,6 +128,8 @@ impl Host for Connection {
 /// The state of [`Host::execute_counting_rows`]'s update hook.
 struct RowCounter<'a> {
     rows: u64,
+    /// The count at which `on_rows` is next called (a comparison per row, not a division).
+    next: u64,
     every: u64,
     on_rows: &'a mut dyn FnMut(u64),
 }
@@ -142,7 +146,8 @@ unsafe extern "C" fn count_row(
     // the hook is set.
     let counter = unsafe { &mut *arg.cast::<RowCounter<'_>>() };
     counter.rows += 1;
-    if counter.rows.is_multiple_of(counter.every) {
+    if counter.rows == counter.next {
+        counter.next += counter.every;
         let rows = counter.rows;
         // A panic must not unwind into SQLite: a failing observer only loses its report.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (counter.on_rows)(rows)));
