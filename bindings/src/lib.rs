@@ -220,6 +220,110 @@ pub struct Step {
     pub destructive: bool,
     /// Whether it rewrites every row of a table (otherwise O(1), or an index build).
     pub rewrites_rows: bool,
+    /// What it costs in the size of the data.
+    pub cost: Cost,
+}
+
+/// How a step's time grows with the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CostKind {
+    /// The schema only: O(1).
+    Constant,
+    /// Writes every row of `table` again.
+    Rewrite,
+    /// Reads every row of `table` (an index build, a constraint SQLite verifies).
+    Scan,
+    /// Frees the pages of `table` (`DROP TABLE`).
+    Free,
+}
+
+/// What a step costs: its kind, and the table with its size estimated without scanning
+/// (`max(rowid)`, or `sqlite_stat1`; bytes from a few records) when known.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Cost {
+    pub kind: CostKind,
+    pub table: Option<String>,
+    pub rows: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
+impl From<&liteshift::plan::Cost> for Cost {
+    fn from(c: &liteshift::plan::Cost) -> Self {
+        use liteshift::plan::Cost as C;
+        let (kind, size) = match c {
+            C::Constant => (CostKind::Constant, None),
+            C::Rewrite(s) => (CostKind::Rewrite, Some(s)),
+            C::Scan(s) => (CostKind::Scan, Some(s)),
+            C::Free(s) => (CostKind::Free, Some(s)),
+        };
+        Cost {
+            kind,
+            table: size.map(|s| s.table.clone()),
+            rows: size.and_then(|s| s.rows),
+            bytes: size.and_then(|s| s.bytes),
+        }
+    }
+}
+
+/// What a running migration tells its listener. Steps are numbered from 1 of `total`.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum ProgressEvent {
+    StepStarted {
+        step: u64,
+        total: u64,
+        reason: String,
+        cost: Cost,
+    },
+    /// Rows the step has written so far (on hosts that count them; the JDBC and Android hosts
+    /// do not).
+    Rows { step: u64, total: u64, rows: u64 },
+    StepFinished {
+        step: u64,
+        total: u64,
+        milliseconds: f64,
+        rows_changed: u64,
+    },
+}
+
+/// The app's listener for [`migrate_with_progress`]: called on the migrating thread, between
+/// statements; it must not use the connection, and should return quickly (post to the UI
+/// thread). What it throws is ignored: a progress display does not decide the migration.
+#[uniffi::export(with_foreign)]
+pub trait ProgressListener: Send + Sync {
+    fn on_progress(&self, event: ProgressEvent) -> Result<(), HostError>;
+}
+
+fn observer(listener: Arc<dyn ProgressListener>) -> liteshift::ProgressObserver {
+    liteshift::ProgressObserver::new(move |p| {
+        let event = match p {
+            liteshift::Progress::Started {
+                number,
+                total,
+                step,
+            } => ProgressEvent::StepStarted {
+                step: *number as u64,
+                total: *total as u64,
+                reason: step.reason.clone(),
+                cost: Cost::from(&step.cost),
+            },
+            liteshift::Progress::Rows {
+                number,
+                total,
+                rows,
+            } => ProgressEvent::Rows {
+                step: *number as u64,
+                total: *total as u64,
+                rows: *rows,
+            },
+            liteshift::Progress::Finished { total, done } => ProgressEvent::StepFinished {
+                step: done.number as u64,
+                total: *total as u64,
+                milliseconds: done.elapsed.as_secs_f64() * 1000.0,
+                rows_changed: done.rows_changed,
+            },
+        };
+        let _ = listener.on_progress(event);
+    })
 }
 
 /// A migration: what `migrate` would run, and why.
@@ -250,6 +354,7 @@ impl From<&liteshift::Plan> for Plan {
                     reason: s.reason.clone(),
                     destructive: s.destructive,
                     rewrites_rows: s.rewrites_rows,
+                    cost: Cost::from(&s.cost),
                 })
                 .collect(),
             sql: liteshift::render_sql(p),
@@ -386,7 +491,29 @@ pub fn migrate(
     options: MigrateOptions,
 ) -> Result<Report, LiteshiftError> {
     let opts = options.to_options()?;
-    let r = liteshift::migrate(&mut foreign(host), &schema_sql, &opts)?;
+    run_migrate(host, &schema_sql, &opts)
+}
+
+/// [`migrate`], telling `listener` as each step starts and finishes (a splash screen's
+/// progress on a long upgrade).
+#[uniffi::export]
+pub fn migrate_with_progress(
+    host: Arc<dyn SqliteHost>,
+    schema_sql: String,
+    options: MigrateOptions,
+    listener: Arc<dyn ProgressListener>,
+) -> Result<Report, LiteshiftError> {
+    let mut opts = options.to_options()?;
+    opts.on_progress = Some(observer(listener));
+    run_migrate(host, &schema_sql, &opts)
+}
+
+fn run_migrate(
+    host: Arc<dyn SqliteHost>,
+    schema_sql: &str,
+    opts: &Options,
+) -> Result<Report, LiteshiftError> {
+    let r = liteshift::migrate(&mut foreign(host), schema_sql, opts)?;
     Ok(Report {
         steps_applied: r.steps_applied as u64,
         foreign_keys_toggled: r.foreign_keys_toggled,

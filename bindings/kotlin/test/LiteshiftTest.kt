@@ -5,12 +5,16 @@ import java.io.File
 import java.sql.Connection
 import java.sql.DriverManager
 import liteshift.hosts.JdbcHost
+import uniffi.liteshift.CostKind
 import uniffi.liteshift.LiteshiftException
 import uniffi.liteshift.MigrateOptions
 import uniffi.liteshift.check
 import uniffi.liteshift.diff
 import uniffi.liteshift.migrate
+import uniffi.liteshift.migrateWithProgress
 import uniffi.liteshift.plan
+import uniffi.liteshift.ProgressEvent
+import uniffi.liteshift.ProgressListener
 import uniffi.liteshift.sqliteVersionOf
 
 const val V1 = """
@@ -187,6 +191,34 @@ val tests = linkedMapOf<String, () -> Unit>(
             expect(e.detail.contains("commit or roll back")) { e.detail }
             c.autoCommit = true
             expect(migrate(JdbcHost(c), V2, MigrateOptions()).stepsApplied > 0u) { "after commit" }
+        }
+    },
+    "migrateWithProgress tells each step and what it costs; a throwing listener changes nothing" to {
+        DriverManager.getConnection("jdbc:sqlite::memory:").use { c ->
+            c.createStatement().use {
+                it.executeUpdate("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)")
+                it.executeUpdate("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000) INSERT INTO t SELECT i, 'row ' || i FROM s")
+            }
+            val events = mutableListOf<ProgressEvent>()
+            val listener = object : ProgressListener {
+                override fun onProgress(event: ProgressEvent) { events.add(event) }
+            }
+            val schema = "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));"
+            val report = migrateWithProgress(JdbcHost(c), schema, MigrateOptions(), listener)
+            val total = report.plan.steps.size.toULong()
+            expect(events.filterIsInstance<ProgressEvent.StepStarted>().size.toULong() == total) { "$events" }
+            expect(events.filterIsInstance<ProgressEvent.StepFinished>().size.toULong() == total) { "$events" }
+            val copy = events.filterIsInstance<ProgressEvent.StepStarted>().single { it.cost.kind == CostKind.REWRITE }
+            expect(copy.cost.table == "t" && copy.cost.rows == 10000uL) { "${copy.cost}" }
+            val done = events.filterIsInstance<ProgressEvent.StepFinished>().single { it.step == copy.step }
+            expect(done.rowsChanged == 10000uL && done.milliseconds >= 0.0) { "$done" }
+            expect(report.plan.steps[(copy.step - 1u).toInt()].cost == copy.cost) { "the plan's cost" }
+            val throwing = object : ProgressListener {
+                override fun onProgress(event: ProgressEvent) { throw IllegalStateException("the display broke") }
+            }
+            val again = schema.replace("name <> ''", "length(name) > 0")
+            expect(migrateWithProgress(JdbcHost(c), again, MigrateOptions(), throwing).stepsApplied > 0u) { "stopped" }
+            expect(c.rows("SELECT count(*) FROM t")[0][0] == 10000) { "rows" }
         }
     },
     "diff plans for a platform release on the driver's SQLite" to {
