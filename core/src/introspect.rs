@@ -268,6 +268,14 @@ fn column(r: &[Value]) -> Column {
 
 /// The module name of a `CREATE VIRTUAL TABLE` statement, if it is one.
 pub(crate) fn virtual_module(sql: &str) -> Option<String> {
+    // Most tables are not virtual: a byte scan for the word rules them out before tokenizing.
+    if !sql
+        .as_bytes()
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"virtual"))
+    {
+        return None;
+    }
     let toks = crate::sqltext::tokens(sql)?;
     let words: Vec<String> = toks
         .iter()
