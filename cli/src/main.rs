@@ -64,7 +64,8 @@ enum Command {
         jobs: Jobs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Progress on stderr while the steps run (one database).
+        /// Progress on stderr: the steps as they run (one database), or the databases done
+        /// (a fleet).
         #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
         progress: progress::Mode,
     },
@@ -115,6 +116,9 @@ enum Command {
         jobs: Jobs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Progress on stderr while a fleet is checked: databases done, per second, ETA.
+        #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
+        progress: progress::Mode,
     },
     /// Print the database's schema as SQL usable as a declared schema.
     #[command(after_help = EXIT_HELP)]
@@ -323,37 +327,16 @@ fn run_fleet(
     opts: &Options,
     mode: liteshift::fleet::Mode,
     jobs: Jobs,
-    format: Format,
+    (format, progress): (Format, progress::Mode),
 ) -> anyhow::Result<ExitCode> {
-    use liteshift::fleet::{FleetResult, Outcome, Summary};
+    use liteshift::fleet::{FleetResult, Summary};
     let jobs = jobs.jobs.unwrap_or_else(liteshift::fleet::default_jobs);
     let text = format != Format::Json;
     let started = Instant::now();
-    let line = |r: &FleetResult| {
-        if !text {
-            return;
-        }
-        let (what, detail) = match &r.outcome {
-            Outcome::Migrated { steps } => ("migrated", format!("{steps} step(s)")),
-            Outcome::InSync => ("in sync", String::new()),
-            Outcome::Differs { steps } => ("differs", format!("{steps} step(s) to migrate")),
-            Outcome::Refused { message } | Outcome::Failed { message } => (
-                if r.outcome.severity() == 2 {
-                    "FAILED"
-                } else {
-                    "refused"
-                },
-                message.lines().map(str::trim).collect::<Vec<_>>().join(" "),
-            ),
-        };
-        let sep = if detail.is_empty() { "" } else { ": " };
-        println!(
-            "{what:<9} {} ({:.0} ms){sep}{detail}",
-            r.path.display(),
-            r.milliseconds
-        );
-    };
+    let shown = progress::Fleet::new(progress, text, paths.len() as u64);
+    let line = |r: &FleetResult| shown.done(r, text.then(|| fleet_line(r)));
     let results = liteshift::fleet::run(paths, sql, opts, mode, jobs, &line)?;
+    shown.finish();
     let seconds = started.elapsed().as_secs_f64();
     let summary = Summary::of(&results);
     let worst = results
@@ -383,6 +366,30 @@ fn run_fleet(
         );
     }
     Ok(ExitCode::from(worst))
+}
+
+/// One file's line in a fleet's text output.
+fn fleet_line(r: &liteshift::fleet::FleetResult) -> String {
+    use liteshift::fleet::Outcome;
+    let (what, detail) = match &r.outcome {
+        Outcome::Migrated { steps } => ("migrated", format!("{steps} step(s)")),
+        Outcome::InSync => ("in sync", String::new()),
+        Outcome::Differs { steps } => ("differs", format!("{steps} step(s) to migrate")),
+        Outcome::Refused { message } | Outcome::Failed { message } => (
+            if r.outcome.severity() == 2 {
+                "FAILED"
+            } else {
+                "refused"
+            },
+            message.lines().map(str::trim).collect::<Vec<_>>().join(" "),
+        ),
+    };
+    let sep = if detail.is_empty() { "" } else { ": " };
+    format!(
+        "{what:<9} {} ({:.0} ms){sep}{detail}",
+        r.path.display(),
+        r.milliseconds
+    )
 }
 
 fn print_plan(
@@ -463,7 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     &opts,
                     liteshift::fleet::Mode::Apply,
                     jobs,
-                    format,
+                    (format, progress),
                 );
             }
             opts.on_progress = progress::observer(progress, format == Format::Text);
@@ -556,6 +563,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             planning,
             jobs,
             format,
+            progress,
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
@@ -567,7 +575,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     &opts,
                     liteshift::fleet::Mode::Check,
                     jobs,
-                    format,
+                    (format, progress),
                 );
             }
             let db = target.one()?;

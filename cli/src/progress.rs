@@ -153,3 +153,81 @@ fn json_lines() -> ProgressObserver {
         let _ = writeln!(err, "{line}");
     })
 }
+
+/// A fleet's progress: the databases done of all, on a bar (each file's line printed above
+/// it), as JSON lines (`{"event": "database_done", "done", "total", "path", "outcome", ...}`),
+/// or only the lines.
+pub enum Fleet {
+    Lines,
+    Bar(ProgressBar),
+    Json { total: u64, done: Mutex<u64> },
+}
+
+impl Fleet {
+    pub fn new(mode: Mode, text: bool, total: u64) -> Fleet {
+        match mode {
+            Mode::Auto if text && std::io::stderr().is_terminal() => Fleet::bar(total),
+            Mode::Bar => Fleet::bar(total),
+            Mode::Json => Fleet::Json {
+                total,
+                done: Mutex::new(0),
+            },
+            Mode::Auto | Mode::None => Fleet::Lines,
+        }
+    }
+
+    fn bar(total: u64) -> Fleet {
+        let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "[{bar:30}] {human_pos}/{human_len} databases, {per_sec_int}/s, ETA {eta}",
+            )
+            .expect("template")
+            .with_key(
+                "per_sec_int",
+                |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", liteshift::cost::thousands(s.per_sec() as u64));
+                },
+            )
+            .progress_chars("=> "),
+        );
+        Fleet::Bar(pb)
+    }
+
+    /// One database is done; `line` is its line of text output.
+    pub fn done(&self, r: &liteshift::fleet::FleetResult, line: Option<String>) {
+        match self {
+            Fleet::Lines => {
+                if let Some(l) = line {
+                    println!("{l}");
+                }
+            }
+            Fleet::Bar(pb) => {
+                if let Some(l) = line {
+                    // On stdout (which may be a file), with the bar out of the way meanwhile.
+                    pb.suspend(|| println!("{l}"));
+                }
+                pb.inc(1);
+            }
+            Fleet::Json { total, done } => {
+                if let Some(l) = line {
+                    println!("{l}");
+                }
+                let mut n = done.lock().expect("fleet progress");
+                *n += 1;
+                let mut event = serde_json::to_value(r).unwrap_or_default();
+                event["event"] = "database_done".into();
+                event["done"] = (*n).into();
+                event["total"] = (*total).into();
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{event}");
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Fleet::Bar(pb) = self {
+            pb.finish_and_clear();
+        }
+    }
+}

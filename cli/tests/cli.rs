@@ -940,3 +940,34 @@ fn apply_reports_progress_as_json_lines_on_stderr() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(o.stderr.is_empty(), "{}", text(&o));
 }
+
+#[test]
+fn a_fleet_reports_each_database_done_as_json_lines() {
+    let env = Env::new();
+    fs::create_dir_all(env.root.join("t")).unwrap();
+    for i in 0..3 {
+        env.db(&format!("t/{i}.db"), V1);
+    }
+    let schema = env.file("s.sql", V2_KEEP);
+    let glob = env.root.join("t/*.db").to_string_lossy().to_string();
+    let o = run(&["check", "--db", &glob, &schema, "--progress", "json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let mut done: Vec<u64> = events.iter().map(|e| e["done"].as_u64().unwrap()).collect();
+    done.sort();
+    assert_eq!(done, vec![1, 2, 3], "{events:#?}");
+    assert!(events
+        .iter()
+        .all(|e| e["event"] == "database_done" && e["total"] == 3 && e["outcome"] == "differs"));
+    // The text lines still go to stdout, one per file.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("differs"))
+            .count(),
+        3
+    );
+}
