@@ -2,8 +2,8 @@
 //!
 //! Architecture invariant: apply runs the plan's SQL exactly as [`crate::render::render_sql`]
 //! prints it (foreign-key switch, `BEGIN IMMEDIATE`, the steps, `PRAGMA foreign_key_check` of
-//! the plan's tables, `COMMIT`), and in between only reads — the health and data checks, the
-//! size estimates, the re-introspection that must diff empty against the target — plus, when
+//! the plan's tables, `COMMIT`), and in between only reads — the health and data checks and
+//! the re-introspection that must diff empty against the target — plus, when
 //! data checks wait for a failing step, one savepoint around the steps to return to before
 //! they run. Anything else rolls everything back.
 
