@@ -63,22 +63,12 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         }
     }
     for (i, st) in plan.steps.iter().enumerate() {
-        let mut flags = Vec::new();
-        if st.destructive {
-            flags.push("DATA LOSS");
-        }
-        let cost = cost_text(&st.cost);
-        flags.push(&cost);
-        let flags = if flags.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", flags.join(", "))
-        };
+        let loss = if st.destructive { "DATA LOSS, " } else { "" };
         s.push_str(&format!(
-            "-- {}. {}{}\n{};\n",
+            "-- {}. {} [{loss}{}]\n{};\n",
             i + 1,
             st.reason,
-            flags,
+            cost_text(&st.cost),
             st.sql
         ));
     }
