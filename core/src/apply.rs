@@ -634,35 +634,26 @@ fn fk_violations(host: &dyn Host, tables: Option<&[&str]>) -> Result<Vec<Violati
             })
             .collect())
     };
-    let whole = match tables {
-        None => read(FK_CHECK),
-        Some(tables) => {
-            let mut all = Vec::new();
-            for t in tables {
-                if let Ok(rows) = read(&crate::plan::fk_check_sql(t)) {
-                    all.extend(rows);
-                }
-            }
-            Ok(all)
-        }
+    // Table by table, skipping those SQLite cannot check ("foreign key mismatch").
+    let each = |tables: &mut dyn Iterator<Item = &str>| {
+        tables
+            .filter_map(|t| read(&crate::plan::fk_check_sql(t)).ok())
+            .flatten()
+            .collect::<Vec<_>>()
     };
-    let rows = match whole {
-        Ok(rows) => rows,
-        Err(_) => {
-            // Check table by table, skipping those SQLite cannot check.
-            let tables: Vec<String> = host
-                .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
-                .into_iter()
-                .filter_map(|r| r.first().and_then(Value::text))
-                .collect();
-            let mut all = Vec::new();
-            for t in tables {
-                if let Ok(rows) = read(&crate::plan::fk_check_sql(&t)) {
-                    all.extend(rows);
-                }
+    let rows = match tables {
+        Some(tables) => each(&mut tables.iter().copied()),
+        None => match read(FK_CHECK) {
+            Ok(rows) => rows,
+            Err(_) => {
+                let all: Vec<String> = host
+                    .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+                    .into_iter()
+                    .filter_map(|r| r.first().and_then(Value::text))
+                    .collect();
+                each(&mut all.iter().map(String::as_str))
             }
-            all
-        }
+        },
     };
     let mut grouped: BTreeMap<(String, String), (u64, Vec<String>)> = BTreeMap::new();
     for (table, rowid, parent) in rows {

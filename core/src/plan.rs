@@ -322,19 +322,16 @@ fn current_table_of(current: &Schema, changes: &Changes, key: &str) -> Option<St
     current.tables.get(from).map(|t| t.name.clone())
 }
 
-/// An altered table's step with its cost on `table` (its name before the migration): a step
-/// that rewrites rows rewrites `table`'s, one that verifies them reads them, and `DROP TABLE`
-/// (a rebuild's old table) frees it.
+/// An altered table's step with its cost on `table` (its name before the migration, where the
+/// estimate is read): a step that rewrites rows rewrites `table`'s; one its builder marked as
+/// reading (a verification) or freeing (a rebuild's `DROP TABLE`) does that to `table`.
 fn with_cost_on(st: Step, table: &str) -> Step {
-    let table = table.to_string();
-    let cost = if st.rewrites_rows {
-        Cost::Rewrite(TableSize::of(table))
-    } else if matches!(st.cost, Cost::Scan(_)) {
-        Cost::Scan(TableSize::of(table))
-    } else if st.sql.starts_with("DROP TABLE ") {
-        Cost::Free(TableSize::of(table))
-    } else {
-        Cost::Constant
+    let size = TableSize::of(table);
+    let cost = match st.cost {
+        _ if st.rewrites_rows => Cost::Rewrite(size),
+        Cost::Scan(_) => Cost::Scan(size),
+        Cost::Free(_) => Cost::Free(size),
+        Cost::Rewrite(_) | Cost::Constant => Cost::Constant,
     };
     Step { cost, ..st }
 }

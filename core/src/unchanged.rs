@@ -97,21 +97,27 @@ fn same_statements(declared: &[&str], stored: &[String]) -> bool {
     if rest_stored.is_empty() {
         return true;
     }
-    let rest_declared = unmatched
+    let rest_declared: Vec<&str> = unmatched
         .iter()
-        .flat_map(|(d, n)| std::iter::repeat_n(*d, *n));
-    let canon = |it: &mut dyn Iterator<Item = &str>| -> Option<Vec<String>> {
-        let mut v = it.map(canonical).collect::<Option<Vec<String>>>()?;
-        v.sort_unstable();
-        Some(v)
-    };
+        .flat_map(|(d, n)| std::iter::repeat_n(*d, *n))
+        .collect();
     match (
-        canon(&mut rest_declared.into_iter()),
-        canon(&mut rest_stored.into_iter()),
+        sorted_canonical(&rest_declared),
+        sorted_canonical(&rest_stored),
     ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
+}
+
+/// The canonical forms of `statements`, sorted; `None` if one cannot be tokenized.
+fn sorted_canonical(statements: &[&str]) -> Option<Vec<String>> {
+    let mut v = statements
+        .iter()
+        .map(|s| canonical(s))
+        .collect::<Option<Vec<String>>>()?;
+    v.sort_unstable();
+    Some(v)
 }
 
 /// A `CREATE` statement as SQLite stores it, in tokens: the keywords before the object's name

@@ -92,7 +92,7 @@ pub(super) fn rebuild_steps(
         },
         destructive: nothing_copied,
         rewrites_rows: false,
-        cost: Cost::Constant,
+        cost: Cost::Free(TableSize::of(src_name)),
     });
     out.push(step(
         format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
@@ -113,7 +113,7 @@ fn recreate_virtual(t: &Table, why: &str) -> Vec<Step> {
             ),
             destructive: true,
             rewrites_rows: false,
-            cost: Cost::Constant,
+            cost: Cost::Free(TableSize::of(t.name.clone())),
         },
         step(t.sql.clone(), format!("create virtual table {}", t.name)),
     ]
