@@ -237,6 +237,16 @@ struct Planning {
     /// No effect: dangling foreign keys are accepted by default (kept so old scripts run).
     #[arg(long, hide = true)]
     allow_dangling_foreign_keys: bool,
+    /// Rebuild tables online: other connections keep writing while the rows are copied in
+    /// short transactions (shadow table, triggers that log their writes, a short final swap).
+    #[arg(long)]
+    online: bool,
+    /// With --online: about how long one chunk of the copy holds the write lock.
+    #[arg(long, default_value_t = 20, value_name = "MS", requires = "online")]
+    online_chunk_ms: u64,
+    /// With --online: how long the write lock is left to others after each chunk.
+    #[arg(long, default_value_t = 20, value_name = "MS", requires = "online")]
+    online_pause_ms: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -255,6 +265,11 @@ impl Planning {
             exact_column_order: self.exact_column_order,
             deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
             source_name: schema.display().to_string(),
+            online: self.online.then(|| liteshift::apply::OnlineOptions {
+                chunk_time: Duration::from_millis(self.online_chunk_ms),
+                pause: Duration::from_millis(self.online_pause_ms),
+                ..Default::default()
+            }),
             ..Options::default()
         };
         for r in &self.rename_table {
@@ -512,7 +527,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     } else if dry_run {
                         println!("Dry run: all {} step(s) ran, were verified, and were rolled back ({ms} ms). The database is unchanged.", report.steps_applied);
                     } else {
-                        println!("Applied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied);
+                        match &report.plan.online {
+                            Some(online) => println!(
+                                "Applied {} step(s) and verified the result ({ms} ms): {} copied online, then swapped in one transaction.",
+                                report.steps_applied,
+                                online.tables.iter().map(|t| t.table.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                            None => println!("Applied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied),
+                        }
                     }
                 }
             }

@@ -20,6 +20,9 @@ use crate::introspect::introspect;
 use crate::model::Schema;
 use crate::plan::{DataCheck, FkCheck, Plan, Policy, BEGIN, FK_CHECK, FK_OFF, FK_ON};
 
+mod online;
+pub use online::OnlineOptions;
+
 /// What apply did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -47,6 +50,8 @@ pub struct ApplyOptions {
     /// Told when each step starts and finishes, and of the rows a long step has written so
     /// far (a rehearsal times the steps; the CLI draws a progress bar).
     pub on_progress: Option<ProgressObserver>,
+    /// How an online rebuild copies (used when the plan has one: see [`crate::plan::Online`]).
+    pub online: OnlineOptions,
 }
 
 /// A step that ran: its number (1-based), the step, how long it took (zero where there is no
@@ -110,6 +115,7 @@ impl Default for ApplyOptions {
             dry_run: false,
             backup: None,
             on_progress: None,
+            online: OnlineOptions::default(),
         }
     }
 }
@@ -162,7 +168,12 @@ pub fn apply_replanning(
     // A re-made plan that needs foreign-key enforcement off, which cannot change inside the
     // transaction, is run again from here: a few times at most, as other writers allow.
     for _ in 0..4 {
-        match apply_once(host, &plan, target, policy, &opts, replan)? {
+        let ran = if plan.online.is_some() {
+            online::apply_online(host, &plan, target, policy, &opts, replan)?
+        } else {
+            apply_once(host, &plan, target, policy, &opts, replan)?
+        };
+        match ran {
             Ran::Done(report) => return Ok(report),
             Ran::Again(next) => plan = next,
         }
@@ -175,7 +186,7 @@ pub fn apply_replanning(
 }
 
 /// What one attempt did.
-enum Ran {
+pub(crate) enum Ran {
     Done(Report),
     /// Rolled back: run this plan instead, outside the transaction first.
     Again(Plan),
@@ -299,7 +310,7 @@ fn run(
             remade = Some(next);
         }
         let plan = remade.as_ref().unwrap_or(plan);
-        check_health(host, plan)?;
+        check_health(host, &plan.health_checks)?;
         if let Some(path) = &opts.backup {
             write_backup(host, path)?;
         }
@@ -459,8 +470,8 @@ fn as_database_error(host: &dyn Host, e: Error) -> Error {
 
 /// Every table whose rows the plan rewrites must pass `PRAGMA quick_check`: a damaged b-tree
 /// is named as such before anything is read out of it.
-fn check_health(host: &dyn Host, plan: &Plan) -> Result<()> {
-    for h in &plan.health_checks {
+fn check_health(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<()> {
+    for h in checks {
         let problem = match host.query(&h.sql) {
             Ok(rows) => {
                 let mut lines = rows.iter().filter_map(|r| r.first().and_then(Value::text));
@@ -533,9 +544,16 @@ fn check_no_new_fk_violations(host: &dyn Host, plan: &Plan, before: &[Violation]
     }
 }
 
-/// The database, read again, must diff empty against the target.
+/// The database, read again, must diff empty against the target (and hold nothing an
+/// online rebuild left).
 fn verify(host: &dyn Host, target: &Schema, policy: Policy) -> Result<()> {
     let after = introspect(host)?;
+    if !after.leftovers.is_empty() {
+        return Err(Error::Verification(format!(
+            "objects of an online rebuild are still there ({}). This is a liteshift bug; please report it with both schemas",
+            after.leftovers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
     let left = diff(
         &after,
         target,

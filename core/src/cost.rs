@@ -19,7 +19,12 @@ const SAMPLE: u32 = 64;
 pub fn estimate(host: &dyn Host, current: &Schema, plan: &mut Plan) {
     // A plan touches few tables: a list, each sized once.
     let mut sizes: Vec<(String, Option<Estimate>)> = Vec::new();
-    for step in &mut plan.steps {
+    let online = plan.online.iter_mut().flat_map(|o| {
+        o.prepare
+            .iter_mut()
+            .chain(o.tables.iter_mut().map(|t| &mut t.copy))
+    });
+    for step in online.chain(plan.steps.iter_mut()) {
         let Some(table) = step.cost.table() else {
             continue;
         };

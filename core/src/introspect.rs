@@ -60,6 +60,19 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
             )
         })
         .collect();
+    let leftovers = online_leftovers(host, &rows)?;
+    let left: BTreeSet<String> = leftovers
+        .iter()
+        .map(|l| l.name.to_ascii_lowercase())
+        .chain(std::iter::once(ONLINE_REGISTRY.to_string()))
+        .collect();
+    let rows: Vec<CatalogEntry> = if leftovers.is_empty() {
+        rows
+    } else {
+        rows.into_iter()
+            .filter(|(_, name, ..)| !left.contains(&name.to_ascii_lowercase()))
+            .collect()
+    };
 
     // Virtual tables and their shadow tables.
     let mut virtual_tables: BTreeMap<String, String> = BTreeMap::new();
@@ -112,7 +125,10 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
         .collect();
     let mut columns = read_columns(host, version, &ordinary)?;
 
-    let mut schema = Schema::default();
+    let mut schema = Schema {
+        leftovers,
+        ..Schema::default()
+    };
     for (ty, name, tbl_name, sql, seq) in rows {
         let key = name.to_ascii_lowercase();
         if key.starts_with("sqlite_") {
@@ -175,6 +191,35 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
         }
     }
     Ok(schema)
+}
+
+/// The objects an interrupted online rebuild left, from its registry (when the catalog has
+/// one): each named object that still exists, and the registry itself.
+fn online_leftovers(host: &dyn Host, rows: &[CatalogEntry]) -> Result<Vec<Leftover>> {
+    let exists = |kind: &str, name: &str| {
+        rows.iter()
+            .any(|(ty, n, ..)| ty == kind && n.eq_ignore_ascii_case(name))
+    };
+    if !exists("table", ONLINE_REGISTRY) {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<Leftover> = host
+        .query(&format!(
+            "SELECT kind, name FROM main.{}",
+            quote_ident(ONLINE_REGISTRY)
+        ))?
+        .into_iter()
+        .filter_map(|r| {
+            let kind = r.first().and_then(Value::text)?;
+            let name = r.get(1).and_then(Value::text)?;
+            exists(&kind, &name).then_some(Leftover { kind, name })
+        })
+        .collect();
+    out.push(Leftover {
+        kind: "table".into(),
+        name: ONLINE_REGISTRY.into(),
+    });
+    Ok(out)
 }
 
 /// `PRAGMA table_list` (SQLite 3.37+): name key -> (type, strict, without rowid). Empty before.

@@ -91,6 +91,9 @@ pub struct Options {
     /// modules this SQLite may lack: a declared `CREATE VIRTUAL TABLE` with a missing module
     /// is modelled with a stand-in instead of being an error. See `hostmod`.
     pub host_modules: bool,
+    /// Rebuild large tables online: other connections keep writing while the rows are copied
+    /// in short transactions (see [`plan::Online`]); `None`: every rebuild in one transaction.
+    pub online: Option<apply::OnlineOptions>,
 }
 
 impl Default for Options {
@@ -107,6 +110,7 @@ impl Default for Options {
             dry_run: false,
             backup: None,
             on_progress: None,
+            online: None,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Options {
         Policy {
             allow_data_loss: self.allow_data_loss,
             exact_column_order: self.exact_column_order,
+            online: self.online.is_some(),
         }
     }
     /// How declared schemas are loaded under these options.
@@ -406,6 +411,7 @@ pub fn migrate_declared(
             dry_run: opts.dry_run,
             backup: opts.backup.clone(),
             on_progress: opts.on_progress.clone(),
+            online: opts.online.unwrap_or_default(),
         },
         Some(&replan),
     )

@@ -20,7 +20,22 @@ pub struct Schema {
     /// `declared`); empty for a live database. Not part of the schema's meaning.
     #[serde(skip)]
     pub rewritten_by_alter: BTreeSet<String>,
+    /// What an interrupted online rebuild left in the database (its shadow tables, change
+    /// logs, mirror triggers and the registry naming them; see [`crate::online`]). Not part of
+    /// the schema's meaning (nor of its fingerprint): every plan removes them first.
+    pub leftovers: Vec<Leftover>,
 }
+
+/// An object of an online rebuild, as its registry `_liteshift_online` names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Leftover {
+    /// `table` or `trigger`.
+    pub kind: String,
+    pub name: String,
+}
+
+/// The registry of an online rebuild in progress: one row (kind, name) per object it created.
+pub const ONLINE_REGISTRY: &str = "_liteshift_online";
 
 impl Schema {
     /// Number of user objects.

@@ -16,6 +16,7 @@ use crate::sqltext::quote_ident as q;
 mod checks;
 mod dependents;
 mod fkscope;
+mod online;
 mod rebuild;
 mod renames;
 mod strategy;
@@ -24,6 +25,7 @@ use checks::{data_checks, health_check};
 use dependents::Dependents;
 use rebuild::rebuild_steps;
 use renames::rename_steps;
+pub use online::{abandon_sql, Online, OnlineTable};
 pub use strategy::{table_strategy, Strategy};
 
 /// A SQLite version, `major.minor.patch`.
@@ -113,6 +115,9 @@ pub struct Policy {
     pub allow_data_loss: bool,
     /// Column order is significant.
     pub exact_column_order: bool,
+    /// Rebuild tables online where possible (see [`Online`]): other connections keep writing
+    /// while the rows are copied.
+    pub online: bool,
 }
 
 /// One statement (or a short group of statements) of the migration.
@@ -251,6 +256,9 @@ pub struct Plan {
     /// The tables whose foreign keys are checked before and after the steps; `None`: the
     /// whole database (when a definition could not be read).
     pub fk_checks: Option<Vec<FkCheck>>,
+    /// The tables rebuilt online, and what runs before `steps` (which are then the swap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online: Option<Online>,
     pub steps: Vec<Step>,
     /// One line per change, for people.
     pub changes: Vec<String>,
@@ -286,6 +294,14 @@ pub const FK_GUARD_DROP: &str = "DROP TABLE temp.\"_liteshift_fk_guard\"";
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+    /// Every step in the order it runs: an online rebuild's prepare steps and copies, then
+    /// `steps`.
+    pub fn all_steps(&self) -> impl Iterator<Item = &Step> {
+        self.online
+            .iter()
+            .flat_map(|o| o.prepare.iter().chain(o.tables.iter().map(|t| &t.copy)))
+            .chain(self.steps.iter())
     }
     /// Descriptions of the data-losing steps.
     pub fn destructive_steps(&self) -> Vec<String> {
@@ -367,7 +383,7 @@ pub fn plan(
     target: &Schema,
     changes: &Changes,
     caps: Capabilities,
-    _policy: Policy,
+    policy: Policy,
 ) -> Plan {
     let mut caps = caps;
     caps.keeps_double_quoted_literals = target
@@ -394,6 +410,9 @@ pub fn plan(
 
     // Phase A: drop triggers, views, indexes.
     let mut steps = deps.drop_steps(current);
+    let mut warnings = changes.warnings.clone();
+    let mut online_tables: Vec<OnlineTable> = Vec::new();
+    let mut online_prepare: Vec<Step> = Vec::new();
     // Phase B: table renames; phase C: column renames (when native).
     steps.extend(rename_steps(current, target, changes, caps));
     // Phase D: new tables.
@@ -411,12 +430,44 @@ pub fn plan(
             Strategy::Native(native) => native.iter().any(|x| x.rewrites_rows),
             Strategy::Rebuild(_) => !c.is_virtual(),
         };
-        if rewrites {
+        let online = match (&s, policy.online) {
+            (Strategy::Rebuild(_), true) => match online::not_online(a, c, t, &checks) {
+                None => Some(online::online_table(
+                    a,
+                    c,
+                    t,
+                    current,
+                    target,
+                    caps,
+                    online_tables.len() + 1,
+                )),
+                Some(why) => {
+                    warnings.push(format!(
+                        "online: {} is rebuilt in the final transaction, holding the write lock while its rows are copied: {why}",
+                        t.name
+                    ));
+                    None
+                }
+            },
+            _ => None,
+        };
+        if rewrites && online.is_none() {
             healthy.push(health_check(&c.name, caps));
         }
         let table_steps = match s {
             Strategy::Native(native) => native,
-            Strategy::Rebuild(why) => rebuild_steps(a, c, t, current, target, caps, &why),
+            Strategy::Rebuild(why) => {
+                let all = rebuild_steps(a, c, t, current, target, caps, &why);
+                match online {
+                    // The shadow is created and filled before the swap.
+                    Some((ot, prepare)) => {
+                        online_tables.push(ot);
+                        online_prepare.push(prepare);
+                        all.into_iter().skip(2).collect()
+                    }
+                    None => all,
+                }
+            }
         };
         steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
     }
@@ -449,6 +500,54 @@ pub fn plan(
         }
     }));
 
+    // Indexes built in the swap hold the write lock while they read the table.
+    for st in &steps {
+        let Cost::Scan(size) = &st.cost else { continue };
+        if st.sql.starts_with("CREATE") && online_tables.iter().any(|o| o.table == size.table) {
+            warnings.push(format!(
+                "online: {} is built in the final transaction, holding the write lock while it reads every row of {}",
+                st.reason.trim_start_matches("create "),
+                size.table
+            ));
+        }
+    }
+    let cleanup = online::cleanup_steps(&current.leftovers);
+    let online = if online_tables.is_empty() {
+        steps.splice(0..0, cleanup);
+        None
+    } else {
+        steps.splice(0..0, online::swap_steps(&online_tables));
+        let registry = step(
+            format!(
+                "CREATE TABLE {}(kind TEXT NOT NULL, name TEXT NOT NULL)",
+                q(ONLINE_REGISTRY)
+            ),
+            "online rebuild: the registry of the objects it creates (the next run removes them if this one is interrupted)".into(),
+        );
+        Some(Online {
+            prepare: cleanup
+                .into_iter()
+                .chain(std::iter::once(registry))
+                .chain(online_prepare)
+                .collect(),
+            tables: online_tables,
+        })
+    };
+    let mut summary = changes.summary();
+    if !current.leftovers.is_empty() {
+        summary.insert(
+            0,
+            format!(
+                "remove what an interrupted online rebuild left: {}",
+                current
+                    .leftovers
+                    .iter()
+                    .map(|l| format!("{} {}", l.kind, l.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     let fk_off = deps.fk_off;
     if fk_off {
         steps = guarded(steps, caps);
@@ -460,9 +559,10 @@ pub fn plan(
         health_checks: healthy,
         checks,
         fk_checks: fkscope::fk_scope(current, target, changes),
+        online,
         steps,
-        changes: changes.summary(),
+        changes: summary,
         suggestions: changes.suggestions.clone(),
-        warnings: changes.warnings.clone(),
+        warnings,
     }
 }

@@ -35,6 +35,12 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         s.push_str("-- nothing to do: the database matches the declared schema\n");
         return s;
     }
+    for h in plan.online.iter().flat_map(|o| o.tables.iter().map(|t| &t.health)) {
+        s.push_str(&format!(
+            "-- pre-check, before the copy and outside the write lock: {} must say ok\n",
+            h.sql
+        ));
+    }
     for h in &plan.health_checks {
         s.push_str(&format!(
             "-- pre-check: {} must say ok (its rows are rewritten)\n",
@@ -51,8 +57,39 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             c.constraint
         ));
     }
-    if own && plan.foreign_keys_off {
+    let fk_off = plan.foreign_keys_off || plan.online.is_some();
+    if own && fk_off {
         s.push_str(&format!("{FK_OFF};\n"));
+    }
+    let mut number = 0;
+    if let Some(online) = &plan.online {
+        s.push_str("-- online rebuild: other connections keep writing until the final transaction\n");
+        if own {
+            s.push_str(&format!("{BEGIN};\n"));
+        }
+        for st in &online.prepare {
+            number += 1;
+            s.push_str(&step_text(number, st));
+        }
+        if own {
+            s.push_str("COMMIT;\n");
+        }
+        for t in &online.tables {
+            number += 1;
+            s.push_str(&format!(
+                "-- liteshift copies {} in ranges of rowids, each in its own short transaction that first copies the rows written since the last one (the drain); here as one range:\n",
+                t.table
+            ));
+            if own {
+                s.push_str(&format!("{BEGIN};\n"));
+            }
+            s.push_str(&format!("{};\n", t.drain));
+            s.push_str(&step_text(number, &t.copy));
+            if own {
+                s.push_str("COMMIT;\n");
+            }
+        }
+        s.push_str("-- the swap:\n");
     }
     if own {
         s.push_str(&format!("{BEGIN};\n"));
@@ -62,15 +99,9 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             s.push_str("-- with foreign-key enforcement off (PRAGMA foreign_keys = OFF before the transaction); the guard in step 1 stops the script otherwise\n");
         }
     }
-    for (i, st) in plan.steps.iter().enumerate() {
-        let loss = if st.destructive { "DATA LOSS, " } else { "" };
-        s.push_str(&format!(
-            "-- {}. {} [{loss}{}]\n{};\n",
-            i + 1,
-            st.reason,
-            cost_text(&st.cost),
-            st.sql
-        ));
+    for st in &plan.steps {
+        number += 1;
+        s.push_str(&step_text(number, st));
     }
     if !own {
         return s;
@@ -84,12 +115,23 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         }
     }
     s.push_str("COMMIT;\n");
-    if plan.foreign_keys_off {
+    if fk_off {
         s.push_str(&format!(
             "-- restore foreign-key enforcement if it was on before\n{FK_ON};\n"
         ));
     }
     s
+}
+
+/// A step, numbered, with its flags (data loss, cost) in its comment.
+fn step_text(number: usize, st: &crate::plan::Step) -> String {
+    let loss = if st.destructive { "DATA LOSS, " } else { "" };
+    format!(
+        "-- {number}. {} [{loss}{}]\n{};\n",
+        st.reason,
+        cost_text(&st.cost),
+        st.sql
+    )
 }
 
 /// What a step costs, for people: "O(1)", "rewrites ~1,000,000 rows (~48.0 MB) of t",
@@ -126,10 +168,10 @@ pub fn render_summary(plan: &Plan) -> String {
         for c in &plan.changes {
             s.push_str(&format!("  - {c}\n"));
         }
-        let rewrites = plan.steps.iter().filter(|s| s.rewrites_rows).count();
+        let rewrites = plan.all_steps().filter(|s| s.rewrites_rows).count();
         s.push_str(&format!(
             "{} step(s), {} rewriting rows{}.\n",
-            plan.steps.len(),
+            plan.all_steps().count(),
             rewrites,
             if plan.foreign_keys_off {
                 "; foreign-key enforcement is switched off around the transaction"
@@ -137,9 +179,14 @@ pub fn render_summary(plan: &Plan) -> String {
                 ""
             }
         ));
+        if let Some(online) = &plan.online {
+            s.push_str(&format!(
+                "Online: {} copied while other connections keep writing, then swapped in one short transaction.\n",
+                online.tables.iter().map(|t| t.table.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
         let rewritten: Vec<Estimate> = plan
-            .steps
-            .iter()
+            .all_steps()
             .filter(|s| matches!(s.cost, Cost::Rewrite(_)))
             .filter_map(|s| s.cost.estimate())
             .collect();

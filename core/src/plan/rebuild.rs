@@ -22,8 +22,13 @@ pub(super) fn source_column(
     tkey: &str,
     caps: Capabilities,
 ) -> Option<String> {
+    source_column_named(a, c, tkey, native_column_renames(a, caps))
+}
+
+/// [`source_column`], with the current table's columns already renamed (`renamed`) or not.
+fn source_column_named(a: &TableAlter, c: &Table, tkey: &str, renamed: bool) -> Option<String> {
     if let Some((o, _)) = a.column_renames.iter().find(|(_, n)| n == tkey) {
-        return if native_column_renames(a, caps) {
+        return if renamed {
             Some(tkey.to_string())
         } else {
             c.column(o).map(|x| x.name.clone())
@@ -49,12 +54,7 @@ pub(super) fn rebuild_steps(
         return recreate_virtual(t, &why);
     }
     let mut out = Vec::new();
-    let mut tmp = format!("_liteshift_new_{}", t.name);
-    while current.tables.contains_key(&tmp.to_ascii_lowercase())
-        || target.tables.contains_key(&tmp.to_ascii_lowercase())
-    {
-        tmp.push('_');
-    }
+    let tmp = shadow_name(t, current, target);
     let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
     out.push(step(
         create,
@@ -101,6 +101,17 @@ pub(super) fn rebuild_steps(
     out
 }
 
+/// The temporary name a rebuilt table is created under: one no table has, before or after.
+pub(super) fn shadow_name(t: &Table, current: &Schema, target: &Schema) -> String {
+    let mut tmp = format!("_liteshift_new_{}", t.name);
+    while current.tables.contains_key(&tmp.to_ascii_lowercase())
+        || target.tables.contains_key(&tmp.to_ascii_lowercase())
+    {
+        tmp.push('_');
+    }
+    tmp
+}
+
 /// A changed virtual table is dropped and created again from its declaration (its module
 /// rebuilds its content).
 fn recreate_virtual(t: &Table, why: &str) -> Vec<Step> {
@@ -128,6 +139,17 @@ fn copied_columns(
     t: &Table,
     caps: Capabilities,
 ) -> (Vec<String>, Vec<String>) {
+    copied_columns_named(a, c, t, native_column_renames(a, caps))
+}
+
+/// [`copied_columns`], reading the current table's columns by their names after native
+/// renames (`renamed`) or before any step.
+pub(super) fn copied_columns_named(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    renamed: bool,
+) -> (Vec<String>, Vec<String>) {
     let mut cols = Vec::new();
     let mut exprs = Vec::new();
     let alias = t.rowid_alias().map(|x| x.key());
@@ -142,7 +164,7 @@ fn copied_columns(
             exprs.push(format!("({})", v.expr));
             continue;
         }
-        match source_column(a, c, &tc.key(), caps) {
+        match source_column_named(a, c, &tc.key(), renamed) {
             Some(src) => {
                 if Some(tc.key()) == alias {
                     alias_fed = true;

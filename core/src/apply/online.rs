@@ -1,0 +1,448 @@
+//! Runs a plan's online rebuilds (see [`crate::plan::Online`]): the health checks in a read
+//! transaction, the prepare transaction, the copy in chunks that each hold the write lock
+//! for a few milliseconds, then the swap — the plan's steps, run by `apply_once` as one
+//! verified transaction like any plan.
+//!
+//! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, and
+//! after a failure the removal of its own objects) or a read; between chunks it holds no lock.
+//! A failure at any point leaves the old tables with all their rows: the objects it created
+//! are removed before it returns, or (a crash) by the next plan, which finds them in the
+//! registry. Foreign-key enforcement is off on this connection only, for the whole run.
+
+use std::time::Duration;
+
+use super::*;
+use crate::plan::{abandon_sql, Online, OnlineTable, Step};
+
+/// How an online rebuild shares the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnlineOptions {
+    /// About how long one chunk holds the write lock: the rows per chunk adapt to it (where
+    /// there is a clock; elsewhere every chunk is `first_chunk_rows`).
+    pub chunk_time: Duration,
+    /// How long the lock is left to other connections after each chunk. SQLite's busy
+    /// handler retries a waiting writer after 1, 2, 5, 10, 15, 20, 25, 25 ms…: a pause
+    /// shorter than its current delay can let a chunk take the lock again first.
+    pub pause: Duration,
+    /// Rows of the first chunk.
+    pub first_chunk_rows: u64,
+}
+
+impl Default for OnlineOptions {
+    fn default() -> Self {
+        OnlineOptions {
+            chunk_time: Duration::from_millis(20),
+            pause: Duration::from_millis(20),
+            first_chunk_rows: 2_000,
+        }
+    }
+}
+
+/// Where each table's copy starts and ends (its rowids when the triggers were created), and
+/// the schema cookie then: any DDL or VACUUM by another connection changes it.
+struct Prepared {
+    ranges: Vec<Option<(i64, i64)>>,
+    schema_version: i64,
+}
+
+pub(super) fn apply_online(
+    host: &dyn Host,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    opts: &ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<Ran> {
+    let online = plan.online.as_ref().expect("an online plan");
+    if opts.dry_run {
+        return Err(Error::InvalidOption("a dry run runs the migration as one transaction and rolls it back, while an online rebuild commits as it copies: dry-run it without online (the checks are the same)".into()));
+    }
+    if opts.backup.is_some() {
+        return Err(Error::InvalidOption("an online rebuild lets other connections write while it copies, so no backup is the state it starts from: take the backup first, or migrate without online".into()));
+    }
+    refuse_data_loss(plan, policy)?;
+    if host.in_transaction().map_err(|e| database_error(host, e))? {
+        return Err(Error::InvalidOption("an online rebuild commits between chunks: run it outside a transaction (commit or roll back first)".into()));
+    }
+    let fk_on = foreign_keys_on(host)?;
+    let old_timeout = query_value(host, "PRAGMA busy_timeout")
+        .map_err(|e| database_error(host, e))?
+        .int()
+        .unwrap_or(0);
+    let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
+    let result = (|| -> Result<Ran> {
+        set_timeout(opts.busy_timeout.as_millis().min(i64::MAX as u128) as i64)?;
+        if fk_on {
+            host.execute(FK_OFF)?;
+        }
+        run_online(host, plan, online, target, policy, opts, replan)
+    })();
+    if fk_on {
+        let _ = host.execute(FK_ON);
+    }
+    let _ = set_timeout(old_timeout.max(0));
+    match result? {
+        Ran::Done(r) => Ok(Ran::Done(Report {
+            foreign_keys_toggled: fk_on && plan.foreign_keys_off && r.steps_applied > 0,
+            ..r
+        })),
+        again => Ok(again),
+    }
+}
+
+fn run_online(
+    host: &dyn Host,
+    plan: &Plan,
+    online: &Online,
+    target: &Schema,
+    policy: Policy,
+    opts: &ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<Ran> {
+    let before = online.prepare.len() + online.tables.len();
+    let total = before + plan.steps.len();
+    let health: Vec<_> = online.tables.iter().map(|t| t.health.clone()).collect();
+    read_transaction(host, || check_health(host, &health))?;
+    let prepared = match prepare(host, plan, online, total, opts, replan)? {
+        Ok(p) => p,
+        Err(ran) => return Ok(ran),
+    };
+    let copied = online.tables.iter().enumerate().try_for_each(|(i, ot)| {
+        let number = online.prepare.len() + i + 1;
+        copy_table(host, plan, ot, prepared.ranges[i], &prepared, (number, total), opts)
+    });
+    if let Err(e) = copied {
+        abandon(host, online);
+        return Err(e);
+    }
+    // The swap: the plan's steps, numbered after the online ones.
+    let swap_opts = ApplyOptions {
+        on_progress: opts.on_progress.as_ref().map(|o| renumbered(o, before, total)),
+        ..opts.clone()
+    };
+    match apply_once(host, plan, target, policy, &swap_opts, None) {
+        Ok(Ran::Done(r)) => Ok(Ran::Done(Report {
+            steps_applied: total,
+            ..r
+        })),
+        Ok(again) => Ok(again),
+        Err(e) => {
+            abandon(host, online);
+            Err(e)
+        }
+    }
+}
+
+/// The prepare transaction: the fingerprint under the write lock (a plan made again when
+/// another connection changed the schema), the prepare steps, the ranges to copy.
+fn prepare(
+    host: &dyn Host,
+    plan: &Plan,
+    online: &Online,
+    total: usize,
+    opts: &ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<std::result::Result<Prepared, Ran>> {
+    host.execute(BEGIN).map_err(|e| database_error(host, e))?;
+    let done = (|| -> Result<std::result::Result<Prepared, Ran>> {
+        let current = introspect(host).map_err(|e| as_database_error(host, e))?;
+        let actual = current.fingerprint();
+        if actual != plan.fingerprint {
+            return match replan {
+                Some(replan) => Ok(Err(Ran::Again(replan(current)?))),
+                None => Err(Error::StalePlan {
+                    planned: plan.fingerprint.clone(),
+                    actual,
+                }),
+            };
+        }
+        for (i, step) in online.prepare.iter().enumerate() {
+            run_step(host, i + 1, total, step, opts)
+                .map_err(|e| step_error(host, i, &step.reason, e))?;
+        }
+        let ranges = online
+            .tables
+            .iter()
+            .map(|ot| rowid_range(host, ot))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ok(Prepared {
+            ranges,
+            schema_version: schema_version(host)?,
+        }))
+    })();
+    match done {
+        Ok(Ok(p)) => {
+            host.execute("COMMIT").map_err(|e| database_error(host, e))?;
+            // The commit changed the cookie once more (it counts the prepare's DDL).
+            Ok(Ok(Prepared {
+                schema_version: schema_version(host)?,
+                ..p
+            }))
+        }
+        other => {
+            let _ = host.execute("ROLLBACK");
+            other
+        }
+    }
+}
+
+/// The lowest and highest rowid of `ot`'s table (`None`: empty).
+fn rowid_range(host: &dyn Host, ot: &OnlineTable) -> Result<Option<(i64, i64)>> {
+    let row = host.query(&format!(
+        "SELECT min({k}), max({k}) FROM {}",
+        crate::sqltext::quote_ident(&ot.table),
+        k = ot.source_key
+    ))?;
+    let get = |i: usize| row.first().and_then(|r| r.get(i)).and_then(Value::int);
+    Ok(get(0).zip(get(1)))
+}
+
+fn schema_version(host: &dyn Host) -> Result<i64> {
+    Ok(query_value(host, "PRAGMA schema_version")?
+        .int()
+        .unwrap_or(0))
+}
+
+/// Copy `ot`'s rows in `range`, chunk by chunk, each chunk in its own transaction that first
+/// drains the log.
+fn copy_table(
+    host: &dyn Host,
+    plan: &Plan,
+    ot: &OnlineTable,
+    range: Option<(i64, i64)>,
+    prepared: &Prepared,
+    (number, total): (usize, usize),
+    opts: &ApplyOptions,
+) -> Result<()> {
+    let observe = opts.on_progress.as_ref();
+    let step = &ot.copy;
+    if let Some(o) = observe {
+        (o.0)(&Progress::Started {
+            number,
+            total,
+            step,
+        });
+    }
+    let started = now();
+    let mut rows_per_chunk = opts.online.first_chunk_rows.max(1);
+    let mut copied: u64 = 0;
+    if let Some((first, last)) = range {
+        let mut after = first - 1;
+        while after < last {
+            let chunk_started = now();
+            let (hi, rows) = copy_chunk(host, ot, after, last, rows_per_chunk, prepared)
+                .map_err(|e| chunk_error(host, plan, ot, number, e))?;
+            copied += rows;
+            after = hi;
+            if let Some(o) = observe {
+                (o.0)(&Progress::Rows {
+                    number,
+                    total,
+                    rows: copied,
+                });
+            }
+            if let Some(s) = chunk_started {
+                rows_per_chunk = adapt(rows_per_chunk, s.elapsed(), opts.online.chunk_time);
+                if after < last {
+                    std::thread::sleep(opts.online.pause);
+                }
+            }
+        }
+    }
+    if let Some(o) = observe {
+        (o.0)(&Progress::Finished {
+            total,
+            done: StepDone {
+                number,
+                step,
+                elapsed: started.map(|s| s.elapsed()).unwrap_or_default(),
+                rows_changed: copied,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// The next chunk's size: scaled toward `goal` from the last one's time, at most doubling
+/// or halving.
+fn adapt(rows: u64, took: Duration, goal: Duration) -> u64 {
+    let took = took.as_secs_f64().max(1e-6);
+    let scaled = (rows as f64 * goal.as_secs_f64() / took) as u64;
+    scaled.clamp((rows / 2).max(100), rows.saturating_mul(2))
+}
+
+/// Why a chunk stopped.
+enum ChunkError {
+    /// Another connection changed the schema (or ran VACUUM, which can renumber rowids).
+    SchemaChanged,
+    Sqlite(HostError),
+    Other(Error),
+}
+
+impl From<HostError> for ChunkError {
+    fn from(e: HostError) -> Self {
+        ChunkError::Sqlite(e)
+    }
+}
+
+/// One chunk, in its own transaction: the log drained, then the rows after `after` (at
+/// most `rows` of them, up to `last`) copied. Returns the chunk's last rowid and the rows
+/// copied. A UNIQUE conflict that may be with a row `REPLACE` deleted unlogged is retried
+/// once without such rows.
+fn copy_chunk(
+    host: &dyn Host,
+    ot: &OnlineTable,
+    after: i64,
+    last: i64,
+    rows: u64,
+    prepared: &Prepared,
+) -> std::result::Result<(i64, u64), ChunkError> {
+    host.execute(BEGIN)?;
+    let ran = (|| -> std::result::Result<(i64, u64), ChunkError> {
+        let version = schema_version(host).map_err(ChunkError::Other)?;
+        if version != prepared.schema_version {
+            return Err(ChunkError::SchemaChanged);
+        }
+        let hi = query_value(host, &ot.chunk_end_sql(after, last, rows))?
+            .int()
+            .unwrap_or(last);
+        let copy = |host: &dyn Host| -> std::result::Result<u64, HostError> {
+            host.execute("SAVEPOINT liteshift_chunk")?;
+            let done = host
+                .execute_script(&ot.drain)
+                .and_then(|_| host.execute_script(&ot.chunk_sql(after + 1, hi)))
+                .and_then(|_| query_value(host, "SELECT changes()"));
+            match done {
+                Ok(n) => {
+                    host.execute("RELEASE liteshift_chunk")?;
+                    Ok(n.int().unwrap_or(0).max(0) as u64)
+                }
+                Err(e) => {
+                    host.execute_script("ROLLBACK TO liteshift_chunk; RELEASE liteshift_chunk")?;
+                    Err(e)
+                }
+            }
+        };
+        let n = match copy(host) {
+            Err(e) if ot.may_replace && e.kind() == ErrorKind::Constraint => {
+                host.execute(&ot.remove_replaced_sql())?;
+                copy(host)?
+            }
+            other => other?,
+        };
+        Ok((hi, n))
+    })();
+    match ran {
+        Ok(done) => {
+            host.execute("COMMIT")?;
+            Ok(done)
+        }
+        Err(e) => {
+            let _ = host.execute("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The error of a stopped copy: the table's data checks name the rows that violate the new
+/// definition (read after the copy is removed), otherwise what stopped it.
+fn chunk_error(
+    host: &dyn Host,
+    plan: &Plan,
+    ot: &OnlineTable,
+    number: usize,
+    e: ChunkError,
+) -> Error {
+    let e = match e {
+        ChunkError::SchemaChanged => {
+            return Error::StepFailed {
+                step: number,
+                reason: ot.copy.reason.clone(),
+                message: "another connection changed the schema or ran VACUUM (which can renumber rowids) while the rows were copied".into(),
+            }
+        }
+        ChunkError::Other(e) => return e,
+        ChunkError::Sqlite(e) => e,
+    };
+    if is_violation(&e) {
+        let checks: Vec<&DataCheck> = plan.checks.iter().filter(|c| c.table == ot.table).collect();
+        if let Err(refusal) = read_transaction(host, || check_data(host, &checks)) {
+            return refusal;
+        }
+        return Error::Refused(Refusal::Violations {
+            violations: vec![Violation {
+                constraint: e.message.replace(&ot.shadow, &ot.table),
+                table: ot.table.clone(),
+                column: None,
+                count: 1,
+                examples: vec![format!(
+                    "step {number} ({}) stopped at the first offending row",
+                    ot.copy.reason
+                )],
+            }],
+        });
+    }
+    step_error(host, number - 1, &ot.copy.reason, e)
+}
+
+/// Remove what this run created (after a failure; best effort: what remains, the next plan
+/// removes).
+fn abandon(host: &dyn Host, online: &Online) {
+    let sql = abandon_sql(&online.tables);
+    if host.execute(BEGIN).is_ok() {
+        if host.execute_script(&sql).is_ok() {
+            let _ = host.execute("COMMIT");
+        } else {
+            let _ = host.execute("ROLLBACK");
+        }
+    }
+}
+
+/// `f` inside a read transaction (in WAL mode, other connections keep writing meanwhile).
+fn read_transaction(host: &dyn Host, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    host.execute("BEGIN").map_err(|e| database_error(host, e))?;
+    let r = f();
+    let _ = host.execute("COMMIT");
+    r
+}
+
+/// One prepare step, observed like any step.
+fn run_step(
+    host: &dyn Host,
+    number: usize,
+    total: usize,
+    step: &Step,
+    opts: &ApplyOptions,
+) -> std::result::Result<(), HostError> {
+    match &opts.on_progress {
+        None => host.execute_script(&step.sql),
+        Some(o) => run_observed(host, number - 1, total, step, o),
+    }
+}
+
+/// `observer`, told of the swap's steps as numbers `offset + 1 ..` of `total`.
+fn renumbered(observer: &ProgressObserver, offset: usize, total: usize) -> ProgressObserver {
+    let inner = observer.clone();
+    ProgressObserver::new(move |p| {
+        let p = match p {
+            Progress::Started { number, step, .. } => Progress::Started {
+                number: number + offset,
+                total,
+                step,
+            },
+            Progress::Rows { number, rows, .. } => Progress::Rows {
+                number: number + offset,
+                total,
+                rows: *rows,
+            },
+            Progress::Finished { done, .. } => Progress::Finished {
+                total,
+                done: StepDone {
+                    number: done.number + offset,
+                    ..done.clone()
+                },
+            },
+        };
+        (inner.0)(&p)
+    })
+}

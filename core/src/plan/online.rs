@@ -1,0 +1,352 @@
+//! Online rebuilds: which rebuilt tables can be copied while other connections keep writing,
+//! and the SQL of each phase — the shadow table, change log and mirror triggers created first,
+//! the rows copied in rowid ranges, the rows changed meanwhile copied again ("drained") at the
+//! start of every chunk and of the final swap. [`crate::online`] runs it.
+//!
+//! Architecture invariant: this module never decides whether a table is rebuilt (`strategy`
+//! does) and builds no other step of the swap than the drain and the removal of its own
+//! objects; the swap is the blocking plan's steps without the rebuild's `CREATE` and copy.
+//! Like the rest of the planner it is pure.
+//!
+//! Why the result equals a blocking rebuild: the mirror triggers log the rowid of every row
+//! inserted, updated (old and new rowid) or deleted after they exist; a chunk copies the
+//! current version of every row in its range, and a drain the current version of every
+//! logged row (deleting first, so a deleted row goes). A row that is never written after the
+//! triggers exist is copied by its chunk; one that is, by a drain after its last write — the
+//! swap's, under the write lock. The one write SQLite does without firing a trigger, a row
+//! that `REPLACE` deletes for a UNIQUE conflict (unless `recursive_triggers` is on), is found
+//! by counting: the swap removes rows of the shadow that the old table no longer has whenever
+//! the counts say there are any.
+
+use serde::Serialize;
+
+use super::rebuild::{copied_columns_named, rowid_name, shadow_name};
+use super::*;
+use crate::diff::TableAlter;
+use crate::sqltext::{quote_ident as q, quote_str};
+
+/// The online part of a plan: run before its steps, which are then the swap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Online {
+    /// One short transaction: what an interrupted online rebuild left is removed, then each
+    /// table's shadow, change log and mirror triggers are created and registered.
+    pub prepare: Vec<Step>,
+    pub tables: Vec<OnlineTable>,
+}
+
+/// One table rebuilt online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnlineTable {
+    /// Its name before the migration (the mirror triggers are on it).
+    pub table: String,
+    /// The new table, under its temporary name until the swap renames it.
+    pub shadow: String,
+    /// The log of rowids written since the triggers exist.
+    pub log: String,
+    /// The copy of every row, as one statement (what the rendered script runs); apply runs
+    /// it in rowid ranges ([`OnlineTable::chunk_sql`]), each in its own transaction.
+    pub copy: Step,
+    /// The rows written since the last drain, copied again; the log emptied.
+    pub drain: String,
+    /// The old table's rowid as a column name (`rowid`, `_rowid_` or `oid`).
+    pub source_key: String,
+    /// The shadow's.
+    pub shadow_key: String,
+    /// `REPLACE` can delete rows of the old table without a trigger firing (it has a UNIQUE
+    /// key besides the rowid): the swap counts rows.
+    pub may_replace: bool,
+    /// The table's `quick_check`, run before the copy, outside the write lock.
+    pub health: HealthCheck,
+    /// `INSERT INTO shadow (…) SELECT … FROM table`, to which a chunk adds its range.
+    #[serde(skip)]
+    insert: String,
+}
+
+impl OnlineTable {
+    /// The copy of the rows whose rowid is in `lo..=hi`: any row the drains put there is
+    /// replaced by the current version.
+    pub fn chunk_sql(&self, lo: i64, hi: i64) -> String {
+        format!(
+            "DELETE FROM {shadow} WHERE {sk} BETWEEN {lo} AND {hi};\n{insert} WHERE {rk} BETWEEN {lo} AND {hi}",
+            shadow = q(&self.shadow),
+            sk = self.shadow_key,
+            rk = self.source_key,
+            insert = self.insert,
+        )
+    }
+    /// The end of the next chunk of at most `rows` rows after `after`, up to `last`.
+    pub fn chunk_end_sql(&self, after: i64, last: i64, rows: u64) -> String {
+        format!(
+            "SELECT max(k) FROM (SELECT {rk} AS k FROM {t} WHERE {rk} > {after} AND {rk} <= {last} ORDER BY {rk} LIMIT {rows})",
+            rk = self.source_key,
+            t = q(&self.table),
+        )
+    }
+    /// Rows of the shadow whose rowid the old table no longer has (left by a `REPLACE`), for
+    /// a UNIQUE conflict during the copy that may be theirs.
+    pub fn remove_replaced_sql(&self) -> String {
+        format!(
+            "DELETE FROM {shadow} WHERE {sk} NOT IN (SELECT {rk} FROM {t})",
+            shadow = q(&self.shadow),
+            sk = self.shadow_key,
+            rk = self.source_key,
+            t = q(&self.table),
+        )
+    }
+    /// The triggers and the log: removed by the swap (or after a failure).
+    fn teardown(&self) -> Vec<String> {
+        let mut out: Vec<String> = TRIGGERS
+            .iter()
+            .map(|(suffix, ..)| {
+                format!(
+                    "DROP TRIGGER IF EXISTS {}",
+                    q(&format!("{}_{suffix}", self.log_prefix()))
+                )
+            })
+            .collect();
+        out.push(format!("DROP TABLE IF EXISTS {}", q(&self.log)));
+        out
+    }
+    fn log_prefix(&self) -> &str {
+        self.log.strip_suffix("_log").unwrap_or(&self.log)
+    }
+}
+
+/// The mirror triggers: name suffix, event, rowids logged.
+const TRIGGERS: [(&str, &str, &[&str]); 3] = [
+    ("ai", "AFTER INSERT", &["new"]),
+    ("au", "AFTER UPDATE", &["old", "new"]),
+    ("ad", "AFTER DELETE", &["old"]),
+];
+
+/// Why a rebuilt table cannot be rebuilt online (it is then rebuilt in the swap, blocking).
+pub(super) fn not_online(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    checks: &[DataCheck],
+) -> Option<String> {
+    if c.is_virtual() || t.is_virtual() {
+        return Some("a virtual table is recreated, not copied".into());
+    }
+    if !c.has_rowid() || !t.has_rowid() {
+        return Some("it is (or becomes) a WITHOUT ROWID table, whose rows have no rowid to copy them by in ranges".into());
+    }
+    let (Some(rc), Some(rt)) = (rowid_name(c), rowid_name(t)) else {
+        return Some("its columns are named rowid, _rowid_ and oid, so its rowid cannot be named".into());
+    };
+    if checks.iter().any(|k| k.table == c.name && !k.deferred) {
+        return Some("it declares ON CONFLICT clauses, which would let the copy skip or replace a row that violates the new definition instead of stopping there".into());
+    }
+    let (cols, exprs) = copied_columns_named(a, c, t, false);
+    if cols.is_empty() {
+        return Some("no column carries over".into());
+    }
+    // The shadow's rowid must be the old row's: the drains find rows by it.
+    let new_key = t.rowid_alias().map_or(rt.to_string(), |x| q(&x.name));
+    let old_keys = [
+        Some(rc.to_string()),
+        c.rowid_alias().map(|x| q(&x.name)),
+    ];
+    let fed = cols
+        .iter()
+        .zip(&exprs)
+        .find(|(col, _)| col.eq_ignore_ascii_case(&new_key))
+        .map(|(_, e)| e);
+    match fed {
+        Some(e) if old_keys.iter().flatten().any(|k| k.eq_ignore_ascii_case(e)) => None,
+        _ => Some("its new rowid is not the old one (the INTEGER PRIMARY KEY comes from another column)".into()),
+    }
+}
+
+/// Whether a `REPLACE` can delete rows of `c` for a UNIQUE conflict (no trigger fires then).
+fn may_replace(c: &Table, current: &Schema) -> bool {
+    let own = match c.canon() {
+        Some(canon) => {
+            !canon.uniques.is_empty() || (canon.primary_key.is_some() && c.rowid_alias().is_none())
+        }
+        None => true,
+    };
+    own || current
+        .indexes
+        .values()
+        .any(|i| i.unique && i.table.eq_ignore_ascii_case(&c.name))
+}
+
+/// The online form of `c`'s rebuild into `t` (which [`not_online`] accepted); `n` numbers
+/// its objects.
+pub(super) fn online_table(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    current: &Schema,
+    target: &Schema,
+    caps: Capabilities,
+    n: usize,
+) -> (OnlineTable, Step) {
+    let shadow = shadow_name(t, current, target);
+    let log = format!("_liteshift_online_{n}_log");
+    let rk = rowid_name(c).unwrap_or("rowid");
+    let sk = rowid_name(t).unwrap_or("rowid");
+    let (cols, exprs) = copied_columns_named(a, c, t, false);
+    let insert = format!(
+        "INSERT INTO {} ({}) SELECT {} FROM {}",
+        q(&shadow),
+        cols.join(", "),
+        exprs.join(", "),
+        q(&c.name)
+    );
+    let logged = format!("(SELECT k FROM {})", q(&log));
+    let drain = format!(
+        "DELETE FROM {shadow} WHERE {sk} IN {logged};\n{insert} WHERE {rk} IN {logged};\nDELETE FROM {log}",
+        shadow = q(&shadow),
+        log = q(&log),
+    );
+    let mut sql = vec![
+        rename_create_or_same(t, &shadow),
+        format!("CREATE TABLE {}(k INTEGER)", q(&log)),
+    ];
+    let mut registered = vec![format!("('table', {})", quote_str(&shadow))];
+    registered.push(format!("('table', {})", quote_str(&log)));
+    let prefix = log.strip_suffix("_log").unwrap_or(&log).to_string();
+    for (suffix, event, rows) in TRIGGERS {
+        let name = format!("{prefix}_{suffix}");
+        let values: Vec<String> = rows.iter().map(|r| format!("({r}.{rk})")).collect();
+        sql.push(format!(
+            "CREATE TRIGGER {} {event} ON {} BEGIN INSERT INTO {}(k) VALUES {}; END",
+            q(&name),
+            q(&c.name),
+            q(&log),
+            values.join(", ")
+        ));
+        registered.push(format!("('trigger', {})", quote_str(&name)));
+    }
+    sql.push(format!(
+        "INSERT INTO {}(kind, name) VALUES {}",
+        q(ONLINE_REGISTRY),
+        registered.join(", ")
+    ));
+    let prepare = step(
+        sql.join(";\n"),
+        format!(
+            "online rebuild of {}: create the new table as {shadow}, and the triggers that log the rows other connections write meanwhile",
+            t.name
+        ),
+    );
+    let ot = OnlineTable {
+        table: c.name.clone(),
+        shadow,
+        log,
+        copy: Step {
+            rewrites_rows: true,
+            cost: Cost::Rewrite(TableSize::of(c.name.clone())),
+            ..step(
+                String::new(),
+                format!(
+                    "online rebuild of {}: copy every row, in short transactions",
+                    t.name
+                ),
+            )
+        },
+        drain,
+        source_key: rk.to_string(),
+        shadow_key: sk.to_string(),
+        may_replace: may_replace(c, current),
+        health: checks::health_check(&c.name, caps),
+        insert,
+    };
+    let copy_sql = ot.chunk_sql(i64::MIN, i64::MAX);
+    let ot = OnlineTable {
+        copy: Step {
+            sql: copy_sql,
+            ..ot.copy.clone()
+        },
+        ..ot
+    };
+    (ot, prepare)
+}
+
+fn rename_create_or_same(t: &Table, name: &str) -> String {
+    crate::sqltext::rename_create(&t.sql, name).unwrap_or_else(|| t.sql.clone())
+}
+
+/// The swap's first steps for `tables`: each drained under the write lock (rows `REPLACE`
+/// deleted unlogged removed when the counts say so), its triggers and log removed, and the
+/// registry last.
+pub(super) fn swap_steps(tables: &[OnlineTable]) -> Vec<Step> {
+    let mut out = Vec::new();
+    for ot in tables {
+        let mut sql = vec![if ot.may_replace {
+            swap_drain(ot)
+        } else {
+            ot.drain.clone()
+        }];
+        sql.extend(ot.teardown());
+        out.push(Step {
+            sql: sql.join(";\n"),
+            reason: format!(
+                "online rebuild of {}: copy the rows written since the last chunk, and remove the triggers",
+                ot.table
+            ),
+            destructive: false,
+            rewrites_rows: false,
+            cost: Cost::Constant,
+        });
+    }
+    if !tables.is_empty() {
+        out.push(step(
+            format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
+            "online rebuild: done".into(),
+        ));
+    }
+    out
+}
+
+/// The swap's drain of a table where `REPLACE` can delete rows unlogged: once the logged rows
+/// are out of the shadow, it holds the unlogged rows of the old table plus any such deleted
+/// row; when the counts say there are some, they go, before the logged rows come back.
+fn swap_drain(ot: &OnlineTable) -> String {
+    let logged = format!("(SELECT k FROM {})", q(&ot.log));
+    format!(
+        "DELETE FROM {shadow} WHERE {sk} IN {logged};\nDELETE FROM {shadow} WHERE (SELECT count(*) FROM {shadow}) + (SELECT count(*) FROM {t} WHERE {rk} IN {logged}) <> (SELECT count(*) FROM {t}) AND {sk} NOT IN (SELECT {rk} FROM {t});\n{insert} WHERE {rk} IN {logged};\nDELETE FROM {log}",
+        shadow = q(&ot.shadow),
+        t = q(&ot.table),
+        log = q(&ot.log),
+        sk = ot.shadow_key,
+        rk = ot.source_key,
+        insert = ot.insert,
+    )
+}
+
+/// Removal of what an interrupted online rebuild left (see [`Schema::leftovers`]): triggers
+/// first, then tables, the registry last.
+pub(super) fn cleanup_steps(leftovers: &[Leftover]) -> Vec<Step> {
+    if leftovers.is_empty() {
+        return Vec::new();
+    }
+    let mut sql: Vec<String> = Vec::new();
+    for kind in ["trigger", "table"] {
+        for l in leftovers
+            .iter()
+            .filter(|l| l.kind == kind && l.name != ONLINE_REGISTRY)
+        {
+            sql.push(format!("DROP {} IF EXISTS {}", kind.to_uppercase(), q(&l.name)));
+        }
+    }
+    sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
+    vec![step(
+        sql.join(";\n"),
+        "remove what an interrupted online rebuild left (its copy, change log and triggers)".into(),
+    )]
+}
+
+/// The teardown of `tables` after a failed online run, in one transaction's statements.
+pub fn abandon_sql(tables: &[OnlineTable]) -> String {
+    let mut sql: Vec<String> = Vec::new();
+    for ot in tables {
+        sql.extend(ot.teardown());
+        sql.push(format!("DROP TABLE IF EXISTS {}", q(&ot.shadow)));
+    }
+    sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
+    sql.join(";\n")
+}
