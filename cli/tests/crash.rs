@@ -2,7 +2,9 @@
 //! whose migration rebuilds several tables (foreign keys, a view, a trigger, AUTOINCREMENT),
 //! SIGKILL it at random moments, and check after each kill that `integrity_check` is ok, the
 //! schema is exactly the old or exactly the new one, every row is there, and no temporary
-//! objects are left. Both rollback-journal and WAL databases.
+//! objects are left. Both rollback-journal and WAL databases. The same with `apply --online`,
+//! which commits as it copies: after a kill its shadow tables and triggers may be there, and
+//! then `check` names them and the next `apply` removes them and completes the migration.
 //!
 //! CI runs 20 kills. The long mode runs more:
 //! `LITESHIFT_CRASH_KILLS=200 cargo test --release -p liteshift-cli --test crash -- --nocapture`
@@ -111,7 +113,9 @@ fn declared_fingerprint(sql: &str) -> String {
         .fingerprint()
 }
 
-fn run_kills(wal: bool, kills: usize, rng: &mut Rng) -> (usize, usize) {
+/// Kills `kills` runs; counts those that left the old schema, the new one, and (online) the
+/// old one with the online rebuild's objects, which the next run removed.
+fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.db");
     build_template(&template, wal);
@@ -130,19 +134,20 @@ fn run_kills(wal: bool, kills: usize, rng: &mut Rng) -> (usize, usize) {
             }
         }
     };
-    let apply = |db: &Path| {
+    let cli = |command: &str, db: &Path| {
+        let mut args = vec![command, "--db", db.to_str().unwrap(), schema.to_str().unwrap()];
+        if online {
+            // Many short chunks: a kill lands in the copy most of the time.
+            args.extend(["--online", "--online-chunk-ms", "2", "--online-pause-ms", "1"]);
+        }
         Command::new(env!("CARGO_BIN_EXE_liteshift"))
-            .args([
-                "apply",
-                "--db",
-                db.to_str().unwrap(),
-                schema.to_str().unwrap(),
-            ])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
+    let apply = |db: &Path| cli("apply", db);
 
     // How long an uninterrupted migration takes.
     copy(&work);
@@ -159,7 +164,7 @@ fn run_kills(wal: bool, kills: usize, rng: &mut Rng) -> (usize, usize) {
     assert_eq!(done.counts, before.counts);
     assert_eq!(done.seq, before.seq, "AUTOINCREMENT high-water mark kept");
 
-    let (mut old, mut new) = (0, 0);
+    let (mut old, mut new, mut left) = (0, 0, 0);
     for k in 0..kills {
         copy(&work);
         let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 6 / 5 + 1));
@@ -169,10 +174,33 @@ fn run_kills(wal: bool, kills: usize, rng: &mut Rng) -> (usize, usize) {
         let _ = child.wait();
         let s = state(&work);
         let label = format!(
-            "kill {k} ({}, after {delay:?} of {full:?})",
-            if wal { "WAL" } else { "rollback journal" }
+            "kill {k} ({}{}, after {delay:?} of {full:?})",
+            if wal { "WAL" } else { "rollback journal" },
+            if online { ", online" } else { "" }
         );
         assert_eq!(s.integrity, "ok", "{label}");
+        if online && s.leftovers > 0 {
+            assert_eq!(s.fingerprint, old_fp, "{label}: leftovers with the new schema");
+            assert_eq!(s.counts, before.counts, "{label}: rows lost");
+            // `check` names them; the next apply removes them and migrates.
+            let checked = Command::new(env!("CARGO_BIN_EXE_liteshift"))
+                .args(["check", "--db", work.to_str().unwrap(), schema.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&checked.stdout);
+            assert_eq!(checked.status.code(), Some(1), "{label}: check says {text}");
+            assert!(text.contains("interrupted online rebuild"), "{label}: check says {text}");
+            let out = apply(&work).wait_with_output().unwrap();
+            assert!(out.status.success(), "{label}: {}", String::from_utf8_lossy(&out.stderr));
+            let s = state(&work);
+            assert_eq!(s.leftovers, 0, "{label}: leftovers after the next apply");
+            assert_eq!(s.fingerprint, new_fp, "{label}: the next apply migrates");
+            assert_eq!(s.counts, before.counts, "{label}: rows lost");
+            assert_eq!(s.seq, before.seq, "{label}: AUTOINCREMENT high-water mark");
+            assert_eq!(s.integrity, "ok", "{label}");
+            left += 1;
+            continue;
+        }
         assert_eq!(s.leftovers, 0, "{label}: temporary objects left");
         assert_eq!(s.counts, before.counts, "{label}: rows lost");
         assert_eq!(s.seq, before.seq, "{label}: AUTOINCREMENT high-water mark");
@@ -184,7 +212,7 @@ fn run_kills(wal: bool, kills: usize, rng: &mut Rng) -> (usize, usize) {
             panic!("{label}: schema is neither the old nor the new one");
         }
     }
-    (old, new)
+    (old, new, left)
 }
 
 #[test]
@@ -199,9 +227,28 @@ fn sigkill_at_random_moments_leaves_old_or_new_never_half() {
         .as_nanos() as u64
         | 1;
     let mut rng = Rng(seed);
-    let (o1, n1) = run_kills(false, kills / 2, &mut rng);
-    let (o2, n2) = run_kills(true, kills - kills / 2, &mut rng);
+    let (o1, n1, _) = run_kills(false, false, kills / 2, &mut rng);
+    let (o2, n2, _) = run_kills(true, false, kills - kills / 2, &mut rng);
     eprintln!(
         "crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {n1} new; WAL: {o2} old / {n2} new; all intact"
+    );
+}
+
+#[test]
+fn sigkill_during_an_online_rebuild_leaves_the_old_schema_or_the_new_one() {
+    let kills: usize = std::env::var("LITESHIFT_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut rng = Rng(seed);
+    let (o1, n1, l1) = run_kills(false, true, kills / 2, &mut rng);
+    let (o2, n2, l2) = run_kills(true, true, kills - kills / 2, &mut rng);
+    eprintln!(
+        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old with leftovers (removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
     );
 }

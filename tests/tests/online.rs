@@ -168,3 +168,169 @@ fn writes_during_an_online_rebuild_are_all_in_the_result() {
     w.execute("INSERT INTO t(email, n) VALUES ('after@x', 'text')", [])
         .unwrap();
 }
+
+fn small(path: &Path, sql: &str) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        .unwrap();
+    conn.execute_batch(sql).unwrap();
+    conn
+}
+
+#[test]
+fn a_row_that_violates_the_new_definition_stops_the_copy_and_nothing_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5000)
+         INSERT INTO t SELECT i, CASE WHEN i IN (4000, 4500) THEN NULL ELSE 'n' || i END, i FROM s;",
+    );
+    let before = table_rows(&conn);
+    let err = migrate(
+        &mut conn,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, n TEXT);",
+        &online_opts(None),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Refused(_)), "{text}");
+    assert!(
+        text.contains("NOT NULL") && text.contains("t.name") && text.contains("4000"),
+        "{text}"
+    );
+    assert_eq!(table_rows(&conn), before);
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    let sql: String = conn
+        .query_row("SELECT sql FROM sqlite_master WHERE name = 't'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(sql, "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER)");
+}
+
+#[test]
+fn what_cannot_be_copied_online_is_rebuilt_in_the_transaction_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        "CREATE TABLE k(a TEXT PRIMARY KEY, b INTEGER) WITHOUT ROWID;
+         CREATE TABLE r(id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO k VALUES ('x', 1), ('y', 2);
+         INSERT INTO r VALUES (1, 'one');",
+    );
+    let after = "CREATE TABLE k(a TEXT PRIMARY KEY, b TEXT) WITHOUT ROWID;
+CREATE TABLE r(id INTEGER PRIMARY KEY, v TEXT NOT NULL ON CONFLICT IGNORE);";
+    let planned = plan_migration(&conn, after, &online_opts(None)).unwrap();
+    assert!(planned.plan.online.is_none());
+    let warnings = planned.plan.warnings.join("\n");
+    assert!(
+        warnings.contains("online: k is rebuilt in the final transaction")
+            && warnings.contains("WITHOUT ROWID"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("online: r is rebuilt") && warnings.contains("ON CONFLICT"),
+        "{warnings}"
+    );
+    migrate(&mut conn, after, &online_opts(None)).unwrap();
+    assert!(plan_migration(&conn, after, &Options::default())
+        .unwrap()
+        .plan
+        .is_empty());
+}
+
+#[test]
+fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER);\nCREATE INDEX t_n ON t(n);";
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        &format!("{before}\nINSERT INTO t VALUES (1, 10), (2, 20);"),
+    );
+    let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT);\nCREATE INDEX t_n ON t(n);";
+    let planned = plan_migration(&conn, after, &online_opts(None)).unwrap();
+    let online = planned.plan.online.unwrap();
+    // What a crash after the prepare transaction leaves, and a write logged meanwhile.
+    for step in &online.prepare {
+        conn.execute_batch(&step.sql).unwrap();
+    }
+    conn.execute_batch("INSERT INTO t VALUES (3, 30)").unwrap();
+    assert_eq!(leftovers(&conn).len(), 6, "{:?}", leftovers(&conn));
+
+    let schema = liteshift::introspect(&conn).unwrap();
+    assert_eq!(schema.tables.len(), 1, "the shadow and the log are not the user's");
+    assert!(schema.triggers.is_empty(), "nor are the mirror triggers");
+    assert_eq!(schema.leftovers.len(), 6);
+
+    // Against the old schema: in sync but for the leftovers, which the plan removes.
+    let planned = plan_migration(&conn, before, &Options::default()).unwrap();
+    assert_eq!(planned.plan.steps.len(), 1, "{:?}", planned.plan.steps);
+    assert!(
+        planned.plan.changes[0].starts_with("remove what an interrupted online rebuild left"),
+        "{:?}",
+        planned.plan.changes
+    );
+    // An online run removes them in its prepare transaction and completes.
+    migrate(&mut conn, after, &online_opts(None)).unwrap();
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    let n: Vec<String> = conn
+        .prepare("SELECT n FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(n, ["10", "20", "30"]);
+    assert!(plan_migration(&conn, after, &Options::default())
+        .unwrap()
+        .plan
+        .is_empty());
+}
+
+#[test]
+fn a_writer_thread_keeps_inserting_while_the_rows_are_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut conn = small(
+        &path,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100000)
+         INSERT INTO t SELECT i, 'v' || i FROM s;",
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (p, s) = (path.clone(), stop.clone());
+    let writer = std::thread::spawn(move || {
+        let w = Connection::open(p).unwrap();
+        w.busy_timeout(Duration::from_secs(10)).unwrap();
+        let mut written = 0i64;
+        while !s.load(std::sync::atomic::Ordering::Relaxed) || written < 50 {
+            w.execute("INSERT INTO t(v) VALUES ('written meanwhile')", [])
+                .unwrap();
+            written += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        written
+    });
+    let opts = Options {
+        online: Some(OnlineOptions {
+            chunk_time: Duration::from_millis(2),
+            pause: Duration::from_millis(2),
+            first_chunk_rows: 1000,
+        }),
+        ..Options::default()
+    };
+    migrate(&mut conn, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);", &opts).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    let (count, meanwhile): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE v = 'written meanwhile') FROM t",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(meanwhile, written);
+    assert_eq!(count, 100_000 + written);
+    assert!(leftovers(&conn).is_empty());
+}
