@@ -135,10 +135,21 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
         }
     };
     let cli = |command: &str, db: &Path| {
-        let mut args = vec![command, "--db", db.to_str().unwrap(), schema.to_str().unwrap()];
+        let mut args = vec![
+            command,
+            "--db",
+            db.to_str().unwrap(),
+            schema.to_str().unwrap(),
+        ];
         if online {
             // Many short chunks: a kill lands in the copy most of the time.
-            args.extend(["--online", "--online-chunk-ms", "2", "--online-pause-ms", "1"]);
+            args.extend([
+                "--online",
+                "--online-chunk-ms",
+                "2",
+                "--online-pause-ms",
+                "1",
+            ]);
         }
         Command::new(env!("CARGO_BIN_EXE_liteshift"))
             .args(args)
@@ -180,18 +191,33 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
         );
         assert_eq!(s.integrity, "ok", "{label}");
         if online && s.leftovers > 0 {
-            assert_eq!(s.fingerprint, old_fp, "{label}: leftovers with the new schema");
+            assert_eq!(
+                s.fingerprint, old_fp,
+                "{label}: leftovers with the new schema"
+            );
             assert_eq!(s.counts, before.counts, "{label}: rows lost");
             // `check` names them; the next apply removes them and migrates.
             let checked = Command::new(env!("CARGO_BIN_EXE_liteshift"))
-                .args(["check", "--db", work.to_str().unwrap(), schema.to_str().unwrap()])
+                .args([
+                    "check",
+                    "--db",
+                    work.to_str().unwrap(),
+                    schema.to_str().unwrap(),
+                ])
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&checked.stdout);
             assert_eq!(checked.status.code(), Some(1), "{label}: check says {text}");
-            assert!(text.contains("interrupted online rebuild"), "{label}: check says {text}");
+            assert!(
+                text.contains("interrupted online rebuild"),
+                "{label}: check says {text}"
+            );
             let out = apply(&work).wait_with_output().unwrap();
-            assert!(out.status.success(), "{label}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{label}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let s = state(&work);
             assert_eq!(s.leftovers, 0, "{label}: leftovers after the next apply");
             assert_eq!(s.fingerprint, new_fp, "{label}: the next apply migrates");

@@ -254,13 +254,37 @@ pub fn plan_loaded(host: &dyn Host, declared: &Declared, opts: &Options) -> Resu
     plan_declared(host, declared, opts, capabilities(host, opts)?)
 }
 
-/// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the host's.
+/// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the host's; for an
+/// online plan, whether the connection may edit `sqlite_schema`.
 fn capabilities(host: &dyn Host, opts: &Options) -> Result<Capabilities> {
     let version = match opts.sqlite_version {
         Some(v) => v,
         None => connection_version(host)?,
     };
-    Ok(Capabilities::new(version))
+    let mut caps = Capabilities::new(version);
+    caps.writable_schema = opts.online.is_some()
+        && version >= SqliteVersion(3, 40, 0)
+        && connection_version(host)? >= SqliteVersion(3, 40, 0)
+        && writable_schema(host);
+    Ok(caps)
+}
+
+/// Whether `host`'s connection may edit `sqlite_schema`: `PRAGMA writable_schema = ON` and
+/// an `UPDATE` of it that compiles (`SQLITE_DBCONFIG_DEFENSIVE` stops one or the other). The
+/// setting is put back; nothing is written.
+fn writable_schema(host: &dyn Host) -> bool {
+    let Ok(was) = host::query_value(host, "PRAGMA writable_schema") else {
+        return false;
+    };
+    if was.truth() {
+        return false; // someone else's edit in progress: leave it alone
+    }
+    let ok = host.execute("PRAGMA writable_schema = ON").is_ok()
+        && host
+            .query("EXPLAIN UPDATE sqlite_schema SET name = name WHERE 0")
+            .is_ok();
+    let _ = host.execute("PRAGMA writable_schema = OFF");
+    ok
 }
 
 /// Plan the migration of `host`'s database to an already loaded declared schema.

@@ -23,9 +23,9 @@ mod strategy;
 
 use checks::{data_checks, health_check};
 use dependents::Dependents;
+pub use online::{abandon_sql, Online, OnlineTable};
 use rebuild::rebuild_steps;
 use renames::rename_steps;
-pub use online::{abandon_sql, Online, OnlineTable};
 pub use strategy::{table_strategy, Strategy};
 
 /// A SQLite version, `major.minor.patch`.
@@ -77,6 +77,12 @@ pub struct Capabilities {
     /// plan then uses neither. Set by [`plan`] from the target schema.
     #[serde(skip)]
     pub keeps_double_quoted_literals: bool,
+    /// The connection may edit `sqlite_schema` (`PRAGMA writable_schema`, not blocked by
+    /// `SQLITE_DBCONFIG_DEFENSIVE`; SQLite 3.40+, which reloads the schema on `RESET`): an
+    /// online rebuild then builds the table's indexes during the copy under temporary names,
+    /// and the swap renames them. Asked of the host when an online plan is made.
+    #[serde(skip)]
+    pub writable_schema: bool,
 }
 
 impl Capabilities {
@@ -84,6 +90,7 @@ impl Capabilities {
         Capabilities {
             version,
             keeps_double_quoted_literals: false,
+            writable_schema: false,
         }
     }
     /// `ALTER TABLE ... RENAME COLUMN` (3.25.0), when it rewrites nothing it must not.
@@ -500,15 +507,30 @@ pub fn plan(
         }
     }));
 
-    // Indexes built in the swap hold the write lock while they read the table.
-    for st in &steps {
+    // The indexes of a table rebuilt online: built on the shadow during the copy where the
+    // schema can be edited, else in the swap (holding the write lock while they read it).
+    for st in steps.iter_mut() {
         let Cost::Scan(size) = &st.cost else { continue };
-        if st.sql.starts_with("CREATE") && online_tables.iter().any(|o| o.table == size.table) {
-            warnings.push(format!(
-                "online: {} is built in the final transaction, holding the write lock while it reads every row of {}",
-                st.reason.trim_start_matches("create "),
-                size.table
-            ));
+        let Some(n) = online_tables.iter().position(|o| o.table == size.table) else {
+            continue;
+        };
+        if !st.sql.starts_with("CREATE") {
+            continue;
+        }
+        let Some(index) = target.indexes.values().find(|i| i.sql == st.sql) else {
+            continue;
+        };
+        let index = index.name.clone();
+        match online::prebuilt_index(st, &index, &online_tables[n], n + 1, online_prepare.len(), caps) {
+            Some((prepare, rename)) => {
+                online_prepare.push(prepare);
+                *st = rename;
+            }
+            None => warnings.push(format!(
+                "online: index {index} is built in the final transaction, holding the write lock while it reads every row of {}{}",
+                size.table,
+                if caps.writable_schema { "" } else { " (this SQLite cannot rename an index built beforehand)" }
+            )),
         }
     }
     let cleanup = online::cleanup_steps(&current.leftovers);
@@ -517,6 +539,10 @@ pub fn plan(
         None
     } else {
         steps.splice(0..0, online::swap_steps(&online_tables));
+        steps.push(step(
+            format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
+            "online rebuild: done".into(),
+        ));
         let registry = step(
             format!(
                 "CREATE TABLE {}(kind TEXT NOT NULL, name TEXT NOT NULL)",

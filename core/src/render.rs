@@ -35,7 +35,11 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         s.push_str("-- nothing to do: the database matches the declared schema\n");
         return s;
     }
-    for h in plan.online.iter().flat_map(|o| o.tables.iter().map(|t| &t.health)) {
+    for h in plan
+        .online
+        .iter()
+        .flat_map(|o| o.tables.iter().map(|t| &t.health))
+    {
         s.push_str(&format!(
             "-- pre-check, before the copy and outside the write lock: {} must say ok\n",
             h.sql
@@ -63,7 +67,9 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
     }
     let mut number = 0;
     if let Some(online) = &plan.online {
-        s.push_str("-- online rebuild: other connections keep writing until the final transaction\n");
+        s.push_str(
+            "-- online rebuild: other connections keep writing until the final transaction\n",
+        );
         if own {
             s.push_str(&format!("{BEGIN};\n"));
         }

@@ -354,6 +354,27 @@ pub fn rename_create(sql: &str, new_name: &str) -> Option<String> {
     Some(s)
 }
 
+/// A `CREATE [UNIQUE] INDEX name ON table (…)` renamed to `new_name`, on `new_table` (both
+/// quoted); `None` when the statement is not one the tokenizer can place both names in (a
+/// schema-qualified table, say).
+pub fn index_on(sql: &str, new_name: &str, new_table: &str) -> Option<String> {
+    let name = create_name_range(sql)?;
+    let toks = tokens(sql)?;
+    let at = toks.iter().position(|t| t.1 == name)?;
+    let word = |j: usize| toks.get(j).map(|t| sql[t.1.clone()].to_ascii_lowercase());
+    if word(at + 1).as_deref() != Some("on") || word(at + 3).as_deref() != Some("(") {
+        return None;
+    }
+    let table = toks.get(at + 2)?.1.clone();
+    let mut s = String::with_capacity(sql.len() + 32);
+    s.push_str(&sql[..name.start]);
+    s.push_str(&quote_ident(new_name));
+    s.push_str(&sql[name.end..table.start]);
+    s.push_str(&quote_ident(new_table));
+    s.push_str(&sql[table.end..]);
+    Some(s)
+}
+
 /// The byte ranges of the statements of `sql`, by SQLite's own rule (`sqlite3_complete`): a `;`
 /// ends a statement, except inside the body of a `CREATE TRIGGER`, which ends at `; END ;`.
 /// Each range starts at the statement's first token and ends before its `;`; comments and

@@ -40,8 +40,10 @@ CREATE TRIGGER t_touch AFTER UPDATE OF n ON t BEGIN UPDATE parent SET label = 't
 
 fn database(path: &Path) -> Connection {
     let conn = Connection::open(path).unwrap();
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
     conn.execute_batch(BEFORE).unwrap();
     conn.execute_batch(&format!(
         "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS})
@@ -90,6 +92,15 @@ fn leftovers(conn: &Connection) -> Vec<String> {
     conn.prepare("SELECT name FROM sqlite_master WHERE name LIKE '\\_liteshift%' ESCAPE '\\'")
         .unwrap()
         .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn catalog(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
+    conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -157,6 +168,11 @@ fn writes_during_an_online_rebuild_are_all_in_the_result() {
     migrate(&mut blocking, AFTER, &Options::default()).unwrap();
 
     assert_eq!(everything(&conn), everything(&blocking));
+    assert_eq!(
+        catalog(&conn),
+        catalog(&blocking),
+        "indexes built during the copy, named as declared"
+    );
     assert_eq!(table_rows(&conn), table_rows(&blocking));
     assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
     assert_eq!(integrity(&conn), "ok");
@@ -167,6 +183,17 @@ fn writes_during_an_online_rebuild_are_all_in_the_result() {
     let w = writer.lock().unwrap();
     w.execute("INSERT INTO t(email, n) VALUES ('after@x', 'text')", [])
         .unwrap();
+    let n: i64 = w
+        .query_row(
+            "SELECT count(*) FROM t INDEXED BY t_n WHERE n = 'text'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        n, 1,
+        "the writer's connection reloaded the schema with the renamed index"
+    );
 }
 
 fn small(path: &Path, sql: &str) -> Connection {
@@ -206,7 +233,10 @@ fn a_row_that_violates_the_new_definition_stops_the_copy_and_nothing_is_left() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(sql, "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER)");
+    assert_eq!(
+        sql,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER)"
+    );
 }
 
 #[test]
@@ -241,6 +271,39 @@ CREATE TABLE r(id INTEGER PRIMARY KEY, v TEXT NOT NULL ON CONFLICT IGNORE);";
 }
 
 #[test]
+fn where_the_schema_cannot_be_edited_the_indexes_are_built_in_the_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER); CREATE INDEX t_n ON t(n);
+         INSERT INTO t VALUES (1, 1), (2, 2);",
+    );
+    let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT); CREATE INDEX t_n ON t(n);";
+    let prebuilt = plan_migration(&conn, after, &online_opts(None))
+        .unwrap()
+        .plan;
+    assert!(prebuilt.warnings.is_empty(), "{:?}", prebuilt.warnings);
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+        .unwrap();
+    let planned = plan_migration(&conn, after, &online_opts(None))
+        .unwrap()
+        .plan;
+    let warnings = planned.warnings.join("\n");
+    assert!(
+        warnings.contains("online: index t_n is built in the final transaction")
+            && warnings.contains("cannot rename an index"),
+        "{warnings}"
+    );
+    assert!(planned
+        .steps
+        .iter()
+        .any(|s| s.sql == "CREATE INDEX t_n ON t(n)"));
+    migrate(&mut conn, after, &online_opts(None)).unwrap();
+    assert_eq!(integrity(&conn), "ok");
+    assert!(leftovers(&conn).is_empty());
+}
+
+#[test]
 fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
     let dir = tempfile::tempdir().unwrap();
     let before = "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER);\nCREATE INDEX t_n ON t(n);";
@@ -256,12 +319,18 @@ fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
         conn.execute_batch(&step.sql).unwrap();
     }
     conn.execute_batch("INSERT INTO t VALUES (3, 30)").unwrap();
-    assert_eq!(leftovers(&conn).len(), 6, "{:?}", leftovers(&conn));
+    // The shadow, its index, the log, three triggers, the registry.
+    assert_eq!(leftovers(&conn).len(), 7, "{:?}", leftovers(&conn));
 
     let schema = liteshift::introspect(&conn).unwrap();
-    assert_eq!(schema.tables.len(), 1, "the shadow and the log are not the user's");
+    assert_eq!(
+        schema.tables.len(),
+        1,
+        "the shadow and the log are not the user's"
+    );
     assert!(schema.triggers.is_empty(), "nor are the mirror triggers");
-    assert_eq!(schema.leftovers.len(), 6);
+    assert_eq!(schema.indexes.len(), 1, "nor the shadow's index");
+    assert_eq!(schema.leftovers.len(), 7);
 
     // Against the old schema: in sync but for the leftovers, which the plan removes.
     let planned = plan_migration(&conn, before, &Options::default()).unwrap();
@@ -320,7 +389,12 @@ fn a_writer_thread_keeps_inserting_while_the_rows_are_copied() {
         }),
         ..Options::default()
     };
-    migrate(&mut conn, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);", &opts).unwrap();
+    migrate(
+        &mut conn,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);",
+        &opts,
+    )
+    .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let written = writer.join().unwrap();
     let (count, meanwhile): (i64, i64) = conn

@@ -20,9 +20,10 @@ pub struct OnlineOptions {
     /// About how long one chunk holds the write lock: the rows per chunk adapt to it (where
     /// there is a clock; elsewhere every chunk is `first_chunk_rows`).
     pub chunk_time: Duration,
-    /// How long the lock is left to other connections after each chunk. SQLite's busy
-    /// handler retries a waiting writer after 1, 2, 5, 10, 15, 20, 25, 25 ms…: a pause
-    /// shorter than its current delay can let a chunk take the lock again first.
+    /// At most how long the lock is left to other connections after each chunk (never longer
+    /// than the chunk took). SQLite's busy handler retries a waiting writer after 1, 2, 5,
+    /// 10, 15, 20, 25, 25… ms: a writer that waited through a chunk of `t` ms retries within
+    /// about `min(t, 25 ms)`, so a pause that long lets it in before the next chunk.
     pub pause: Duration,
     /// Rows of the first chunk.
     pub first_chunk_rows: u64,
@@ -31,8 +32,8 @@ pub struct OnlineOptions {
 impl Default for OnlineOptions {
     fn default() -> Self {
         OnlineOptions {
-            chunk_time: Duration::from_millis(20),
-            pause: Duration::from_millis(20),
+            chunk_time: Duration::from_millis(40),
+            pause: Duration::from_millis(25),
             first_chunk_rows: 2_000,
         }
     }
@@ -109,7 +110,15 @@ fn run_online(
     };
     let copied = online.tables.iter().enumerate().try_for_each(|(i, ot)| {
         let number = online.prepare.len() + i + 1;
-        copy_table(host, plan, ot, prepared.ranges[i], &prepared, (number, total), opts)
+        copy_table(
+            host,
+            plan,
+            ot,
+            prepared.ranges[i],
+            &prepared,
+            (number, total),
+            opts,
+        )
     });
     if let Err(e) = copied {
         abandon(host, online);
@@ -117,7 +126,10 @@ fn run_online(
     }
     // The swap: the plan's steps, numbered after the online ones.
     let swap_opts = ApplyOptions {
-        on_progress: opts.on_progress.as_ref().map(|o| renumbered(o, before, total)),
+        on_progress: opts
+            .on_progress
+            .as_ref()
+            .map(|o| renumbered(o, before, total)),
         ..opts.clone()
     };
     match apply_once(host, plan, target, policy, &swap_opts, None) {
@@ -172,7 +184,8 @@ fn prepare(
     })();
     match done {
         Ok(Ok(p)) => {
-            host.execute("COMMIT").map_err(|e| database_error(host, e))?;
+            host.execute("COMMIT")
+                .map_err(|e| database_error(host, e))?;
             // The commit changed the cookie once more (it counts the prepare's DDL).
             Ok(Ok(Prepared {
                 schema_version: schema_version(host)?,
@@ -242,9 +255,10 @@ fn copy_table(
                 });
             }
             if let Some(s) = chunk_started {
-                rows_per_chunk = adapt(rows_per_chunk, s.elapsed(), opts.online.chunk_time);
+                let took = s.elapsed();
+                rows_per_chunk = adapt(rows_per_chunk, took, opts.online.chunk_time);
                 if after < last {
-                    std::thread::sleep(opts.online.pause);
+                    std::thread::sleep(opts.online.pause.min(took));
                 }
             }
         }
@@ -263,12 +277,12 @@ fn copy_table(
     Ok(())
 }
 
-/// The next chunk's size: scaled toward `goal` from the last one's time, at most doubling
-/// or halving.
+/// The next chunk's size: scaled toward `goal` from the last one's time (at most 8 times
+/// larger, quickly past the first small chunks, or half as large).
 fn adapt(rows: u64, took: Duration, goal: Duration) -> u64 {
     let took = took.as_secs_f64().max(1e-6);
     let scaled = (rows as f64 * goal.as_secs_f64() / took) as u64;
-    scaled.clamp((rows / 2).max(100), rows.saturating_mul(2))
+    scaled.clamp((rows / 2).max(100), rows.saturating_mul(8))
 }
 
 /// Why a chunk stopped.
@@ -335,6 +349,11 @@ fn copy_chunk(
     match ran {
         Ok(done) => {
             host.execute("COMMIT")?;
+            // In WAL mode, the pages the chunk wrote go into the database file now, on this
+            // connection, outside the write lock: else the commit of another connection
+            // that fills the WAL past its auto-checkpoint would copy them, and its write
+            // would wait for that. (In rollback-journal mode this does nothing.)
+            let _ = host.query("PRAGMA wal_checkpoint(PASSIVE)");
             Ok(done)
         }
         Err(e) => {

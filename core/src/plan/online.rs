@@ -133,7 +133,9 @@ pub(super) fn not_online(
         return Some("it is (or becomes) a WITHOUT ROWID table, whose rows have no rowid to copy them by in ranges".into());
     }
     let (Some(rc), Some(rt)) = (rowid_name(c), rowid_name(t)) else {
-        return Some("its columns are named rowid, _rowid_ and oid, so its rowid cannot be named".into());
+        return Some(
+            "its columns are named rowid, _rowid_ and oid, so its rowid cannot be named".into(),
+        );
     };
     if checks.iter().any(|k| k.table == c.name && !k.deferred) {
         return Some("it declares ON CONFLICT clauses, which would let the copy skip or replace a row that violates the new definition instead of stopping there".into());
@@ -144,10 +146,7 @@ pub(super) fn not_online(
     }
     // The shadow's rowid must be the old row's: the drains find rows by it.
     let new_key = t.rowid_alias().map_or(rt.to_string(), |x| q(&x.name));
-    let old_keys = [
-        Some(rc.to_string()),
-        c.rowid_alias().map(|x| q(&x.name)),
-    ];
+    let old_keys = [Some(rc.to_string()), c.rowid_alias().map(|x| q(&x.name))];
     let fed = cols
         .iter()
         .zip(&exprs)
@@ -155,7 +154,10 @@ pub(super) fn not_online(
         .map(|(_, e)| e);
     match fed {
         Some(e) if old_keys.iter().flatten().any(|k| k.eq_ignore_ascii_case(e)) => None,
-        _ => Some("its new rowid is not the old one (the INTEGER PRIMARY KEY comes from another column)".into()),
+        _ => Some(
+            "its new rowid is not the old one (the INTEGER PRIMARY KEY comes from another column)"
+                .into(),
+        ),
     }
 }
 
@@ -293,13 +295,52 @@ pub(super) fn swap_steps(tables: &[OnlineTable]) -> Vec<Step> {
             cost: Cost::Constant,
         });
     }
-    if !tables.is_empty() {
-        out.push(step(
-            format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
-            "online rebuild: done".into(),
-        ));
-    }
     out
+}
+
+/// An index of a table rebuilt online, built on the shadow in the prepare transaction
+/// (under a temporary name; the copy keeps it up to date), and the swap's step that gives
+/// it its declared name and text (`PRAGMA writable_schema`, the one edit of `sqlite_schema`
+/// liteshift makes: its b-tree is what `CREATE INDEX` would build from the same rows; the
+/// registry's `DROP TABLE` after it bumps the schema cookie, so other connections reload).
+/// `None` where the schema cannot be edited or the statement not rewritten.
+pub(super) fn prebuilt_index(
+    create: &Step,
+    index: &str,
+    ot: &OnlineTable,
+    n: usize,
+    k: usize,
+    caps: Capabilities,
+) -> Option<(Step, Step)> {
+    if !caps.writable_schema {
+        return None;
+    }
+    let tmp = format!("_liteshift_online_{n}_i{k}");
+    let build = crate::sqltext::index_on(&create.sql, &tmp, &ot.shadow)?;
+    let prepare = Step {
+        cost: Cost::Constant,
+        ..step(
+            format!(
+                "{build};\nINSERT INTO {}(kind, name) VALUES ('index', {})",
+                q(ONLINE_REGISTRY),
+                quote_str(&tmp)
+            ),
+            format!(
+                "online rebuild of {}: index {index} on the new table as {tmp}, kept up to date by the copy",
+                ot.table
+            ),
+        )
+    };
+    let rename = step(
+        format!(
+            "PRAGMA writable_schema = ON;\nUPDATE sqlite_schema SET name = {}, sql = {} WHERE type = 'index' AND name = {};\nPRAGMA writable_schema = RESET",
+            quote_str(index),
+            quote_str(&create.sql),
+            quote_str(&tmp)
+        ),
+        format!("online rebuild of {}: name index {index} as declared", ot.table),
+    );
+    Some((prepare, rename))
 }
 
 /// The swap's drain of a table where `REPLACE` can delete rows unlogged: once the logged rows
@@ -325,12 +366,16 @@ pub(super) fn cleanup_steps(leftovers: &[Leftover]) -> Vec<Step> {
         return Vec::new();
     }
     let mut sql: Vec<String> = Vec::new();
-    for kind in ["trigger", "table"] {
+    for kind in ["trigger", "index", "table"] {
         for l in leftovers
             .iter()
             .filter(|l| l.kind == kind && l.name != ONLINE_REGISTRY)
         {
-            sql.push(format!("DROP {} IF EXISTS {}", kind.to_uppercase(), q(&l.name)));
+            sql.push(format!(
+                "DROP {} IF EXISTS {}",
+                kind.to_uppercase(),
+                q(&l.name)
+            ));
         }
     }
     sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));

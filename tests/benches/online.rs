@@ -1,0 +1,211 @@
+//! Online rebuild vs the blocking rebuild, with a writer: while `migrate` rebuilds a table of
+//! N rows (a CHECK and NOT NULL added: a rebuild on every SQLite), another *process* inserts
+//! a row into it every 10 ms and records how long each insert took (its wait for the write
+//! lock included; busy timeout 60 s). Reported for each mode: the migration's wall time, the
+//! writer's worst and 99th-percentile insert, and how many inserts it made; and the online
+//! rebuild's time as a ratio of the blocking one, measured in the same run on copies of the
+//! same file. WAL mode, `synchronous = NORMAL` (what a server sets).
+//!
+//! `cargo bench -p liteshift-tests --bench online [-- ROWS...]` (default 1000000; the README
+//! reports 1000000 and 10000000). `LITESHIFT_BENCH_INDEX=1` adds an index on the table, which
+//! the online rebuild builds in its final transaction.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use liteshift::apply::OnlineOptions;
+use liteshift::{migrate, Options};
+use rusqlite::Connection;
+
+fn schemas(index: bool) -> (String, String) {
+    let idx = if index {
+        "\nCREATE INDEX item_name ON item(name);"
+    } else {
+        ""
+    };
+    (
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL NOT NULL, note TEXT);{idx}"),
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL CHECK (price >= 0), note TEXT);{idx}"),
+    )
+}
+
+fn database(dir: &Path, rows: u64, before: &str) -> PathBuf {
+    let path = dir.join(format!("base-{rows}.db"));
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    c.execute_batch(before).unwrap();
+    c.execute_batch(&format!(
+        "BEGIN;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         INSERT INTO item SELECT i, 'item ' || i, i * 0.5, hex(randomblob(8)) FROM n;
+         COMMIT;
+         PRAGMA wal_checkpoint(TRUNCATE);"
+    ))
+    .unwrap();
+    path
+}
+
+fn copy_db(from: &Path, to: &Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let f = format!("{}{ext}", from.display());
+        let t = format!("{}{ext}", to.display());
+        let _ = std::fs::remove_file(&t);
+        if Path::new(&f).exists() {
+            std::fs::copy(&f, &t).unwrap();
+        }
+    }
+}
+
+/// The writer process: an insert every 10 ms until `stop` exists; each insert's time, in
+/// microseconds, one per line, into `out`.
+fn writer(db: &str, stop: &str, out: &str) {
+    let c = Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(60)).unwrap();
+    c.execute_batch("PRAGMA synchronous = NORMAL").unwrap();
+    let mut times = Vec::new();
+    let start = Instant::now();
+    let mut k: u64 = 0;
+    while !Path::new(stop).exists() {
+        let t = Instant::now();
+        c.execute(
+            "INSERT INTO item(name, price, note) VALUES ('written meanwhile', 1.0, 'w')",
+            [],
+        )
+        .unwrap();
+        times.push(t.elapsed().as_micros() as u64);
+        k += 1;
+        let next = start + Duration::from_millis(10 * k);
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let text: Vec<String> = times.iter().map(u64::to_string).collect();
+    std::fs::write(out, text.join("\n")).unwrap();
+}
+
+struct Run {
+    total: Duration,
+    worst_ms: f64,
+    p99_ms: f64,
+    writes: usize,
+}
+
+fn spawn_writer(db: &Path, stop: &Path, out: &Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--writer",
+            db.to_str().unwrap(),
+            stop.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap()
+}
+
+/// The defaults, or `LITESHIFT_ONLINE_CHUNK_MS` / `LITESHIFT_ONLINE_PAUSE_MS` to try others.
+fn online_options() -> OnlineOptions {
+    let ms = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis)
+    };
+    let d = OnlineOptions::default();
+    OnlineOptions {
+        chunk_time: ms("LITESHIFT_ONLINE_CHUNK_MS").unwrap_or(d.chunk_time),
+        pause: ms("LITESHIFT_ONLINE_PAUSE_MS").unwrap_or(d.pause),
+        ..d
+    }
+}
+
+fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
+    let work = dir.join("work.db");
+    copy_db(base, &work);
+    let (stop, out) = (dir.join("stop"), dir.join("times"));
+    let _ = std::fs::remove_file(&stop);
+    let mut child = spawn_writer(&work, &stop, &out);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut conn = Connection::open(&work).unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL").unwrap();
+    let opts = Options {
+        online: online.then(online_options),
+        busy_timeout: Duration::from_secs(60),
+        ..Options::default()
+    };
+    let t = Instant::now();
+    let report = migrate(&mut conn, after, &opts).unwrap();
+    let total = t.elapsed();
+    assert!(report.steps_applied > 0);
+    assert_eq!(report.plan.online.is_some(), online);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&stop, "").unwrap();
+    child.wait().unwrap();
+    let mut times: Vec<u64> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    let written: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM item WHERE name = 'written meanwhile'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        written as usize,
+        times.len(),
+        "every write is in the result"
+    );
+    times.sort_unstable();
+    let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
+    Run {
+        total,
+        worst_ms: *times.last().unwrap() as f64 / 1000.0,
+        p99_ms: p99 as f64 / 1000.0,
+        writes: times.len(),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--writer") {
+        return writer(&args[i + 1], &args[i + 2], &args[i + 3]);
+    }
+    let sizes: Vec<u64> = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000_000]
+    } else {
+        sizes
+    };
+    let index = std::env::var("LITESHIFT_BENCH_INDEX").is_ok_and(|v| v == "1");
+    let (before, after) = schemas(index);
+    println!(
+        "online rebuild vs blocking, a writer inserting every 10 ms{}:",
+        if index { " (table with an index)" } else { "" }
+    );
+    for rows in sizes {
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let base = database(dir.path(), rows, &before);
+        let blocking = run(&base, dir.path(), &after, false);
+        let online = run(&base, dir.path(), &after, true);
+        for (name, r) in [("blocking", &blocking), ("online", &online)] {
+            println!(
+                "  {rows:>9} rows  {name:<8}  {:>7.2} s   writer worst {:>8.1} ms  p99 {:>6.1} ms  ({} writes)",
+                r.total.as_secs_f64(),
+                r.worst_ms,
+                r.p99_ms,
+                r.writes
+            );
+        }
+        println!(
+            "  {rows:>9} rows  online / blocking time: {:.2}x",
+            online.total.as_secs_f64() / blocking.total.as_secs_f64()
+        );
+    }
+}
