@@ -242,7 +242,7 @@ struct Planning {
     #[arg(long)]
     online: bool,
     /// With --online: about how long one chunk of the copy holds the write lock.
-    #[arg(long, default_value_t = 40, value_name = "MS", requires = "online")]
+    #[arg(long, default_value_t = 50, value_name = "MS", requires = "online")]
     online_chunk_ms: u64,
     /// With --online: at most how long the write lock is left to others after each chunk.
     #[arg(long, default_value_t = 25, value_name = "MS", requires = "online")]

@@ -32,7 +32,7 @@ pub struct OnlineOptions {
 impl Default for OnlineOptions {
     fn default() -> Self {
         OnlineOptions {
-            chunk_time: Duration::from_millis(40),
+            chunk_time: Duration::from_millis(50),
             pause: Duration::from_millis(25),
             first_chunk_rows: 2_000,
         }
@@ -201,9 +201,10 @@ fn prepare(
 
 /// The lowest and highest rowid of `ot`'s table (`None`: empty).
 fn rowid_range(host: &dyn Host, ot: &OnlineTable) -> Result<Option<(i64, i64)>> {
+    // Two subqueries: each is one b-tree seek, where `min(k), max(k)` together scan.
     let row = host.query(&format!(
-        "SELECT min({k}), max({k}) FROM {}",
-        crate::sqltext::quote_ident(&ot.table),
+        "SELECT (SELECT min({k}) FROM {t}), (SELECT max({k}) FROM {t})",
+        t = crate::sqltext::quote_ident(&ot.table),
         k = ot.source_key
     ))?;
     let get = |i: usize| row.first().and_then(|r| r.get(i)).and_then(Value::int);
@@ -317,9 +318,9 @@ fn copy_chunk(
         if version != prepared.schema_version {
             return Err(ChunkError::SchemaChanged);
         }
-        let hi = query_value(host, &ot.chunk_end_sql(after, last, rows))?
-            .int()
-            .unwrap_or(last);
+        let hi = after
+            .saturating_add(rows.min(i64::MAX as u64) as i64)
+            .min(last);
         let copy = |host: &dyn Host| -> std::result::Result<u64, HostError> {
             host.execute("SAVEPOINT liteshift_chunk")?;
             let done = host

@@ -74,14 +74,6 @@ impl OnlineTable {
             insert = self.insert,
         )
     }
-    /// The end of the next chunk of at most `rows` rows after `after`, up to `last`.
-    pub fn chunk_end_sql(&self, after: i64, last: i64, rows: u64) -> String {
-        format!(
-            "SELECT max(k) FROM (SELECT {rk} AS k FROM {t} WHERE {rk} > {after} AND {rk} <= {last} ORDER BY {rk} LIMIT {rows})",
-            rk = self.source_key,
-            t = q(&self.table),
-        )
-    }
     /// Rows of the shadow whose rowid the old table no longer has (left by a `REPLACE`), for
     /// a UNIQUE conflict during the copy that may be theirs.
     pub fn remove_replaced_sql(&self) -> String {
