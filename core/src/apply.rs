@@ -5,7 +5,9 @@
 //! the plan's tables, `COMMIT`), and in between only reads — the health and data checks and
 //! the re-introspection that must diff empty against the target — plus, when
 //! data checks wait for a failing step, one savepoint around the steps to return to before
-//! they run. Anything else rolls everything back.
+//! they run. Anything else rolls everything back. A plan with an online rebuild runs its
+//! prepare transaction and its copy first, chunk by chunk (`online`), then its steps here as
+//! the swap.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -168,10 +170,11 @@ pub fn apply_replanning(
     // A re-made plan that needs foreign-key enforcement off, which cannot change inside the
     // transaction, is run again from here: a few times at most, as other writers allow.
     for _ in 0..4 {
-        let ran = if plan.online.is_some() {
-            online::apply_online(host, &plan, target, policy, &opts, replan)?
-        } else {
-            apply_once(host, &plan, target, policy, &opts, replan)?
+        let ran = match &plan.online {
+            Some(online) => {
+                online::apply_online(host, &plan, online, target, policy, &opts, replan)?
+            }
+            None => apply_once(host, &plan, target, policy, &opts, replan)?,
         };
         match ran {
             Ran::Done(report) => return Ok(report),

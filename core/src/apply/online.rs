@@ -49,12 +49,12 @@ struct Prepared {
 pub(super) fn apply_online(
     host: &dyn Host,
     plan: &Plan,
+    online: &Online,
     target: &Schema,
     policy: Policy,
     opts: &ApplyOptions,
     replan: Option<Replan>,
 ) -> Result<Ran> {
-    let online = plan.online.as_ref().expect("an online plan");
     if opts.dry_run {
         return Err(Error::InvalidOption("a dry run runs the migration as one transaction and rolls it back, while an online rebuild commits as it copies: dry-run it without online (the checks are the same)".into()));
     }
