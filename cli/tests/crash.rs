@@ -241,9 +241,9 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
     (old, new, left)
 }
 
-#[test]
-fn sigkill_at_random_moments_leaves_old_or_new_never_half() {
-    let kills: usize = std::env::var("LITESHIFT_CRASH_KILLS")
+/// How many kills (`LITESHIFT_CRASH_KILLS`, default 20), and a seed from the clock.
+fn kills_and_seed() -> (usize, u64) {
+    let kills = std::env::var("LITESHIFT_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
@@ -252,6 +252,12 @@ fn sigkill_at_random_moments_leaves_old_or_new_never_half() {
         .unwrap()
         .as_nanos() as u64
         | 1;
+    (kills, seed)
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_old_or_new_never_half() {
+    let (kills, seed) = kills_and_seed();
     let mut rng = Rng(seed);
     let (o1, n1, _) = run_kills(false, false, kills / 2, &mut rng);
     let (o2, n2, _) = run_kills(true, false, kills - kills / 2, &mut rng);
@@ -262,15 +268,7 @@ fn sigkill_at_random_moments_leaves_old_or_new_never_half() {
 
 #[test]
 fn sigkill_during_an_online_rebuild_leaves_the_old_schema_or_the_new_one() {
-    let kills: usize = std::env::var("LITESHIFT_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let (kills, seed) = kills_and_seed();
     let mut rng = Rng(seed);
     let (o1, n1, l1) = run_kills(false, true, kills / 2, &mut rng);
     let (o2, n2, l2) = run_kills(true, true, kills - kills / 2, &mut rng);

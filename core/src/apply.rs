@@ -239,23 +239,9 @@ fn apply_once(
     if toggle && in_tx {
         return Err(Error::InTransaction);
     }
-    let old_timeout = query_value(host, "PRAGMA busy_timeout")
-        .map_err(|e| database_error(host, e))?
-        .int()
-        .unwrap_or(0);
-    let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
-    // Whatever happens, the connection gets its enforcement and busy timeout back.
-    let result = (|| -> Result<Ran> {
-        set_timeout(opts.busy_timeout.as_millis().min(i64::MAX as u128) as i64)?;
-        if toggle {
-            host.execute(FK_OFF)?;
-        }
+    let result = with_settings(host, opts.busy_timeout, toggle, || {
         run(host, plan, target, policy, in_tx, opts, replan)
-    })();
-    if toggle {
-        let _ = host.execute(FK_ON);
-    }
-    let _ = set_timeout(old_timeout.max(0));
+    });
     match result? {
         Ran::Done(r) => Ok(Ran::Done(Report {
             foreign_keys_toggled: toggle && r.steps_applied > 0,
@@ -263,6 +249,33 @@ fn apply_once(
         })),
         again => Ok(again),
     }
+}
+
+/// `f` with the connection's busy timeout set to `timeout` and, when `fk_off`, foreign-key
+/// enforcement off; whatever happens, the connection gets both back.
+fn with_settings(
+    host: &dyn Host,
+    timeout: Duration,
+    fk_off: bool,
+    f: impl FnOnce() -> Result<Ran>,
+) -> Result<Ran> {
+    let old_timeout = query_value(host, "PRAGMA busy_timeout")
+        .map_err(|e| database_error(host, e))?
+        .int()
+        .unwrap_or(0);
+    let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
+    let result = (|| -> Result<Ran> {
+        set_timeout(timeout.as_millis().min(i64::MAX as u128) as i64)?;
+        if fk_off {
+            host.execute(FK_OFF)?;
+        }
+        f()
+    })();
+    if fk_off {
+        let _ = host.execute(FK_ON);
+    }
+    let _ = set_timeout(old_timeout.max(0));
+    result
 }
 
 fn foreign_keys_on(host: &dyn Host) -> Result<bool> {

@@ -66,22 +66,9 @@ pub(super) fn apply_online(
         return Err(Error::InvalidOption("an online rebuild commits between chunks: run it outside a transaction (commit or roll back first)".into()));
     }
     let fk_on = foreign_keys_on(host)?;
-    let old_timeout = query_value(host, "PRAGMA busy_timeout")
-        .map_err(|e| database_error(host, e))?
-        .int()
-        .unwrap_or(0);
-    let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
-    let result = (|| -> Result<Ran> {
-        set_timeout(opts.busy_timeout.as_millis().min(i64::MAX as u128) as i64)?;
-        if fk_on {
-            host.execute(FK_OFF)?;
-        }
+    let result = with_settings(host, opts.busy_timeout, fk_on, || {
         run_online(host, plan, online, target, policy, opts, replan)
-    })();
-    if fk_on {
-        let _ = host.execute(FK_ON);
-    }
-    let _ = set_timeout(old_timeout.max(0));
+    });
     match result? {
         Ran::Done(r) => Ok(Ran::Done(Report {
             foreign_keys_toggled: fk_on && plan.foreign_keys_off && r.steps_applied > 0,
