@@ -192,7 +192,7 @@ fn summary(mut runs: Vec<Run>) -> Run {
         .iter()
         .map(|r| (r.worst_ms, r.worst_at))
         .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
-    runs.sort_by(|a, b| a.total.cmp(&b.total));
+    runs.sort_by_key(|r| r.total);
     let mid = runs.len() / 2;
     let m = runs.swap_remove(mid);
     Run {
