@@ -21,7 +21,7 @@ pub struct Schema {
     #[serde(skip)]
     pub rewritten_by_alter: BTreeSet<String>,
     /// What an interrupted online rebuild left in the database (its shadow tables, change
-    /// logs, mirror triggers and the registry naming them; see [`crate::online`]). Not part of
+    /// logs, mirror triggers and the registry naming them; see [`crate::plan::Online`]). Not part of
     /// the schema's meaning (nor of its fingerprint): every plan removes them first.
     pub leftovers: Vec<Leftover>,
 }

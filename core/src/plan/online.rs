@@ -1,7 +1,7 @@
 //! Online rebuilds: which rebuilt tables can be copied while other connections keep writing,
 //! and the SQL of each phase — the shadow table, change log and mirror triggers created first,
 //! the rows copied in rowid ranges, the rows changed meanwhile copied again ("drained") at the
-//! start of every chunk and of the final swap. [`crate::online`] runs it.
+//! start of every chunk and of the final swap. [`crate::apply`] runs it (its `online` module).
 //!
 //! Architecture invariant: this module never decides whether a table is rebuilt (`strategy`
 //! does) and builds no other step of the swap than the drain and the removal of its own
