@@ -237,6 +237,15 @@ struct Planning {
     /// No effect: dangling foreign keys are accepted by default (kept so old scripts run).
     #[arg(long, hide = true)]
     allow_dangling_foreign_keys: bool,
+    /// Leave objects whose names match this GLOB pattern alone: never compared, changed or
+    /// dropped (a table with its indexes and triggers; a view, index or trigger by its own
+    /// name), e.g. --ignore '_sqlx_*' (repeatable; like `-- liteshift:ignore GLOB`).
+    #[arg(long, value_name = "GLOB")]
+    ignore: Vec<String>,
+    /// Never drop what the schema does not declare (a table, column, index, view or
+    /// trigger): apply everything else, and say what was kept.
+    #[arg(long)]
+    keep_undeclared: bool,
     /// Rebuild tables online: other connections keep writing while the rows are copied in
     /// short transactions (shadow table, triggers that log their writes, a short final swap).
     #[arg(long)]
@@ -265,6 +274,8 @@ impl Planning {
             exact_column_order: self.exact_column_order,
             deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
             source_name: schema.display().to_string(),
+            ignore: self.ignore.clone(),
+            keep_undeclared: self.keep_undeclared,
             online: self.online.then(|| liteshift::apply::OnlineOptions {
                 chunk_time: Duration::from_millis(self.online_chunk_ms),
                 pause: Duration::from_millis(self.online_pause_ms),

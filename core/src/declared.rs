@@ -15,6 +15,7 @@ use crate::host::{Host, HostError, Value};
 use crate::introspect::{host_version, introspect_at};
 use crate::model::Schema;
 use crate::plan::SqliteVersion;
+use crate::share::{platform_of, Ignore};
 use crate::sqltext::{ident_key, line_col, quote_ident};
 
 /// A declared schema: the objects it creates and the rename hints its annotations carry.
@@ -22,12 +23,15 @@ use crate::sqltext::{ident_key, line_col, quote_ident};
 pub struct Declared {
     pub schema: Schema,
     pub hints: Hints,
+    /// Name patterns of objects that are not the schema's: the schema's `-- liteshift:ignore`
+    /// annotations and the caller's (see [`crate::share::Ignore`]).
+    pub ignore: Vec<String>,
     /// Problems tolerated because the caller asked (dangling foreign keys).
     pub warnings: Vec<String>,
 }
 
 /// How a declared schema is loaded.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// A foreign key to an undeclared table or column (or one whose parent columns are not
     /// the parent's key) is an error. By default it is a warning, as SQLite accepts it.
@@ -36,6 +40,9 @@ pub struct LoadOptions {
     /// migration runs on a host that has the module), not an error. Only for liteshift's own
     /// SQLite (the host-less entry points); a host's scratch database has the host's modules.
     pub host_modules: bool,
+    /// Name patterns of objects that are not the schema's (`--ignore`): declaring one is an
+    /// error, and a foreign key to one is not dangling.
+    pub ignore: Vec<String>,
 }
 
 /// Load declared SQL into liteshift's own SQLite. `source_name` names the input in error
@@ -71,11 +78,22 @@ pub fn load_declared_on(
     source_name: &str,
     opts: LoadOptions,
 ) -> Result<Declared> {
-    let hints = parse_annotations(sql, source_name)?;
+    let Annotations { hints, ignore } = parse_annotations(sql, source_name)?;
+    let ignore: Vec<String> = ignore.into_iter().chain(opts.ignore).collect();
+    let not_ours = Ignore::new(ignore.iter().map(String::as_str))?;
+    let (statements, _) = read_statements(sql, source_name);
+    for st in &statements {
+        if let Some(why) = not_the_schemas(&not_ours, &st.name) {
+            return Err(schema_error(sql, source_name, st.range.start, why));
+        }
+    }
     let version = host_version(scratch)?;
     let created_at = load_into(scratch, sql, source_name)?;
     let mut warnings = Vec::new();
-    let dangling = dangling_foreign_keys(scratch, version, sql, source_name, &created_at)?;
+    let dangling =
+        dangling_foreign_keys(scratch, version, sql, source_name, &created_at, &|parent| {
+            platform_of(parent).is_some() || not_ours.matching(parent).is_some()
+        })?;
     if opts.deny_dangling_fks {
         if let Some(first) = dangling.into_iter().next() {
             return Err(first);
@@ -91,6 +109,25 @@ pub fn load_declared_on(
         // `IF NOT EXISTS` met an object SQLite made itself (a virtual table's shadow table).
         return Err(schema_error(sql, source_name, *at, format!("duplicate object name `{name}`: an object of that name already exists (IF NOT EXISTS hid the clash); every object needs a unique name")));
     }
+    for (name, table) in schema
+        .indexes
+        .values()
+        .map(|i| (&i.name, &i.table))
+        .chain(schema.triggers.values().map(|g| (&g.name, &g.table)))
+    {
+        if let Some(why) = not_the_schemas(&not_ours, table) {
+            let at = created_at
+                .get(&name.to_ascii_lowercase())
+                .copied()
+                .unwrap_or(0);
+            return Err(schema_error(
+                sql,
+                source_name,
+                at,
+                format!("{name} is on table {table}: {why}"),
+            ));
+        }
+    }
     schema.rewritten_by_alter = rewritten_by_alter(scratch, &schema);
     if schema.object_count() == 0 {
         return Err(Error::Schema {
@@ -103,8 +140,21 @@ pub fn load_declared_on(
     Ok(Declared {
         schema,
         hints,
+        ignore,
         warnings,
     })
+}
+
+/// Why a declared object named `name` cannot be declared: a platform owns the name, or an
+/// ignore pattern matches it.
+fn not_the_schemas(ignore: &Ignore, name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    if let Some(platform) = platform_of(name) {
+        return Some(format!("`{name}` is a name {platform} uses for its own objects, which liteshift never touches; rename the object"));
+    }
+    ignore.matching(name).map(|p| format!("`{name}` matches the ignore pattern `{p}`, so it is not the schema's; remove the pattern or rename the object"))
 }
 
 /// A dangling foreign key accepted as a warning.
@@ -358,6 +408,7 @@ pub(crate) fn dangling_foreign_keys(
     sql: &str,
     source_name: &str,
     created_at: &BTreeMap<String, usize>,
+    not_ours: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Error>> {
     let fks = declared_fks(scratch, version)?;
     let at = |child: &str| {
@@ -380,7 +431,9 @@ pub(crate) fn dangling_foreign_keys(
         if !children.contains(child) {
             children.push(child.clone());
         }
-        let message = if !fk.parent_exists {
+        let message = if !fk.parent_exists && not_ours(parent) {
+            continue; // a table the schema leaves alone (ignored, or a platform's)
+        } else if !fk.parent_exists {
             format!("foreign key {child}.{from} references table `{parent}`, which the schema does not declare; declare it or remove the REFERENCES clause")
         } else if !fk.column_exists {
             let to = to.clone().unwrap_or_default();
@@ -422,10 +475,19 @@ pub(crate) fn dangling_foreign_keys(
     Ok(out)
 }
 
-/// Parse `-- liteshift:rename-table old=new`, `-- liteshift:rename-column table.old=new` and
-/// `-- liteshift:value table.column = EXPR`.
-pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
+/// What a declared schema's `-- liteshift:` annotations say.
+#[derive(Debug, Clone, Default)]
+pub struct Annotations {
+    pub hints: Hints,
+    /// `-- liteshift:ignore GLOB`: name patterns of objects that are not the schema's.
+    pub ignore: Vec<String>,
+}
+
+/// Parse `-- liteshift:rename-table old=new`, `-- liteshift:rename-column table.old=new`,
+/// `-- liteshift:value table.column = EXPR` and `-- liteshift:ignore GLOB`.
+pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Annotations> {
     let mut hints = Hints::default();
+    let mut ignore = Vec::new();
     let mut offset = 0;
     for line in sql.split_inclusive('\n') {
         let trimmed = line.trim_start();
@@ -442,8 +504,9 @@ pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
                     "rename-table" => hints.add_table_rename(arg),
                     "rename-column" => hints.add_column_rename(arg),
                     "value" => hints.add_value_at(arg, Some(line_col(sql, col))),
+                    "ignore" => add_ignore(&mut ignore, arg),
                     _ => Err(format!(
-                        "unknown liteshift annotation `{verb}`; known: rename-table old=new, rename-column table.old=new, value table.column = EXPR"
+                        "unknown liteshift annotation `{verb}`; known: rename-table old=new, rename-column table.old=new, value table.column = EXPR, ignore GLOB"
                     )),
                 };
                 if let Err(m) = res {
@@ -453,7 +516,17 @@ pub fn parse_annotations(sql: &str, source_name: &str) -> Result<Hints> {
         }
         offset += line.len();
     }
-    Ok(hints)
+    Ok(Annotations { hints, ignore })
+}
+
+/// `-- liteshift:ignore GLOB`: one pattern, checked as the options' are.
+fn add_ignore(ignore: &mut Vec<String>, arg: &str) -> std::result::Result<(), String> {
+    if arg.is_empty() || arg.contains(char::is_whitespace) {
+        return Err(format!("bad ignore pattern `{arg}`: expected one GLOB pattern of object names, e.g. `-- liteshift:ignore _sqlx_*`"));
+    }
+    Ignore::new([arg]).map_err(|e| e.to_string())?;
+    ignore.push(arg.to_string());
+    Ok(())
 }
 
 /// One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema` read on another host (a

@@ -232,6 +232,7 @@ mod view_tests {
         let opts = LoadOptions {
             deny_dangling_fks: false,
             host_modules: true,
+            ..Default::default()
         };
         for view in [
             "SELECT rowid, title FROM d",
@@ -241,7 +242,7 @@ mod view_tests {
             let sql = format!(
                 "CREATE VIRTUAL TABLE d USING ftsx(title, body);\nCREATE VIEW v AS {view};"
             );
-            let r = load_declared_opts(&sql, "s.sql", opts);
+            let r = load_declared_opts(&sql, "s.sql", opts.clone());
             assert!(r.is_ok(), "{view}: {}", r.unwrap_err());
         }
     }

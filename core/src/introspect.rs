@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::host::{query_value, Host, Value};
 use crate::model::*;
 use crate::plan::SqliteVersion;
+use crate::share::{not_platform_sql, platform_of};
 use crate::sqltext::{ident_key, norm_node, normalize_sql, quote_ident, unquote};
 
 /// The SQLite version of a host.
@@ -59,6 +60,11 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
                 r.get(4).and_then(Value::int).unwrap_or(0),
             )
         })
+        .collect();
+    // Objects a platform owns are not the schema's, and some cannot even be read.
+    let rows: Vec<CatalogEntry> = rows
+        .into_iter()
+        .filter(|(_, name, tbl, ..)| platform_of(name).is_none() && platform_of(tbl).is_none())
         .collect();
     let leftovers = online_leftovers(host, &rows)?;
     let left: BTreeSet<String> = leftovers
@@ -264,7 +270,8 @@ fn read_columns(
             "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, {hidden} \
              FROM main.sqlite_master m, pragma_{pragma}(m.name, 'main') c \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-             AND m.sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY m.rowid, c.cid"
+             AND {} AND m.sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY m.rowid, c.cid",
+            not_platform_sql("m.name")
         );
         if let Ok(rows) = host.query(&sql) {
             for r in rows {

@@ -43,6 +43,7 @@ pub mod platform;
 #[cfg(feature = "rusqlite")]
 pub mod rehearse;
 pub mod render;
+pub mod share;
 pub mod sqltext;
 pub mod unchanged;
 
@@ -94,6 +95,14 @@ pub struct Options {
     /// Rebuild large tables online: other connections keep writing while the rows are copied
     /// in short transactions (see [`plan::Online`]); `None`: every rebuild in one transaction.
     pub online: Option<apply::OnlineOptions>,
+    /// Name patterns (GLOB: `*`, `?`, `[…]`; ignoring case) of objects that are not the
+    /// schema's, added to the schema's `-- liteshift:ignore` annotations: left as they are,
+    /// never compared or dropped (a table with its indexes and triggers; a view, index or
+    /// trigger by its own name). Declaring one is an error. See [`share`].
+    pub ignore: Vec<String>,
+    /// Never drop what the declaration does not mention — a table, column, index, view or
+    /// trigger — and apply everything else; the plan names what was kept ([`Plan::kept`]).
+    pub keep_undeclared: bool,
 }
 
 impl Default for Options {
@@ -111,6 +120,8 @@ impl Default for Options {
             backup: None,
             on_progress: None,
             online: None,
+            ignore: Vec::new(),
+            keep_undeclared: false,
         }
     }
 }
@@ -128,6 +139,7 @@ impl Options {
         declared::LoadOptions {
             deny_dangling_fks: self.deny_dangling_foreign_keys,
             host_modules: self.host_modules,
+            ignore: self.ignore.clone(),
         }
     }
     fn diff_options(&self) -> DiffOptions {
@@ -184,21 +196,35 @@ pub fn plan_schemas(
     opts: &Options,
     caps: Capabilities,
 ) -> Result<Planned> {
-    let changes = diff::diff_hinted(
-        &current,
-        &target.schema,
-        &target.hints,
-        &opts.hints,
-        opts.diff_options(),
-    );
+    let mut target_schema = target.schema.clone();
+    let ignore = share::Ignore::new(target.ignore.iter().map(String::as_str))?;
+    share::carry_ignored(&current, &mut target_schema, &ignore);
+    let diff = |target_schema: &Schema| {
+        diff::diff_hinted(
+            &current,
+            target_schema,
+            &target.hints,
+            &opts.hints,
+            opts.diff_options(),
+        )
+    };
+    let mut changes = diff(&target_schema);
     if !changes.hint_errors.is_empty() {
         return Err(Error::InvalidOption(changes.hint_errors.join("; ")));
     }
-    let mut plan = plan::plan(&current, &target.schema, &changes, caps, opts.policy());
+    let mut kept = Vec::new();
+    if opts.keep_undeclared {
+        kept = share::keep_undeclared(&current, &mut target_schema, &changes)?;
+        if !kept.is_empty() {
+            changes = diff(&target_schema);
+        }
+    }
+    let mut plan = plan::plan(&current, &target_schema, &changes, caps, opts.policy());
     plan.warnings.extend(target.warnings.iter().cloned());
+    plan.kept = kept;
     Ok(Planned {
         current,
-        target: target.schema.clone(),
+        target: target_schema,
         changes,
         plan,
     })

@@ -271,6 +271,9 @@ pub struct Plan {
     pub changes: Vec<String>,
     pub suggestions: Vec<String>,
     pub warnings: Vec<String>,
+    /// What the database holds and the declaration does not, kept because the caller asked
+    /// (`keep_undeclared`), one line each: "table extra", "column t.old", "index t_old".
+    pub kept: Vec<String>,
 }
 
 /// Statement that switches foreign-key enforcement off before the transaction.
@@ -590,5 +593,6 @@ pub fn plan(
         changes: summary,
         suggestions: changes.suggestions.clone(),
         warnings,
+        kept: Vec::new(),
     }
 }

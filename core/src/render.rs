@@ -213,6 +213,9 @@ pub fn render_summary(plan: &Plan) -> String {
             }
         }
     }
+    if !plan.kept.is_empty() {
+        s.push_str(&format!("kept (undeclared): {}\n", plan.kept.join(", ")));
+    }
     for w in &plan.warnings {
         s.push_str(&format!("warning: {w}\n"));
     }

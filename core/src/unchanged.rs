@@ -15,10 +15,11 @@
 //! `tests/tests/properties.rs` checks that it never says "in sync" where the full path
 //! plans a step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::declared::{self, Declared};
 use crate::host::{Host, Value};
+use crate::share::{platform_of, Ignore};
 use crate::sqltext;
 use crate::{Options, Result};
 
@@ -38,12 +39,30 @@ pub fn declared_as_stored(
     if static_error.is_some() || statements.is_empty() {
         return Ok(None);
     }
+    // Annotation errors are errors on this path too; rename annotations that cannot apply
+    // do nothing, as on the full path.
+    let declared::Annotations { hints, ignore } =
+        declared::parse_annotations(schema_sql, &opts.source_name)?;
+    let ignore: Vec<String> = ignore
+        .into_iter()
+        .chain(opts.ignore.iter().cloned())
+        .collect();
+    let not_ours = Ignore::new(ignore.iter().map(String::as_str))?;
+    let names: BTreeSet<String> = statements.iter().map(|s| s.name.clone()).collect();
     let rows = host.query(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
     )?;
     let stored: Vec<String> = rows
         .iter()
-        .map(|r| r.first().and_then(Value::text).unwrap_or_default())
+        .filter_map(|r| {
+            let text = |i: usize| r.get(i).and_then(Value::text).unwrap_or_default();
+            let (name, table) = (text(0), text(1));
+            let ours = platform_of(&name).is_none()
+                && platform_of(&table).is_none()
+                && not_ours.matching_object(&name, Some(&table)).is_none()
+                && (!opts.keep_undeclared || names.contains(&name.to_ascii_lowercase()));
+            ours.then(|| text(2))
+        })
         .collect();
     let declared: Vec<&str> = statements
         .iter()
@@ -52,19 +71,23 @@ pub fn declared_as_stored(
     if !same_statements(&declared, &stored) {
         return Ok(None);
     }
-    // Annotation errors are errors on this path too; rename annotations that cannot apply
-    // do nothing, as on the full path.
-    let hints = declared::parse_annotations(schema_sql, &opts.source_name)?;
     let schema = current()?;
     let created_at: BTreeMap<String, usize> = statements
         .into_iter()
         .map(|s| (s.name, s.range.start))
         .collect();
-    let dangling =
-        declared::dangling_foreign_keys(host, version, schema_sql, &opts.source_name, &created_at)?;
+    let dangling = declared::dangling_foreign_keys(
+        host,
+        version,
+        schema_sql,
+        &opts.source_name,
+        &created_at,
+        &|parent| platform_of(parent).is_some() || not_ours.matching(parent).is_some(),
+    )?;
     Ok(Some(Declared {
         schema,
         hints,
+        ignore,
         warnings: dangling.iter().map(declared::dangling_warning).collect(),
     }))
 }

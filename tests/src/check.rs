@@ -38,6 +38,7 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
     let opts = liteshift::declared::LoadOptions {
         deny_dangling_fks: false,
         host_modules: true,
+        ..Default::default()
     };
     let hosted = liteshift::declared::load_declared_opts(text, "fuzz.sql", opts);
     clean(&hosted)?;
