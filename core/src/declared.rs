@@ -109,25 +109,6 @@ pub fn load_declared_on(
         // `IF NOT EXISTS` met an object SQLite made itself (a virtual table's shadow table).
         return Err(schema_error(sql, source_name, *at, format!("duplicate object name `{name}`: an object of that name already exists (IF NOT EXISTS hid the clash); every object needs a unique name")));
     }
-    for (name, table) in schema
-        .indexes
-        .values()
-        .map(|i| (&i.name, &i.table))
-        .chain(schema.triggers.values().map(|g| (&g.name, &g.table)))
-    {
-        if let Some(why) = not_the_schemas(&not_ours, table) {
-            let at = created_at
-                .get(&name.to_ascii_lowercase())
-                .copied()
-                .unwrap_or(0);
-            return Err(schema_error(
-                sql,
-                source_name,
-                at,
-                format!("{name} is on table {table}: {why}"),
-            ));
-        }
-    }
     schema.rewritten_by_alter = rewritten_by_alter(scratch, &schema);
     if schema.object_count() == 0 {
         return Err(Error::Schema {

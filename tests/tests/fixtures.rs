@@ -1,7 +1,10 @@
 //! Fixture tests: each folder of `tests/fixtures/` holds `before.sql`, `after.sql`, optional
 //! `data.sql` (rows for the `before` database), optional `options` (`key = value` lines:
 //! `rename-table`, `rename-column`, `value` (forward only), `sqlite-version`, ...) and
-//! optional `assert.sql` (queries that must each return true after the forward migration).
+//! optional `assert.sql` (queries that must each return true after the forward migration),
+//! and optional `extra.sql`: objects the database holds that neither schema declares (a
+//! platform's tables, objects the `ignore` option names), created after `before.sql` and
+//! expected, unchanged, after each direction.
 //! After each direction the database must be exactly what the declared SQL creates, as SQLite
 //! reports it (`schema_facts`), unless `options` says `exact-text = false` (a fixture about
 //! spelling — case, quoting — that is not a change).
@@ -25,6 +28,7 @@ struct Fixture {
     after: String,
     data: String,
     asserts: String,
+    extra: String,
     opts: BTreeMap<String, Vec<String>>,
 }
 
@@ -48,6 +52,7 @@ impl Fixture {
             after: read("after.sql"),
             data: read("data.sql"),
             asserts: read("assert.sql"),
+            extra: read("extra.sql"),
             opts,
         }
     }
@@ -58,6 +63,8 @@ impl Fixture {
         let mut o = Options {
             allow_data_loss: self.opt("allow-data-loss") != Some("false"),
             exact_column_order: self.opt("exact-column-order") == Some("true"),
+            ignore: self.opts.get("ignore").cloned().unwrap_or_default(),
+            keep_undeclared: self.opt("keep-undeclared") == Some("true"),
             sqlite_version: self
                 .opt("sqlite-version")
                 .map(|v| SqliteVersion::parse(v).unwrap()),
@@ -153,6 +160,7 @@ fn run_direction(fx: &Fixture, conn: &mut Connection, path: &Path, schema: &str,
     if fx.opt("exact-text") != Some("false") {
         let fresh = Connection::open_in_memory().unwrap();
         fresh.execute_batch(schema).unwrap();
+        fresh.execute_batch(&fx.extra).unwrap();
         let exact = opts.exact_column_order;
         let differs = facts_diff(&schema_facts(conn, exact), &schema_facts(&fresh, exact));
         assert!(differs.is_empty(), "{label}: not as declared: {differs:#?}");
@@ -207,6 +215,7 @@ fn run_fixture(dir: &Path) {
     let path = tmp.path().join("db.sqlite");
     let mut conn = Connection::open(&path).unwrap();
     conn.execute_batch(&fx.before).unwrap();
+    conn.execute_batch(&fx.extra).unwrap();
     conn.execute_batch(&fx.data).unwrap();
     if fx.opt("foreign-keys") != Some("off") {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
