@@ -971,3 +971,91 @@ fn a_fleet_reports_each_database_done_as_json_lines() {
         3
     );
 }
+
+#[test]
+fn sharing_the_database_with_a_platform_and_another_tool() {
+    let env = Env::new();
+    let db = env.db(
+        "android.db",
+        &format!(
+            "{V1}CREATE TABLE android_metadata(locale TEXT); INSERT INTO android_metadata VALUES ('en_US');
+             CREATE TABLE _sqlx_migrations(version BIGINT PRIMARY KEY, description TEXT);
+             CREATE INDEX sqlx_by_description ON _sqlx_migrations(description);
+             INSERT INTO users VALUES (1,'ada','x');"
+        ),
+    );
+    let schema = env.file("v2.sql", V2_KEEP);
+    // Without --ignore the other tool's table is the schema's to drop; the platform's never is.
+    let o = run(&["plan", "--db", &db, &schema]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).contains("drop table _sqlx_migrations"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("android_metadata"), "{}", text(&o));
+    let o = run(&["apply", "--db", &db, &schema, "--ignore", "_sqlx_*"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["check", "--db", &db, &schema, "--ignore", "_sqlx_*"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["check", "--db", &db, &schema]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let o = run(&["inspect", "--db", &db]);
+    assert!(!text(&o).contains("android_metadata") && text(&o).contains("_sqlx_migrations"));
+    let c = Connection::open(&db).unwrap();
+    let kept: i64 = c
+        .query_row(
+            "SELECT count(*) FROM android_metadata, _sqlx_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(-1);
+    assert_eq!(kept, 0, "both tables are still there (the second is empty)");
+    // Declaring what a pattern ignores is an error (exit 2) naming both.
+    let o = run(&["plan", "--db", &db, &schema, "--ignore", "user*"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("`users` matches the ignore pattern `user*`"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn keep_undeclared_applies_everything_but_the_drops() {
+    let env = Env::new();
+    let db = seeded(&env);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE audit(at TEXT); INSERT INTO audit VALUES ('then');")
+        .unwrap();
+    let schema = env.file("v2.sql", V2);
+    let o = run(&[
+        "apply",
+        "--db",
+        &db,
+        &schema,
+        "--keep-undeclared",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["plan"]["kept"],
+        serde_json::json!(["table audit", "column users.legacy"])
+    );
+    let c = Connection::open(&db).unwrap();
+    let legacy: String = c
+        .query_row("SELECT group_concat(legacy) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(legacy, "x,y");
+    let o = run(&["check", "--db", &db, &schema, "--keep-undeclared"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["plan", "--db", &db, &schema, "--keep-undeclared"]);
+    assert!(
+        text(&o).contains("kept (undeclared): table audit, column users.legacy"),
+        "{}",
+        text(&o)
+    );
+}
