@@ -598,11 +598,16 @@ fn write_backup(host: &dyn Host, dest: &std::path::Path) -> Result<()> {
 }
 
 /// Whether a step stopped at data that does not fit the new definition: a constraint, a
-/// STRICT type, or a value that cannot become an INTEGER PRIMARY KEY.
+/// STRICT type, or a value that cannot become an INTEGER PRIMARY KEY. `ADD COLUMN` tests the
+/// existing rows itself and says so with SQLITE_ERROR (alter.c's `raise(ABORT, …)`).
 fn is_violation(e: &HostError) -> bool {
     matches!(e.kind(), ErrorKind::Constraint | ErrorKind::Mismatch)
         || e.message.starts_with("cannot store")
         || e.message.starts_with("type mismatch on DEFAULT")
+        || matches!(
+            e.message.as_str(),
+            "CHECK constraint failed" | "NOT NULL constraint failed"
+        )
 }
 
 fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {

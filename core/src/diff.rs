@@ -453,7 +453,7 @@ pub fn diff_hinted(
             }
         }
     }
-    attach_values(&mut ch, target, annotated, explicit_values);
+    attach_values(&mut ch, current, target, annotated, explicit_values);
     for (tn, o, n) in &explicit.columns {
         let k = ident_key(tn);
         let matched = target.tables.contains_key(&k)
@@ -585,39 +585,119 @@ fn diff_objects<'a>(
 /// `hints` with each column hint naming its table by the new name when a table hint renames
 /// it, so that `t.a=b` with `t=u` means the same before and after the table rename.
 /// Give each altered table the declared values of its added or changed columns (explicit ones
-/// first). A value for a column that is as declared does nothing (it stays in the file); an
-/// explicit one for a table or column the declared schema does not have is an error.
-fn attach_values(ch: &mut Changes, target: &Schema, annotated: &Hints, explicit: &[ValueHint]) {
+/// first). A value whose column is added, or whose definition changes in any way (its type,
+/// NOT NULL, default, collation, generated expression, or a constraint declared on it: CHECK,
+/// UNIQUE, REFERENCES), applies. Any other applies to nothing and says so in the warnings (an
+/// annotation may stay in the file once carried out, but a typo must be visible); an explicit
+/// one for a table or column the declared schema does not have is an error.
+fn attach_values(
+    ch: &mut Changes,
+    current: &Schema,
+    target: &Schema,
+    annotated: &Hints,
+    explicit: &[ValueHint],
+) {
     for (v, is_explicit) in explicit
         .iter()
         .map(|v| (v, true))
         .chain(annotated.values.iter().map(|v| (v, false)))
     {
         let (tk, ck) = (ident_key(&v.table), ident_key(&v.column));
-        let Some(t) = target.tables.get(&tk) else {
-            if is_explicit {
-                ch.hint_errors.push(format!(
-                    "value {}.{}: the declared schema has no table `{}`; fix or remove it",
-                    v.table, v.column, v.table
-                ));
-            }
-            continue;
+        let why_not = match target.tables.get(&tk) {
+            None => Some(format!("the declared schema has no table `{}`", v.table)),
+            Some(t) if t.column(&ck).is_none() => Some(format!(
+                "table {} has no column `{}` in the declared schema",
+                t.name, v.column
+            )),
+            Some(t) => attach_value(ch, current, t, &ck, v),
         };
-        if t.column(&ck).is_none() {
-            if is_explicit {
-                ch.hint_errors.push(format!("value {}.{}: table {} has no column `{}` in the declared schema; fix or remove it", v.table, v.column, t.name, v.column));
-            }
-            continue;
-        }
-        let Some(a) = ch.altered_tables.iter_mut().find(|a| a.to == tk) else {
-            continue;
-        };
-        let changed =
-            a.added_columns.contains(&ck) || a.modified_columns.iter().any(|(k, _)| *k == ck);
-        if changed && !a.values.contains_key(&ck) {
-            a.values.insert(ck, v.clone());
+        let Some(why) = why_not else { continue };
+        match (is_explicit, target.tables.get(&tk)) {
+            (true, None) => ch.hint_errors.push(format!(
+                "value {}.{}: {why}; fix or remove it",
+                v.table, v.column
+            )),
+            (true, Some(t)) if t.column(&ck).is_none() => ch.hint_errors.push(format!(
+                "value {}.{}: {why}; fix or remove it",
+                v.table, v.column
+            )),
+            _ => ch.warnings.push(format!(
+                "value {}.{} = {} applies to nothing: {why}",
+                v.table, v.column, v.expr
+            )),
         }
     }
+}
+
+/// Attach `v` to the change of table `t`'s column `ck`, or say why it applies to nothing.
+fn attach_value(
+    ch: &mut Changes,
+    current: &Schema,
+    t: &Table,
+    ck: &str,
+    v: &ValueHint,
+) -> Option<String> {
+    let tk = t.name.to_ascii_lowercase();
+    let unchanged = || {
+        Some(format!(
+            "column {}.{} is as declared (a value applies while its column is added or its definition changes)",
+            t.name, v.column
+        ))
+    };
+    let Some(a) = ch.altered_tables.iter_mut().find(|a| a.to == tk) else {
+        return unchanged();
+    };
+    if !column_changes(a, &current.tables[&a.from], t, ck) {
+        return unchanged();
+    }
+    if let Some(first) = a.values.get(ck) {
+        return Some(format!(
+            "an earlier value ({}) gives {}.{} its value",
+            first.expr, t.name, v.column
+        ));
+    }
+    a.values.insert(ck.to_string(), v.clone());
+    None
+}
+
+/// Whether target column `ck` of `a` is added, or its definition changes in any way,
+/// the constraints declared on it (lifted to table level in the model) included.
+fn column_changes(a: &TableAlter, c: &Table, t: &Table, ck: &str) -> bool {
+    if a.added_columns.iter().any(|k| k == ck) || a.modified_columns.iter().any(|(k, _)| k == ck) {
+        return true;
+    }
+    let src = a
+        .column_renames
+        .iter()
+        .find(|(_, n)| n == ck)
+        .map_or(ck, |(o, _)| o.as_str());
+    let own_check = |k: &Check, key: &str| k.column.as_deref() == Some(key);
+    if a.checks_added.iter().any(|k| own_check(k, ck))
+        || a.checks_dropped.iter().any(|k| own_check(k, src))
+    {
+        return true;
+    }
+    let (Some(cc), Some(tc)) = (c.canon(), t.canon()) else {
+        return !a.other.is_empty();
+    };
+    let own_fks = |t: &CanonTable, key: &str| own(t.column_fks.get(key).into_iter().flatten(), key);
+    own(cc.uniques.iter(), src) != own(tc.uniques.iter(), ck)
+        || own_fks(cc, src) != own_fks(tc, ck)
+        || own(cc.primary_key.iter().map(|p| &p.text), src)
+            != own(tc.primary_key.iter().map(|p| &p.text), ck)
+}
+
+/// Of normalised key constraints (`(a, b) on conflict …`, `(a) references p ( x )`), those
+/// over exactly the column `key`, as a column-level constraint declares them, without it.
+fn own<'a>(constraints: impl Iterator<Item = &'a String>, key: &str) -> Vec<String> {
+    let prefix = format!("({key})");
+    let mut out: Vec<String> = constraints
+        .filter_map(|x| x.strip_prefix(prefix.as_str()))
+        .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
 }
 
 fn by_new_table_names(hints: &Hints) -> Hints {

@@ -363,9 +363,10 @@ fn with_cost_on(st: Step, table: &str) -> Step {
 }
 
 /// Whether `a`'s column renames run natively (`RENAME COLUMN`, before everything else): not
-/// when a declared value must read the columns by their old names (the rebuild renames them).
+/// when a declared value must read the columns by their old names, nor for a column named like
+/// the rowid, which SQLite 3.54 refuses to rename (the rebuild renames them).
 fn native_column_renames(a: &crate::diff::TableAlter, caps: Capabilities) -> bool {
-    caps.rename_column() && a.values.is_empty()
+    caps.rename_column() && a.values.is_empty() && !strategy::renames_rowid_name(a)
 }
 
 /// `steps` between the foreign-key guard (which stops the script before any change while

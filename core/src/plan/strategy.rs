@@ -53,6 +53,9 @@ pub fn table_strategy(
     why.extend(a.other.iter().cloned());
     if !a.column_renames.is_empty() && !caps.rename_column() {
         why.push(caps.why_not("RENAME COLUMN", "3.25.0"));
+    } else if renames_rowid_name(a) {
+        // "cannot rename from/to rowid alias" (3.54: `rowid`, `oid`, `_rowid_`).
+        why.push("a column renamed from or to a name of the rowid".into());
     } else if !a.column_renames.is_empty() && !native_column_renames(a, caps) {
         why.push("a declared value reads the columns by their old names".into());
     }
@@ -212,11 +215,19 @@ impl Alter<'_> {
             if ccol.generated != Generated::No {
                 blockers.push("generated column".into());
             }
-            let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
+            // "cannot drop rowid alias" (3.54, a rowid table's `rowid`, `oid` or `_rowid_`).
+            if c.has_rowid() && is_rowid_name(col) {
+                blockers.push("named like the rowid".into());
+            }
+            let mentions = |s: &str| mentions(s, col);
             if cc.uniques.iter().any(|u| mentions(u)) {
                 blockers.push("in a UNIQUE constraint".into());
             }
-            if cc.foreign_keys.iter().any(|u| mentions(u)) {
+            if cc
+                .foreign_keys
+                .iter()
+                .any(|u| mentions(fk_child_columns(u)))
+            {
                 blockers.push("in a foreign key".into());
             }
             if cc
@@ -270,29 +281,7 @@ impl Alter<'_> {
                 why.push(format!("add column {col}"));
                 continue;
             };
-            let mut blockers = Vec::new();
-            let mentions = |s: &str| s.split(' ').any(|tok| tok == col);
-            if tcol.pk > 0 {
-                blockers.push("part of the primary key");
-            }
-            if tc.uniques.iter().any(|u| mentions(u)) {
-                blockers.push("UNIQUE");
-            }
-            if !constant_default(&tcc.default) {
-                blockers.push("non-constant default");
-            }
-            if tcc.not_null.is_some()
-                && default_is_null(&tcc.default)
-                && tcol.generated == Generated::No
-            {
-                blockers.push("NOT NULL without a non-NULL default");
-            }
-            if tcol.generated == Generated::Stored {
-                blockers.push("STORED generated column");
-            }
-            if tc.foreign_keys.iter().any(|f| mentions(f)) && !default_is_null(&tcc.default) {
-                blockers.push("REFERENCES with a non-NULL default");
-            }
+            let blockers = self.add_column_blockers(col, tcol, tcc);
             if blockers.is_empty() {
                 let st = step(
                     format!("ALTER TABLE {tname} ADD COLUMN {def_sql}"),
@@ -310,6 +299,61 @@ impl Alter<'_> {
         }
 
         adds
+    }
+
+    /// What makes SQLite refuse `ADD COLUMN` of `col` (alter.c, `sqlite3AlterFinishAddColumn`),
+    /// or run it without checking the existing rows, under any connection setting. The plan
+    /// never depends on the connection's `foreign_keys`: it is the same whether enforcement is
+    /// on, off, or cannot be switched off (Cloudflare D1).
+    fn add_column_blockers(
+        &self,
+        col: &str,
+        tcol: &Column,
+        tcc: &CanonColumn,
+    ) -> Vec<&'static str> {
+        let Alter { t, tc, caps, .. } = self;
+        let generated = tcol.generated != Generated::No;
+        let fk_columns = tc.foreign_keys.iter().map(|f| fk_child_columns(f));
+        let mut blockers = Vec::new();
+        // "Cannot add a PRIMARY KEY column".
+        if tcol.pk > 0 {
+            blockers.push("part of the primary key");
+        }
+        // "Cannot add a UNIQUE column" (any UNIQUE index the definition would create).
+        if tc.uniques.iter().any(|u| mentions(u, col)) {
+            blockers.push("UNIQUE");
+        }
+        // "cannot add rowid alias" (3.54 refuses `rowid`, `oid`, `_rowid_` in a rowid table).
+        if t.has_rowid() && is_rowid_name(col) {
+            blockers.push("named like the rowid");
+        }
+        // "Cannot add a column with non-constant default" (sqlite3ValueFromExpr gives none).
+        if !generated && !constant_default(&tcc.default) {
+            blockers.push("non-constant default");
+        }
+        // "Cannot add a NOT NULL column with default value NULL".
+        if !generated && tcc.not_null.is_some() && default_is_null(&tcc.default) {
+            blockers.push("NOT NULL without a non-NULL default");
+        }
+        // "cannot add a STORED column".
+        if tcol.generated == Generated::Stored {
+            blockers.push("STORED generated column");
+        }
+        // "Cannot add a REFERENCES column with non-NULL default value" while foreign_keys is
+        // on: refused whatever the connection's setting, so the plan runs under either.
+        let references = tc.column_fks.get(col).is_some_and(|f| !f.is_empty())
+            || fk_columns.into_iter().any(|f| mentions(f, col));
+        if !generated && references && !default_is_null(&tcc.default) {
+            blockers.push("REFERENCES with a non-NULL default");
+        }
+        // Before 3.37.0 `ADD COLUMN` does not test a new CHECK, or the NOT NULL of a generated
+        // column, against the existing rows: the rebuild's copy does.
+        let verifies_rows = caps.version >= SqliteVersion(3, 37, 0);
+        let column_check = tc.checks.iter().any(|k| k.column.as_deref() == Some(col));
+        if !verifies_rows && (column_check || (generated && tcc.not_null.is_some())) {
+            blockers.push("its CHECK or NOT NULL over existing rows (tested by ADD COLUMN from SQLite 3.37.0)");
+        }
+        blockers
     }
 
     /// Named CHECKs added and dropped: `ADD/DROP CONSTRAINT` (3.53). The steps that drop come
@@ -369,4 +413,29 @@ impl Alter<'_> {
 
         (drops_checks, adds_checks)
     }
+}
+
+/// Whether normalised text `s` names the column key `col` as a whole identifier (`(a, b)`,
+/// `a != 'x'`, `( a , b )`).
+fn mentions(s: &str, col: &str) -> bool {
+    s.split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$' || !ch.is_ascii()))
+        .any(|tok| tok == col)
+}
+
+/// The child columns of a normalised foreign key (`(a, b) references p ( x , y )` -> `(a, b)`).
+fn fk_child_columns(fk: &str) -> &str {
+    fk.split(" references ").next().unwrap_or(fk)
+}
+
+/// `rowid`, `oid` or `_rowid_` (a column key): SQLite 3.54 refuses to add, drop or rename
+/// such a column of a rowid table.
+pub(super) fn is_rowid_name(key: &str) -> bool {
+    matches!(key, "rowid" | "oid" | "_rowid_")
+}
+
+/// Whether a column is renamed from or to `rowid`, `oid` or `_rowid_`.
+pub(super) fn renames_rowid_name(a: &TableAlter) -> bool {
+    a.column_renames
+        .iter()
+        .any(|(o, n)| is_rowid_name(o) || is_rowid_name(n))
 }
