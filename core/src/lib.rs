@@ -40,6 +40,7 @@ pub mod introspect;
 pub mod model;
 pub mod plan;
 pub mod platform;
+pub mod probe;
 #[cfg(feature = "rusqlite")]
 pub mod rehearse;
 pub mod render;

@@ -209,6 +209,7 @@ pub fn fk_violations(conn: &Connection) -> usize {
 
 pub mod check;
 pub mod gen;
+pub mod hosts;
 
 /// What SQLite itself reports about every user object, for comparing a migrated database with
 /// a fresh one created from the declared SQL: per table the `PRAGMA table_xinfo` rows (name,
