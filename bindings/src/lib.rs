@@ -161,6 +161,17 @@ pub struct MigrateOptions {
     /// The schema's file name, for error messages.
     #[uniffi(default = None)]
     pub source_name: Option<String>,
+    /// Name patterns (GLOB: `*`, `?`, `[...]`; ignoring case) of objects that are not the
+    /// schema's, e.g. `listOf("grdb_*")`: never compared or dropped (a table with its indexes
+    /// and triggers). Declaring one is a `Schema` error; a malformed pattern, `InvalidOption`.
+    /// Tables a platform owns (`android_metadata`, `_cf_*`, `_litestream_*`) are always left
+    /// alone.
+    #[uniffi(default)]
+    pub ignore: Vec<String>,
+    /// Never drop a table, column, index, view or trigger the schema does not declare;
+    /// `Plan.kept` names what was kept.
+    #[uniffi(default = false)]
+    pub keep_undeclared: bool,
 }
 
 /// Map entries in key order: the plan must not depend on a hash map's order.
@@ -176,6 +187,8 @@ impl MigrateOptions {
             exact_column_order: self.exact_column_order,
             dry_run: self.dry_run,
             deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
+            ignore: self.ignore.clone(),
+            keep_undeclared: self.keep_undeclared,
             source_name: self
                 .source_name
                 .clone()
@@ -339,6 +352,9 @@ pub struct Plan {
     pub changes: Vec<String>,
     pub warnings: Vec<String>,
     pub suggestions: Vec<String>,
+    /// What the database holds and the declaration does not, kept because of
+    /// `keepUndeclared`: "table extra", "column t.old", "index t_old".
+    pub kept: Vec<String>,
     pub destructive_steps: Vec<String>,
 }
 
@@ -364,6 +380,7 @@ impl From<&liteshift::Plan> for Plan {
             changes: p.changes.clone(),
             warnings: p.warnings.clone(),
             suggestions: p.suggestions.clone(),
+            kept: p.kept.clone(),
             destructive_steps: p.destructive_steps(),
         }
     }
@@ -414,7 +431,7 @@ pub enum LiteshiftError {
     /// enforcement off first: commit or roll back, then migrate.
     #[error("{detail}")]
     InTransaction { detail: String },
-    /// A malformed rename, value or SQLite version.
+    /// A malformed rename, value, ignore pattern or SQLite version.
     #[error("{detail}")]
     InvalidOption { detail: String },
     /// The database cannot be used (locked, read-only, corrupt...) or SQLite failed.

@@ -18,7 +18,7 @@ for the CLI, the npm package and the Kotlin/Swift bindings; this package convert
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from .errors import (
@@ -139,6 +139,9 @@ class Plan:
     changes: Tuple[str, ...]
     warnings: Tuple[str, ...]
     suggestions: Tuple[str, ...]
+    #: What the database holds and the declaration does not, kept because of
+    #: ``keep_undeclared=True``: ``"table extra"``, ``"column t.old"``, ``"index t_old"``.
+    kept: Tuple[str, ...]
     #: The reasons of the steps that lose data.
     destructive_steps: Tuple[str, ...]
 
@@ -154,6 +157,7 @@ class Plan:
             changes=tuple(d["changes"]),
             warnings=tuple(d["warnings"]),
             suggestions=tuple(d["suggestions"]),
+            kept=tuple(d["kept"]),
             destructive_steps=tuple(d["destructive_steps"]),
         )
 
@@ -202,6 +206,28 @@ def _pairs(name: str, value: Renames) -> list:
     return out
 
 
+def _patterns(value: Sequence[str]) -> list:
+    if isinstance(value, (str, bytes)):
+        raise InvalidOption(
+            f"ignore: expected a sequence of GLOB patterns, got the single value {value!r}"
+            f" (write ignore=[{value!r}])",
+            {"code": "invalid_option"},
+        )
+    try:
+        items = list(value)
+    except TypeError:
+        raise InvalidOption(
+            f"ignore: expected a sequence of GLOB patterns (str), got {value!r}",
+            {"code": "invalid_option"},
+        ) from None
+    for p in items:
+        if not isinstance(p, str):
+            raise InvalidOption(
+                f"ignore: expected str patterns, got {p!r}", {"code": "invalid_option"}
+            )
+    return items
+
+
 def _options(
     *,
     allow_data_loss: bool = False,
@@ -215,7 +241,14 @@ def _options(
     source_name: Optional[str] = None,
     busy_timeout: Optional[float] = None,
     on_progress: Optional[Callable[[ProgressEvent], None]] = None,
+    ignore: Sequence[str] = (),
+    keep_undeclared: bool = False,
 ) -> Dict[str, Any]:
+    if not isinstance(keep_undeclared, bool):
+        raise InvalidOption(
+            f"keep_undeclared: expected True or False, got {keep_undeclared!r}",
+            {"code": "invalid_option"},
+        )
     o: Dict[str, Any] = {
         "allow_data_loss": bool(allow_data_loss),
         "rename_tables": _pairs("rename_tables", rename_tables),
@@ -226,6 +259,8 @@ def _options(
         "deny_dangling_foreign_keys": bool(deny_dangling_foreign_keys),
         "sqlite_version": sqlite_version,
         "source_name": source_name,
+        "ignore": _patterns(ignore),
+        "keep_undeclared": keep_undeclared,
     }
     if busy_timeout is not None:
         o["busy_timeout_ms"] = int(busy_timeout * 1000)
@@ -253,6 +288,8 @@ def migrate(
     source_name: Optional[str] = None,
     busy_timeout: Optional[float] = None,
     on_progress: Optional[Callable[[ProgressEvent], None]] = None,
+    ignore: Sequence[str] = (),
+    keep_undeclared: bool = False,
 ) -> Report:
     """Migrate the database of ``conn`` to the declared schema ``schema_sql``.
 
@@ -275,6 +312,13 @@ def migrate(
     :param on_progress: called with a :class:`ProgressEvent` as each step starts and
         finishes (in the migrating thread; it must not use ``conn``). An exception it raises
         goes to ``sys.unraisablehook`` and the migration goes on.
+    :param ignore: name patterns (GLOB: ``*``, ``?``, ``[...]``; ignoring case) of objects
+        that are not the schema's, e.g. ``["_sqlx_*"]``: never compared or dropped (a table
+        with its indexes and triggers). Declaring a matching object raises
+        :class:`SchemaError`; a malformed pattern, :class:`InvalidOption`. Tables a platform
+        owns (``android_metadata``, ``_cf_*``, ``_litestream_*``) are always left alone.
+    :param keep_undeclared: never drop a table, column, index, view or trigger the schema
+        does not declare; ``plan.kept`` names what was kept.
     :raises DataLossRefused, DataViolatesSchema: refused; nothing changed.
     :raises SchemaError: the declared schema is invalid (``.line``, ``.column``).
     :raises InTransaction: see above.
@@ -291,6 +335,8 @@ def migrate(
         source_name=source_name,
         busy_timeout=busy_timeout,
         on_progress=on_progress,
+        ignore=ignore,
+        keep_undeclared=keep_undeclared,
     )
     return Report._from(_native.migrate(conn, schema_sql, o))
 
@@ -307,6 +353,8 @@ def plan(
     sqlite_version: Optional[str] = None,
     deny_dangling_foreign_keys: bool = False,
     source_name: Optional[str] = None,
+    ignore: Sequence[str] = (),
+    keep_undeclared: bool = False,
 ) -> Plan:
     """The migration of ``conn``'s database to ``schema_sql``, without running it.
 
@@ -323,6 +371,8 @@ def plan(
         sqlite_version=sqlite_version,
         deny_dangling_foreign_keys=deny_dangling_foreign_keys,
         source_name=source_name,
+        ignore=ignore,
+        keep_undeclared=keep_undeclared,
     )
     return Plan._from(_native.plan(conn, schema_sql, o))
 
@@ -335,8 +385,11 @@ def check(
     rename_columns: Renames = None,
     exact_column_order: bool = False,
     source_name: Optional[str] = None,
+    ignore: Sequence[str] = (),
+    keep_undeclared: bool = False,
 ) -> bool:
-    """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate)."""
+    """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate);
+    ``ignore`` and ``keep_undeclared`` as for :func:`migrate`."""
     return plan(
         conn,
         schema_sql,
@@ -344,6 +397,8 @@ def check(
         rename_columns=rename_columns,
         exact_column_order=exact_column_order,
         source_name=source_name,
+        ignore=ignore,
+        keep_undeclared=keep_undeclared,
     ).in_sync
 
 
@@ -358,6 +413,8 @@ def diff(
     values: Renames = None,
     exact_column_order: bool = False,
     source_name: Optional[str] = None,
+    ignore: Sequence[str] = (),
+    keep_undeclared: bool = False,
 ) -> Plan:
     """The migration from the schema ``from_sql`` to ``to_sql``, with no database: for
     generating migration files. ``diff(...).sql`` run on a database at ``from_sql`` yields
@@ -375,6 +432,8 @@ def diff(
         exact_column_order=exact_column_order,
         sqlite_version=sqlite_version,
         source_name=source_name,
+        ignore=ignore,
+        keep_undeclared=keep_undeclared,
     )
     return Plan._from(_native.diff(from_sql, to_sql, o))
 

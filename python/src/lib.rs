@@ -256,7 +256,7 @@ impl Drop for Session<'_> {
 // Values in
 
 /// The keyword options of the Python API (validated and normalised by `liteshift/__init__.py`:
-/// renames and values arrive as lists of pairs).
+/// renames and values arrive as lists of pairs, `ignore` as a list of strings).
 fn options(py: Python<'_>, o: &Bound<'_, PyDict>) -> PyResult<Options> {
     let flag = |k: &str| -> PyResult<bool> {
         Ok(match o.get_item(k)? {
@@ -281,10 +281,14 @@ fn options(py: Python<'_>, o: &Bound<'_, PyDict>) -> PyResult<Options> {
         exact_column_order: flag("exact_column_order")?,
         dry_run: flag("dry_run")?,
         deny_dangling_foreign_keys: flag("deny_dangling_foreign_keys")?,
+        keep_undeclared: flag("keep_undeclared")?,
         source_name: text("source_name")?.unwrap_or_else(|| "<schema>".into()),
         ..Options::default()
     };
     let invalid = |m: String| raise(py, &Error::InvalidOption(m));
+    if let Some(v) = o.get_item("ignore")?.filter(|v| !v.is_none()) {
+        opts.ignore = v.extract()?;
+    }
     for (old, new) in pairs("rename_tables")? {
         opts.hints
             .add_table_rename(&format!("{old}={new}"))
@@ -407,6 +411,7 @@ fn plan_dict<'py>(py: Python<'py>, p: &Plan) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("changes", &p.changes)?;
     d.set_item("warnings", &p.warnings)?;
     d.set_item("suggestions", &p.suggestions)?;
+    d.set_item("kept", &p.kept)?;
     d.set_item("destructive_steps", p.destructive_steps())?;
     Ok(d)
 }

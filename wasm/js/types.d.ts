@@ -20,6 +20,15 @@ export interface Options {
   allowDanglingForeignKeys?: boolean;
   /** Name of the schema in error messages. Default "schema.sql". */
   sourceName?: string;
+  /** Name patterns (GLOB: `*`, `?`, `[...]`; ignoring case) of objects that are not the
+   * schema's, e.g. `['_sqlx_*']`: never compared or dropped (a table with its indexes and
+   * triggers). Declaring a matching object throws `schema_error`; a malformed pattern,
+   * `invalid_option`. Tables a platform owns (`android_metadata`, `_cf_*`, `_litestream_*`)
+   * are always left alone. The schema may also say `-- liteshift:ignore GLOB`. */
+  ignore?: string[];
+  /** Never drop a table, column, index, view or trigger the schema does not declare;
+   * `plan.kept` names what was kept. Default false. */
+  keepUndeclared?: boolean;
   /** migrate and migrateBytes: told as each step starts and finishes, and every 4,096 rows a
    * step writes (on sql.js 1.11+ and sqlite-wasm, through SQLite's update hook, set only
    * while such a step runs). Called synchronously; must not use the database. */
@@ -80,6 +89,9 @@ export interface Plan {
   changes: string[];
   warnings: string[];
   suggestions: string[];
+  /** What the database holds and the declaration does not, kept because of
+   * `keepUndeclared`: "table extra", "column t.old", "index t_old". */
+  kept: string[];
   destructiveSteps: string[];
 }
 

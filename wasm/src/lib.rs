@@ -33,6 +33,10 @@ pub struct JsOptions {
     pub values: Renames,
     pub sqlite_version: Option<String>,
     pub source_name: Option<String>,
+    /// Name patterns (GLOB, ignoring case) of objects that are not the schema's: left alone.
+    pub ignore: Vec<String>,
+    /// Never drop an undeclared table, column, index, view or trigger (`plan.kept` names them).
+    pub keep_undeclared: bool,
     /// `onProgress(event)`: told as each step starts and finishes, and of the rows a rebuild
     /// has copied (see `progress`).
     #[serde(skip)]
@@ -65,6 +69,8 @@ impl JsOptions {
             allow_data_loss: self.allow_data_loss,
             exact_column_order: self.exact_column_order,
             deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
+            ignore: self.ignore.clone(),
+            keep_undeclared: self.keep_undeclared,
             source_name: self
                 .source_name
                 .clone()
@@ -142,6 +148,9 @@ pub struct JsPlan {
     pub changes: Vec<String>,
     pub warnings: Vec<String>,
     pub suggestions: Vec<String>,
+    /// What the database holds and the declaration does not, kept (`keepUndeclared`):
+    /// "table extra", "column t.old", "index t_old".
+    pub kept: Vec<String>,
     pub destructive_steps: Vec<String>,
 }
 
@@ -180,6 +189,7 @@ impl From<&Plan> for JsPlan {
             changes: p.changes.clone(),
             warnings: p.warnings.clone(),
             suggestions: p.suggestions.clone(),
+            kept: p.kept.clone(),
             destructive_steps: p.destructive_steps(),
         }
     }
@@ -378,6 +388,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "values",
     "sqliteVersion",
     "sourceName",
+    "ignore",
+    "keepUndeclared",
     "onProgress",
 ];
 
@@ -415,6 +427,8 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             "values" => o.values = renames(&k, &val)?,
             "sqliteVersion" => o.sqlite_version = Some(text()?),
             "sourceName" => o.source_name = Some(text()?),
+            "ignore" => o.ignore = strings(&k, &val)?,
+            "keepUndeclared" => o.keep_undeclared = flag()?,
             "onProgress" => {
                 let f = val.dyn_ref::<js_sys::Function>().ok_or_else(|| {
                     invalid(format!("options: `{k}` must be a function (event) => void"))
@@ -430,6 +444,18 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
         }
     }
     Ok(o)
+}
+
+/// `["a", "b*"]`.
+fn strings(k: &str, v: &JsValue) -> Result<Vec<String>, JsValue> {
+    let bad = || invalid(format!("options: `{k}` must be an array of strings"));
+    if !js_sys::Array::is_array(v) {
+        return Err(bad());
+    }
+    js_sys::Array::from(v)
+        .iter()
+        .map(|s| s.as_string().ok_or_else(bad))
+        .collect()
 }
 
 /// `{ old: "new" }` or `[["old", "new"], ...]`.
@@ -518,6 +544,31 @@ mod tests {
         assert!(serde_json::from_str::<JsOptions>(r#"{"allowDataLos": true}"#).is_err());
         let bad: JsOptions = serde_json::from_str(r#"{"sqliteVersion": "x"}"#).unwrap();
         assert!(bad.to_options().is_err());
+        let o: JsOptions =
+            serde_json::from_str(r#"{"ignore": ["_sqlx_*"], "keepUndeclared": true}"#).unwrap();
+        let core = o.to_options().unwrap();
+        assert_eq!(
+            (core.ignore, core.keep_undeclared),
+            (vec!["_sqlx_*".into()], true)
+        );
+    }
+
+    #[test]
+    fn keep_undeclared_reaches_the_plan_as_kept() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, old TEXT); CREATE TABLE extra(x);",
+        )
+        .unwrap();
+        let opts = JsOptions {
+            keep_undeclared: true,
+            ..JsOptions::default()
+        };
+        let p = plan_on(&conn, "CREATE TABLE t(id INTEGER PRIMARY KEY);", &opts).unwrap();
+        assert!(p.in_sync, "{:?}", p.changes);
+        assert_eq!(p.kept, ["table extra", "column t.old"]);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["kept"][1], "column t.old");
     }
 
     #[test]

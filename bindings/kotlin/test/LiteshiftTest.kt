@@ -235,6 +235,41 @@ val tests = linkedMapOf<String, () -> Unit>(
             expect(plan(JdbcHost(c), V1, MigrateOptions()).inSync) { "plan of the same schema" }
         }
     },
+    "sharing the database: android_metadata, ignore, keepUndeclared and their errors" to {
+        val app = "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nCREATE INDEX users_name ON users(name);\n"
+        // users.name changes its declared type: a rebuild of users.
+        val rebuilt = app.replace("name TEXT NOT NULL", "name VARCHAR(40) NOT NULL")
+        DriverManager.getConnection("jdbc:sqlite::memory:").use { c ->
+            c.load(app + "INSERT INTO users(name) VALUES ('ada'), ('bob');")
+            c.load("CREATE TABLE android_metadata (locale TEXT); INSERT INTO android_metadata VALUES ('en_US');")
+            c.load("""CREATE TABLE _sqlx_migrations(version BIGINT PRIMARY KEY, description TEXT NOT NULL);
+                CREATE INDEX _sqlx_migrations_description ON _sqlx_migrations(description);
+                INSERT INTO _sqlx_migrations VALUES (20240101, 'init');""")
+            val host = JdbcHost(c)
+            // A platform's table is never the schema's: only another tool's table differs.
+            val unignored = plan(host, app, MigrateOptions()).changes
+            expect(unignored == listOf("drop table _sqlx_migrations", "drop index _sqlx_migrations_description")) { "$unignored" }
+            val ignoring = MigrateOptions(ignore = listOf("_sqlx_*"))
+            expect(check(host, app, ignoring)) { "not in sync with ignore" }
+            val r = migrate(host, rebuilt, ignoring)
+            expect(r.plan.steps.any { it.rewritesRows } && r.plan.steps.none { it.sql.contains("_sqlx") || it.sql.contains("android_metadata") }) { r.plan.sql }
+            expect(c.rows("SELECT * FROM _sqlx_migrations") == listOf(listOf<Any?>(20240101, "init"))) { "tool's row" }
+            expect(c.rows("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations_description'")[0][0] == 1) { "tool's index" }
+            expect(c.rows("SELECT locale FROM android_metadata") == listOf(listOf<Any?>("en_US"))) { "platform row" }
+            // keepUndeclared: a column's values kept through a rebuild, named in plan.kept.
+            c.load("ALTER TABLE users ADD COLUMN old TEXT; UPDATE users SET old = 'was ' || name;")
+            val keeping = MigrateOptions(ignore = listOf("_sqlx_*"), keepUndeclared = true)
+            val k = migrate(host, app, keeping)
+            expect(k.plan.kept == listOf("column users.old") && k.plan.destructiveSteps.isEmpty()) { "${k.plan.kept}" }
+            expect(c.rows("SELECT name, old FROM users ORDER BY id") == listOf(listOf<Any?>("ada", "was ada"), listOf<Any?>("bob", "was bob"))) { "kept values" }
+            expect(plan(host, app, ignoring).kept.isEmpty()) { "kept without the option" }
+            // Errors: a declared ignored name, a malformed pattern.
+            val e = thrown<LiteshiftException.Schema> { plan(host, app, MigrateOptions(ignore = listOf("user?"))) }
+            expect(e.line == 1u && e.detail.contains("`user?`")) { e.detail }
+            val bad = thrown<LiteshiftException.InvalidOption> { plan(host, app, MigrateOptions(ignore = listOf("[abc"))) }
+            expect(bad.detail.contains("[abc")) { bad.detail }
+        }
+    },
 )
 
 fun main() {
