@@ -398,6 +398,11 @@ fn guarded(steps: Vec<Step>, caps: Capabilities) -> Vec<Step> {
         .collect()
 }
 
+/// A new table, from its declared text.
+fn create_table(t: &Table) -> Step {
+    step(t.sql.clone(), format!("create table {}", t.name))
+}
+
 /// Build the migration plan.
 pub fn plan(
     current: &Schema,
@@ -407,6 +412,8 @@ pub fn plan(
     policy: Policy,
 ) -> Plan {
     let mut caps = caps;
+    // New tables are created after the native RENAME COLUMNs (phase C) and, when SQLite would
+    // re-quote them, after the native DROP COLUMNs (phase E2): only kept tables count.
     caps.keeps_double_quoted_literals = target
         .tables
         .keys()
@@ -436,11 +443,17 @@ pub fn plan(
     let mut online_prepare: Vec<Step> = Vec::new();
     // Phase B: table renames; phase C: column renames (when native).
     steps.extend(rename_steps(current, target, changes, caps));
-    // Phase D: new tables.
-    for k in &changes.added_tables {
-        let t = &target.tables[k];
-        steps.push(step(t.sql.clone(), format!("create table {}", t.name)));
-    }
+    // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
+    // altered tables (phase E2), as new views, triggers and indexes do.
+    let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
+        .added_tables
+        .iter()
+        .partition(|k| target.rewritten_by_alter.contains(*k));
+    steps.extend(
+        new_tables
+            .into_iter()
+            .map(|k| create_table(&target.tables[k])),
+    );
     // Phase E: altered tables.
     let mut checks: Vec<DataCheck> = Vec::new();
     let mut healthy: Vec<HealthCheck> = Vec::new();
@@ -495,6 +508,12 @@ pub fn plan(
         };
         steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
     }
+    // Phase E2: new tables with a double-quoted literal, after any native DROP COLUMN.
+    steps.extend(
+        requoted_new
+            .into_iter()
+            .map(|k| create_table(&target.tables[k])),
+    );
     // Phase F: dropped tables.
     for k in &changes.dropped_tables {
         let t = &current.tables[k];
