@@ -252,7 +252,9 @@ fn apply_once(
 }
 
 /// `f` with the connection's busy timeout set to `timeout` and, when `fk_off`, foreign-key
-/// enforcement off; whatever happens, the connection gets both back.
+/// enforcement off; whatever happens, the connection gets both back, and its
+/// `legacy_alter_table` (which a rebuild's step switches on for one rename, then to the
+/// default) as it was, where the SQLite has that setting.
 fn with_settings(
     host: &dyn Host,
     timeout: Duration,
@@ -263,6 +265,9 @@ fn with_settings(
         .map_err(|e| database_error(host, e))?
         .int()
         .unwrap_or(0);
+    let old_legacy = query_value(host, "PRAGMA legacy_alter_table")
+        .map_err(|e| database_error(host, e))?
+        .int();
     let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
     let result = (|| -> Result<Ran> {
         set_timeout(timeout.as_millis().min(i64::MAX as u128) as i64)?;
@@ -275,6 +280,9 @@ fn with_settings(
         let _ = host.execute(FK_ON);
     }
     let _ = set_timeout(old_timeout.max(0));
+    if let Some(legacy) = old_legacy {
+        let _ = host.execute(&format!("PRAGMA legacy_alter_table = {legacy}"));
+    }
     result
 }
 

@@ -24,7 +24,7 @@ mod strategy;
 use checks::{data_checks, health_check};
 use dependents::Dependents;
 pub use online::{abandon_sql, Online, OnlineTable};
-use rebuild::rebuild_steps;
+use rebuild::{rebuild_steps, Swap};
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};
 
@@ -83,6 +83,14 @@ pub struct Capabilities {
     /// and the swap renames them. Asked of the host when an online plan is made.
     #[serde(skip)]
     pub writable_schema: bool,
+    /// `ALTER TABLE t RENAME TO …` under `PRAGMA legacy_alter_table = ON`, with foreign-key
+    /// enforcement off, leaves every other table's `REFERENCES t`, view and trigger naming
+    /// `t`: a blocking rebuild then renames the old table away and creates the new one under
+    /// its declared name, so that SQLite stores the declared statement byte for byte
+    /// (otherwise the new table is renamed into place, and stored as `CREATE TABLE "t"(…)`).
+    /// By default from 3.25.0, where the pragma exists; false for a host that ignores it.
+    #[serde(skip)]
+    pub rename_keeps_references: bool,
 }
 
 impl Capabilities {
@@ -91,6 +99,7 @@ impl Capabilities {
             version,
             keeps_double_quoted_literals: false,
             writable_schema: false,
+            rename_keeps_references: version >= SqliteVersion(3, 25, 0),
         }
     }
     /// `ALTER TABLE ... RENAME COLUMN` (3.25.0), when it rewrites nothing it must not.
@@ -286,6 +295,11 @@ pub const BEGIN: &str = "BEGIN IMMEDIATE";
 /// tables whose foreign keys it can break).
 pub const FK_CHECK: &str = "PRAGMA foreign_key_check";
 
+/// Before a rebuild renames its old table away: other tables' references stay as they are.
+pub const LEGACY_ALTER_ON: &str = "PRAGMA legacy_alter_table = ON";
+/// After it: SQLite's default again (apply restores the connection's own setting).
+pub const LEGACY_ALTER_OFF: &str = "PRAGMA legacy_alter_table = OFF";
+
 /// The foreign-key verification of one table.
 pub fn fk_check_sql(table: &str) -> String {
     format!("{FK_CHECK}({})", q(table))
@@ -388,6 +402,11 @@ fn guarded(steps: Vec<Step>, caps: Capabilities) -> Vec<Step> {
         .collect()
 }
 
+/// A new table, from its declared text.
+fn create_table(t: &Table) -> Step {
+    step(t.sql.clone(), format!("create table {}", t.name))
+}
+
 /// Build the migration plan.
 pub fn plan(
     current: &Schema,
@@ -397,6 +416,8 @@ pub fn plan(
     policy: Policy,
 ) -> Plan {
     let mut caps = caps;
+    // New tables are created after the native RENAME COLUMNs (phase C) and, when SQLite would
+    // re-quote them, after the native DROP COLUMNs (phase E2): only kept tables count.
     caps.keeps_double_quoted_literals = target
         .tables
         .keys()
@@ -426,11 +447,17 @@ pub fn plan(
     let mut online_prepare: Vec<Step> = Vec::new();
     // Phase B: table renames; phase C: column renames (when native).
     steps.extend(rename_steps(current, target, changes, caps));
-    // Phase D: new tables.
-    for k in &changes.added_tables {
-        let t = &target.tables[k];
-        steps.push(step(t.sql.clone(), format!("create table {}", t.name)));
-    }
+    // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
+    // altered tables (phase E2), as new views, triggers and indexes do.
+    let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
+        .added_tables
+        .iter()
+        .partition(|k| target.rewritten_by_alter.contains(*k));
+    steps.extend(
+        new_tables
+            .into_iter()
+            .map(|k| create_table(&target.tables[k])),
+    );
     // Phase E: altered tables.
     let mut checks: Vec<DataCheck> = Vec::new();
     let mut healthy: Vec<HealthCheck> = Vec::new();
@@ -467,21 +494,30 @@ pub fn plan(
         }
         let table_steps = match s {
             Strategy::Native(native) => native,
-            Strategy::Rebuild(why) => {
-                let all = rebuild_steps(a, c, t, current, target, caps, &why);
-                match online {
-                    // The shadow is created and filled before the swap.
-                    Some((ot, prepare)) => {
-                        online_tables.push(ot);
-                        online_prepare.push(prepare);
-                        all.into_iter().skip(2).collect()
-                    }
-                    None => all,
+            Strategy::Rebuild(why) => match online {
+                // The shadow is created and filled before the swap, which renames it in.
+                Some((ot, prepare)) => {
+                    online_tables.push(ot);
+                    online_prepare.push(prepare);
+                    let all =
+                        rebuild_steps(a, c, t, current, target, caps, &why, Swap::RenameNewIn);
+                    let swap = all.into_iter().skip(2);
+                    swap.chain(online::declared_text(t, caps)).collect()
                 }
-            }
+                None => {
+                    let swap = Swap::blocking(c, current, caps);
+                    rebuild_steps(a, c, t, current, target, caps, &why, swap)
+                }
+            },
         };
         steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
     }
+    // Phase E2: new tables with a double-quoted literal, after any native DROP COLUMN.
+    steps.extend(
+        requoted_new
+            .into_iter()
+            .map(|k| create_table(&target.tables[k])),
+    );
     // Phase F: dropped tables.
     for k in &changes.dropped_tables {
         let t = &current.tables[k];

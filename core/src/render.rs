@@ -12,8 +12,9 @@ pub enum Wrapping {
     #[default]
     Transaction,
     /// For a migration runner that wraps each file in its own transaction: no `BEGIN`/`COMMIT`
-    /// and no PRAGMAs, only the steps (with the foreign-key guard, which stops the script when
-    /// enforcement is on).
+    /// and no foreign-key PRAGMAs, only the steps (with the foreign-key guard, which stops the
+    /// script when enforcement is on; a rebuild's step sets `legacy_alter_table`, which may
+    /// change inside a transaction, around its rename).
     NoTransaction,
 }
 

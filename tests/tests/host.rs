@@ -154,7 +154,7 @@ CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE C
     };
     let off = at("PRAGMA foreign_keys = OFF");
     let begin = at("BEGIN IMMEDIATE");
-    let create = at("CREATE TABLE \"_liteshift_new_p\"");
+    let create = at("CREATE TABLE p(");
     let check = main
         .iter()
         .rposition(|c| c.starts_with("PRAGMA foreign_key_check"))

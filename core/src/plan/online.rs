@@ -335,6 +335,23 @@ pub(super) fn prebuilt_index(
     Some((prepare, rename))
 }
 
+/// The swap's step after the shadow is renamed into place, where the schema can be edited:
+/// the table's declared statement stored instead of the one `RENAME TO` wrote (the same but
+/// for the quotes it puts around the name), as [`prebuilt_index`] does for an index. `None`
+/// elsewhere: the table is then stored as `CREATE TABLE "t"(…)`.
+pub(super) fn declared_text(t: &Table, caps: Capabilities) -> Option<Step> {
+    caps.writable_schema.then(|| {
+        step(
+            format!(
+                "PRAGMA writable_schema = ON;\nUPDATE sqlite_schema SET sql = {} WHERE type = 'table' AND name = {};\nPRAGMA writable_schema = RESET",
+                quote_str(&t.sql),
+                quote_str(&t.name)
+            ),
+            format!("online rebuild of {}: store the table as declared", t.name),
+        )
+    })
+}
+
 /// The swap's drain of a table where `REPLACE` can delete rows unlogged: once the logged rows
 /// are out of the shadow, it holds the unlogged rows of the old table plus any such deleted
 /// row; when the counts say there are some, they go, before the logged rows come back.

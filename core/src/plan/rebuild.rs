@@ -1,10 +1,58 @@
-//! The steps of a table rebuild: create the new table under a temporary name, copy every row
-//! (rowids and the AUTOINCREMENT high-water mark kept), drop the old one, rename the new one.
-//! Whether to rebuild is `strategy`'s decision, never this module's.
+//! The steps of a table rebuild: the new table made from its declared text, every row copied
+//! into it (rowids and the AUTOINCREMENT high-water mark kept), the old one dropped — in one of
+//! two orders ([`Swap`]): the old table renamed away first, so that the new one is created
+//! under its own name and stored byte for byte as declared; or, where that cannot be done, the
+//! new one created under a temporary name and renamed into place. Whether to rebuild is
+//! `strategy`'s decision, never this module's.
 
 use super::*;
 use crate::diff::TableAlter;
-use crate::sqltext::{quote_ident as q, quote_str, rename_create};
+use crate::sqltext::{ident_key, quote_ident as q, quote_str, rename_create, tokens};
+use sqlite3_parser::lexer::sql::TokenType;
+
+/// How a rebuild puts the new table in the old one's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Swap {
+    /// The old table is renamed away under `PRAGMA legacy_alter_table = ON` (with
+    /// enforcement off, which a rebuild always has, no other table's `REFERENCES`, view or
+    /// trigger follows it), and the new one is created under its declared name: SQLite stores
+    /// the declared statement byte for byte.
+    RenameOldAway,
+    /// The new table is created under a temporary name and renamed into place; SQLite then
+    /// stores its name quoted (`CREATE TABLE "t"(…)`).
+    RenameNewIn,
+}
+
+impl Swap {
+    /// The order of `c`'s blocking rebuild: the old table renamed away where the SQLite
+    /// renames it keeping other tables' references ([`Capabilities::rename_keeps_references`])
+    /// and can re-read it under its new name (see [`names_itself`]); else the new one renamed in.
+    pub(super) fn blocking(c: &Table, current: &Schema, caps: Capabilities) -> Swap {
+        if caps.rename_keeps_references && !names_itself(c, current) {
+            Swap::RenameOldAway
+        } else {
+            Swap::RenameNewIn
+        }
+    }
+}
+
+/// Whether `c`'s own text, or that of an index on it, qualifies a column with the table's name
+/// (`CHECK (t.a > 0)`, a partial index's `WHERE t.b > 0`): the legacy rename re-reads them
+/// under the new name and fails ("no such column: t.a"). Text that does not tokenize counts.
+fn names_itself(c: &Table, current: &Schema) -> bool {
+    let key = c.name.to_ascii_lowercase();
+    let qualifies = |sql: &str| match tokens(sql) {
+        Some(toks) => toks
+            .windows(2)
+            .any(|w| w[1].0 == TokenType::TK_DOT && ident_key(&sql[w[0].1.clone()]) == key),
+        None => true,
+    };
+    qualifies(&c.sql)
+        || current
+            .indexes
+            .values()
+            .any(|i| i.table.eq_ignore_ascii_case(&c.name) && qualifies(&i.sql))
+}
 
 /// The name of the rowid column to use for `t` (`rowid`, `_rowid_` or `oid`, whichever is not
 /// shadowed by a real column).
@@ -40,6 +88,8 @@ fn source_column_named(a: &TableAlter, c: &Table, tkey: &str, renamed: bool) -> 
     c.column(tkey).map(|x| x.name.clone())
 }
 
+/// The steps of `c`'s rebuild into `t`, in the order `swap` says.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn rebuild_steps(
     a: &TableAlter,
     c: &Table,
@@ -48,40 +98,85 @@ pub(super) fn rebuild_steps(
     target: &Schema,
     caps: Capabilities,
     why: &[String],
+    swap: Swap,
 ) -> Vec<Step> {
     let why = why.join("; ");
     if t.is_virtual() || c.is_virtual() {
         return recreate_virtual(t, &why);
     }
-    let mut out = Vec::new();
-    let tmp = shadow_name(t, current, target);
-    let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
-    out.push(step(
-        create,
-        format!("rebuild {} ({why}): create the new table", t.name),
-    ));
-
+    // After a native RENAME TO, the current table has the target's name.
+    let src_name = if a.renamed() { &t.name } else { &c.name };
     let (cols, exprs) = copied_columns(a, c, t, caps);
-    let src_name = &t.name; // after RENAME TO, the current table has the target name
-    let src_name = if a.renamed() { src_name } else { &c.name };
-    if !cols.is_empty() {
-        out.push(copy_step(a, c, t, caps, &tmp, src_name, &cols, &exprs));
+    let copy =
+        |into: &str, from: &str| copy_step(a, c, t, caps, into, from, src_name, &cols, &exprs);
+    let mut out = Vec::new();
+    match swap {
+        Swap::RenameOldAway => {
+            let old = away_name(t, current, target);
+            out.push(rename_away_step(t, src_name, &old, &why));
+            out.push(step(
+                t.sql.clone(),
+                format!("rebuild {}: create the new table", t.name),
+            ));
+            out.extend((!cols.is_empty()).then(|| copy(&t.name, &old)));
+            out.extend(sequence_step(c, t, &t.name, &old));
+            out.push(drop_old_step(t, &old, cols.is_empty()));
+        }
+        Swap::RenameNewIn => {
+            let tmp = shadow_name(t, current, target);
+            let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
+            out.push(step(
+                create,
+                format!("rebuild {} ({why}): create the new table", t.name),
+            ));
+            out.extend((!cols.is_empty()).then(|| copy(&tmp, src_name)));
+            out.extend(sequence_step(c, t, &tmp, src_name));
+            out.push(drop_old_step(t, src_name, cols.is_empty()));
+            out.push(step(
+                format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
+                format!("rebuild {}: rename the new table into place", t.name),
+            ));
+        }
     }
-    // With nothing to copy (no column carries over and no rowid to keep), dropping the old
-    // table loses its rows.
-    let nothing_copied = cols.is_empty();
-    if c.autoincrement && t.autoincrement {
-        out.push(step(
+    out
+}
+
+/// `ALTER TABLE … RENAME TO old` with `legacy_alter_table` on for that statement only (other
+/// renames of the plan must rewrite references) and back to its default after; apply puts
+/// back whatever the connection had.
+fn rename_away_step(t: &Table, from: &str, old: &str, why: &str) -> Step {
+    step(
+        format!(
+            "{LEGACY_ALTER_ON};\nALTER TABLE {} RENAME TO {};\n{LEGACY_ALTER_OFF}",
+            q(from),
+            q(old)
+        ),
+        format!(
+            "rebuild {} ({why}): rename the old table away (other tables still name {})",
+            t.name, t.name
+        ),
+    )
+}
+
+/// The AUTOINCREMENT high-water mark of the old table (`from`) given to the new one (`to`).
+fn sequence_step(c: &Table, t: &Table, to: &str, from: &str) -> Option<Step> {
+    (c.autoincrement && t.autoincrement).then(|| {
+        step(
             format!(
-                "DELETE FROM sqlite_sequence WHERE name = {tmpq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {tmpq}, seq FROM sqlite_sequence WHERE name = {srcq}",
-                tmpq = quote_str(&tmp),
-                srcq = quote_str(src_name)
+                "DELETE FROM sqlite_sequence WHERE name = {toq};\nINSERT INTO sqlite_sequence (name, seq) SELECT {toq}, seq FROM sqlite_sequence WHERE name = {fromq}",
+                toq = quote_str(to),
+                fromq = quote_str(from)
             ),
             format!("rebuild {}: keep the AUTOINCREMENT high-water mark", t.name),
-        ));
-    }
-    out.push(Step {
-        sql: format!("DROP TABLE {}", q(src_name)),
+        )
+    })
+}
+
+/// The old table's `DROP TABLE`, destructive when nothing was copied (no column carries over
+/// and no rowid to keep: all its rows are lost).
+fn drop_old_step(t: &Table, old: &str, nothing_copied: bool) -> Step {
+    Step {
+        sql: format!("DROP TABLE {}", q(old)),
         reason: if nothing_copied {
             format!(
                 "rebuild {}: drop the old table (no column carries over: all its rows are lost)",
@@ -92,18 +187,22 @@ pub(super) fn rebuild_steps(
         },
         destructive: nothing_copied,
         rewrites_rows: false,
-        cost: Cost::Free(TableSize::of(src_name)),
-    });
-    out.push(step(
-        format!("ALTER TABLE {} RENAME TO {}", q(&tmp), q(&t.name)),
-        format!("rebuild {}: rename the new table into place", t.name),
-    ));
-    out
+        cost: Cost::Free(TableSize::of(old)),
+    }
+}
+
+/// The name the old table is renamed away to: one no table has, before or after.
+fn away_name(t: &Table, current: &Schema, target: &Schema) -> String {
+    unused_name(format!("_liteshift_old_{}", t.name), current, target)
 }
 
 /// The temporary name a rebuilt table is created under: one no table has, before or after.
 pub(super) fn shadow_name(t: &Table, current: &Schema, target: &Schema) -> String {
-    let mut tmp = format!("_liteshift_new_{}", t.name);
+    unused_name(format!("_liteshift_new_{}", t.name), current, target)
+}
+
+/// `tmp`, with `_` appended until no table has the name, before or after.
+fn unused_name(mut tmp: String, current: &Schema, target: &Schema) -> String {
     while current.tables.contains_key(&tmp.to_ascii_lowercase())
         || target.tables.contains_key(&tmp.to_ascii_lowercase())
     {
@@ -192,15 +291,18 @@ pub(super) fn copied_columns_named(
     (cols, exprs)
 }
 
-/// The `INSERT … SELECT` that copies every row, destructive when values of dropped columns
-/// are lost or stored values become generated ones.
+/// The `INSERT … SELECT` that copies every row from `from` into `into`, destructive when values
+/// of dropped columns are lost or stored values become generated ones. The old table is read
+/// under its name before the rebuild (`src_name`, an alias when it was renamed away), which
+/// declared values may name.
 #[allow(clippy::too_many_arguments)]
 fn copy_step(
     a: &TableAlter,
     c: &Table,
     t: &Table,
     caps: Capabilities,
-    tmp: &str,
+    into: &str,
+    from: &str,
     src_name: &str,
     cols: &[String],
     exprs: &[String],
@@ -237,10 +339,14 @@ fn copy_step(
     Step {
         sql: format!(
             "INSERT INTO {} ({}) SELECT {} FROM {}",
-            q(tmp),
+            q(into),
             cols.join(", "),
             exprs.join(", "),
-            q(src_name)
+            if from == src_name {
+                q(from)
+            } else {
+                format!("{} AS {}", q(from), q(src_name))
+            }
         ),
         reason,
         destructive: !lost.is_empty() || !became_generated.is_empty(),
