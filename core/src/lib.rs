@@ -104,6 +104,11 @@ pub struct Options {
     /// Never drop what the declaration does not mention — a table, column, index, view or
     /// trigger — and apply everything else; the plan names what was kept ([`Plan::kept`]).
     pub keep_undeclared: bool,
+    /// Plan as if foreign-key enforcement could not be switched off (Cloudflare D1, rqlite
+    /// `-fk`): a rebuild takes every table that references the rebuilt one along. Found on
+    /// the host by itself (see [`probe::foreign_keys_enforced`]); this is for planning
+    /// without one (`diff`) and for tests.
+    pub foreign_keys_enforced: bool,
 }
 
 impl Default for Options {
@@ -123,6 +128,7 @@ impl Default for Options {
             online: None,
             ignore: Vec::new(),
             keep_undeclared: false,
+            foreign_keys_enforced: false,
         }
     }
 }
@@ -289,11 +295,21 @@ fn capabilities(host: &dyn Host, opts: &Options) -> Result<Capabilities> {
         None => connection_version(host)?,
     };
     let mut caps = Capabilities::new(version);
+    caps.foreign_keys_enforced = opts.foreign_keys_enforced
+        || probe::foreign_keys_enforced(host).map_err(|e| as_database_error(host, e))?;
     caps.writable_schema = opts.online.is_some()
         && version >= SqliteVersion(3, 40, 0)
         && connection_version(host)? >= SqliteVersion(3, 40, 0)
         && writable_schema(host);
     Ok(caps)
+}
+
+/// What a SQLite of `version` can do, planning without its host (`diff`, catalog rows).
+#[cfg(feature = "rusqlite")]
+fn offline_capabilities(version: SqliteVersion, opts: &Options) -> Capabilities {
+    let mut caps = Capabilities::new(version);
+    caps.foreign_keys_enforced = opts.foreign_keys_enforced;
+    caps
 }
 
 /// Whether `host`'s connection may edit `sqlite_schema`: `PRAGMA writable_schema = ON` and
@@ -368,7 +384,7 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
     let from = declared::load_declared_on(&*scratch, from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    let planned = plan_schemas(from.schema, &to, opts, Capabilities::new(version))?;
+    let planned = plan_schemas(from.schema, &to, opts, offline_capabilities(version, opts))?;
     // Declared values compile against the `from` tables (empty, in the scratch database).
     check_values(&*scratch, &planned, &opts.source_name)?;
     Ok(planned)
@@ -402,7 +418,12 @@ pub fn plan_catalog(rows: &[CatalogRow], schema_sql: &str, opts: &Options) -> Re
     let declared =
         declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
-    plan_schemas(current, &declared, opts, Capabilities::new(version))
+    plan_schemas(
+        current,
+        &declared,
+        opts,
+        offline_capabilities(version, opts),
+    )
 }
 
 /// Migrate `host`'s database to the declared schema `schema_sql`, in one transaction.

@@ -5,7 +5,7 @@
 //! give a byte-identical plan. [`table_strategy`] is the one place that decides between native
 //! `ALTER TABLE` statements and a table rebuild.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -15,6 +15,7 @@ use crate::sqltext::quote_ident as q;
 
 mod checks;
 mod dependents;
+mod enforced;
 mod fkscope;
 mod online;
 mod rebuild;
@@ -24,7 +25,7 @@ mod strategy;
 use checks::{data_checks, health_check};
 use dependents::Dependents;
 pub use online::{abandon_sql, Online, OnlineTable};
-use rebuild::{rebuild_steps, Swap};
+use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};
 
@@ -91,6 +92,13 @@ pub struct Capabilities {
     /// By default from 3.25.0, where the pragma exists; false for a host that ignores it.
     #[serde(skip)]
     pub rename_keeps_references: bool,
+    /// Foreign-key enforcement is on and cannot be switched off (Cloudflare D1, rqlite
+    /// launched with `-fk`, libSQL over HTTP; probed on the host: `PRAGMA foreign_keys = OFF`
+    /// read back). `DROP TABLE` of a parent then fires its children's `ON DELETE` actions, so
+    /// a rebuild takes every table that references the rebuilt one along, transitively (see
+    /// `enforced`), and the plan never asks for enforcement off.
+    #[serde(skip)]
+    pub foreign_keys_enforced: bool,
 }
 
 impl Capabilities {
@@ -100,6 +108,7 @@ impl Capabilities {
             keeps_double_quoted_literals: false,
             writable_schema: false,
             rename_keeps_references: version >= SqliteVersion(3, 25, 0),
+            foreign_keys_enforced: false,
         }
     }
     /// `ALTER TABLE ... RENAME COLUMN` (3.25.0), when it rewrites nothing it must not.
@@ -438,15 +447,39 @@ pub fn plan(
             table_strategy(a, c, t, current, caps, &doomed_indexes)
         })
         .collect();
-    let deps = Dependents::find(current, target, changes, &strategies, caps, doomed_indexes);
+    let mut warnings = changes.warnings.clone();
+    let mut policy = policy;
+    // Where enforcement stays on, the tables that reference a rebuilt or dropped one are
+    // rebuilt with it (see `enforced`).
+    let joined;
+    let (changes, strategies) = if caps.foreign_keys_enforced {
+        if policy.online {
+            policy.online = false;
+            warnings.push("online: not on this host, where foreign-key enforcement stays on: every rebuild runs in the one transaction".into());
+        }
+        joined =
+            enforced::with_referencing(current, target, changes, strategies, caps, &doomed_indexes);
+        (&joined.0, joined.1)
+    } else {
+        (changes, strategies)
+    };
+    let mut deps = Dependents::find(current, target, changes, &strategies, caps, doomed_indexes);
+    deps.fk_off &= !caps.foreign_keys_enforced;
+    // The old tables of rebuilds under enforcement, and the dropped tables, go last.
+    let mut last_drops: Vec<(String, Step)> = Vec::new();
 
     // Phase A: drop triggers, views, indexes.
     let mut steps = deps.drop_steps(current);
-    let mut warnings = changes.warnings.clone();
     let mut online_tables: Vec<OnlineTable> = Vec::new();
     let mut online_prepare: Vec<Step> = Vec::new();
     // Phase B: table renames; phase C: column renames (when native).
     steps.extend(rename_steps(current, target, changes, caps));
+    // Where enforcement stays on, every rebuilt table is renamed away here, before any table
+    // that names it is created (SQLite would point that name at the old table), and every new
+    // one is created before any copy (a row's foreign key needs its parent table).
+    let rename_aways_at = steps.len();
+    let mut rename_aways: Vec<Step> = Vec::new();
+    let mut rename_aways_created: Vec<Step> = Vec::new();
     // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
     // altered tables (phase E2), as new views, triggers and indexes do.
     let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
@@ -506,28 +539,59 @@ pub fn plan(
                 }
                 None => {
                     let swap = Swap::blocking(c, current, caps);
-                    rebuild_steps(a, c, t, current, target, caps, &why, swap)
+                    let mut all = rebuild_steps(a, c, t, current, target, caps, &why, swap);
+                    if swap == Swap::RenameOldAwayEnforced && !c.is_virtual() {
+                        let drop = enforced_old_drop(a, c, t, current, target, caps);
+                        last_drops.push((a.from.clone(), with_cost_on(drop, &c.name)));
+                        rename_aways.push(with_cost_on(all.remove(0), &c.name));
+                        rename_aways_created.push(with_cost_on(all.remove(0), &c.name));
+                    }
+                    all
                 }
             },
         };
         steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
     }
+    rename_aways.extend(rename_aways_created);
+    steps.splice(rename_aways_at..rename_aways_at, rename_aways);
     // Phase E2: new tables with a double-quoted literal, after any native DROP COLUMN.
     steps.extend(
         requoted_new
             .into_iter()
             .map(|k| create_table(&target.tables[k])),
     );
-    // Phase F: dropped tables.
+    // Phase F: dropped tables; where enforcement stays on, with the old tables of the
+    // rebuilds, each before the tables it references.
     for k in &changes.dropped_tables {
         let t = &current.tables[k];
-        steps.push(Step {
-            sql: format!("DROP TABLE {}", q(&t.name)),
-            reason: format!("drop table {} (all its rows are lost)", t.name),
-            destructive: true,
-            rewrites_rows: false,
-            cost: Cost::Free(TableSize::of(t.name.clone())),
-        });
+        last_drops.push((
+            k.clone(),
+            Step {
+                sql: format!("DROP TABLE {}", q(&t.name)),
+                reason: format!("drop table {} (all its rows are lost)", t.name),
+                destructive: true,
+                rewrites_rows: false,
+                cost: Cost::Free(TableSize::of(t.name.clone())),
+            },
+        ));
+    }
+    if caps.foreign_keys_enforced && !last_drops.is_empty() {
+        let order: Vec<String> = last_drops.iter().map(|(k, _)| k.clone()).collect();
+        let mut by_table: BTreeMap<String, Step> = last_drops.into_iter().collect();
+        steps.insert(
+            0,
+            step(
+                enforced::DEFER_FOREIGN_KEYS.into(),
+                "foreign keys stay enforced on this host: checked at COMMIT, so the copies may fill parents and children in any order".into(),
+            ),
+        );
+        steps.extend(
+            enforced::children_first(current, &order)
+                .into_iter()
+                .filter_map(|k| by_table.remove(&k)),
+        );
+    } else {
+        steps.extend(last_drops.into_iter().map(|(_, st)| st));
     }
     // Phases G, H, I: indexes, views, triggers.
     steps.extend(deps.create_steps(target, changes).into_iter().map(|st| {

@@ -183,6 +183,23 @@ pub fn probe(host: &dyn Host) -> Result<HostTraits> {
     })
 }
 
+/// Whether foreign-key enforcement is on and cannot be switched off: `PRAGMA foreign_keys =
+/// OFF` is read back (D1 accepts the statement and ignores it), then enforcement is put back.
+/// Inside a transaction SQLite ignores the statement on every host, so there the answer is
+/// no: the caller's transaction, not the host, keeps it on (apply refuses a plan that needs
+/// it off there). A few host calls; the planner asks it on every full plan.
+pub fn foreign_keys_enforced(host: &dyn Host) -> Result<bool> {
+    let fail = |e: HostError| database_error(host, "asking whether foreign keys can be off", e);
+    if read_flag(host, "foreign_keys").map_err(fail)? != Some(true)
+        || host.in_transaction().unwrap_or(false)
+    {
+        return Ok(false);
+    }
+    with_flag(host, "foreign_keys", true, false, |accepted| {
+        Ok(!accepted || read_flag(host, "foreign_keys").map_err(fail)? != Some(false))
+    })
+}
+
 /// The version `sqlite_version()` reports, or where the host refuses it (or answers NULL, as
 /// an authorizer's `SQLITE_IGNORE` makes it), the floor its features show.
 fn version(host: &dyn Host) -> Result<(SqliteVersion, VersionSource), HostError> {

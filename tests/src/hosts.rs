@@ -109,3 +109,19 @@ pub fn durable_object_like(conn: &mut Connection) {
     }))
     .unwrap();
 }
+
+/// Make `conn` keep foreign-key enforcement on whatever it is told, as rqlite launched with
+/// `-fk`, libSQL/Turso over HTTP and D1 do: `PRAGMA foreign_keys = …` is silently ignored
+/// (the authorizer's `SQLITE_IGNORE`), and everything else is allowed — `BEGIN` included, so
+/// the ordinary apply runs, and only enforcement differs from an ordinary connection.
+pub fn foreign_keys_always_on(conn: &mut Connection) {
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if is(pragma_name, "foreign_keys") => Authorization::Ignore,
+        _ => Authorization::Allow,
+    }))
+    .unwrap();
+}

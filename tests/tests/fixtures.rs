@@ -107,21 +107,50 @@ fn snapshot(fx: &Fixture, name: &str, sql: &str) {
     settings.bind(|| insta::assert_snapshot!(name, sql));
 }
 
+/// How the database's connection behaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Host {
+    /// An ordinary connection (the plans are the snapshots).
+    Ordinary,
+    /// Foreign-key enforcement cannot be switched off (D1, rqlite `-fk`): a rebuild takes the
+    /// tables that reference the rebuilt one along, and must keep every row just the same.
+    Enforced,
+}
+
 /// Migrate `conn` to `schema`; check everything a migration promises.
-fn run_direction(fx: &Fixture, conn: &mut Connection, path: &Path, schema: &str, reverse: bool) {
+fn run_direction(
+    fx: &Fixture,
+    conn: &mut Connection,
+    path: &Path,
+    schema: &str,
+    reverse: bool,
+    host: Host,
+) {
     let label = format!(
-        "{} ({})",
+        "{} ({}{})",
         fx.dir.file_name().unwrap().to_string_lossy(),
-        if reverse { "reverse" } else { "forward" }
+        if reverse { "reverse" } else { "forward" },
+        if host == Host::Enforced {
+            ", foreign keys enforced"
+        } else {
+            ""
+        }
     );
     let opts = fx.options(reverse);
     let planned =
         plan_migration(conn, schema, &opts).unwrap_or_else(|e| panic!("{label}: plan: {e}"));
-    snapshot(
-        fx,
-        if reverse { "reverse" } else { "forward" },
-        &liteshift::render_sql(&planned.plan),
-    );
+    if host == Host::Ordinary {
+        snapshot(
+            fx,
+            if reverse { "reverse" } else { "forward" },
+            &liteshift::render_sql(&planned.plan),
+        );
+    } else {
+        assert!(
+            !planned.plan.foreign_keys_off,
+            "{label}: asks for enforcement off"
+        );
+    }
     let expect = fx
         .opt(if reverse { "reverse" } else { "forward" })
         .unwrap_or("ok");
@@ -209,8 +238,11 @@ fn run_direction(fx: &Fixture, conn: &mut Connection, path: &Path, schema: &str,
     }
 }
 
-fn run_fixture(dir: &Path) {
+fn run_fixture(dir: &Path, host: Host) {
     let fx = Fixture::load(dir);
+    if host == Host::Enforced && fx.opt("foreign-keys") == Some("off") {
+        return; // a fixture about data that only exists with enforcement off
+    }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("db.sqlite");
     let mut conn = Connection::open(&path).unwrap();
@@ -220,15 +252,27 @@ fn run_fixture(dir: &Path) {
     if fx.opt("foreign-keys") != Some("off") {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     }
-    run_direction(&fx, &mut conn, &path, &fx.after, false);
+    if host == Host::Enforced {
+        liteshift_tests::hosts::foreign_keys_always_on(&mut conn);
+    }
+    run_direction(&fx, &mut conn, &path, &fx.after, false, host);
     if fx.opt("forward") == Some("refused") {
         return;
     }
-    run_direction(&fx, &mut conn, &path, &fx.before, true);
+    run_direction(&fx, &mut conn, &path, &fx.before, true, host);
 }
 
 #[test]
 fn fixtures() {
+    run_fixtures(Host::Ordinary);
+}
+
+#[test]
+fn fixtures_with_foreign_keys_enforced() {
+    run_fixtures(Host::Enforced);
+}
+
+fn run_fixtures(host: Host) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
         .unwrap()
@@ -239,7 +283,7 @@ fn fixtures() {
     assert!(dirs.len() >= 25, "expected the fixture folders");
     let mut failed = Vec::new();
     for d in &dirs {
-        let r = std::panic::catch_unwind(|| run_fixture(d));
+        let r = std::panic::catch_unwind(|| run_fixture(d, host));
         if r.is_err() {
             failed.push(d.file_name().unwrap().to_string_lossy().to_string());
         }

@@ -21,6 +21,11 @@ pub(super) enum Swap {
     /// The new table is created under a temporary name and renamed into place; SQLite then
     /// stores its name quoted (`CREATE TABLE "t"(…)`).
     RenameNewIn,
+    /// Foreign-key enforcement stays on (Cloudflare D1, rqlite `-fk`): the old table is renamed
+    /// away with every reference following it (its children, rebuilt with it, then name the
+    /// old table: see `enforced`), and its `DROP` is left to the plan, which drops the old
+    /// tables after every copy, children first, so that no `ON DELETE` action fires.
+    RenameOldAwayEnforced,
 }
 
 impl Swap {
@@ -28,7 +33,9 @@ impl Swap {
     /// renames it keeping other tables' references ([`Capabilities::rename_keeps_references`])
     /// and can re-read it under its new name (see [`names_itself`]); else the new one renamed in.
     pub(super) fn blocking(c: &Table, current: &Schema, caps: Capabilities) -> Swap {
-        if caps.rename_keeps_references && !names_itself(c, current) {
+        if caps.foreign_keys_enforced {
+            Swap::RenameOldAwayEnforced
+        } else if caps.rename_keeps_references && !names_itself(c, current) {
             Swap::RenameOldAway
         } else {
             Swap::RenameNewIn
@@ -122,6 +129,22 @@ pub(super) fn rebuild_steps(
             out.extend(sequence_step(c, t, &t.name, &old));
             out.push(drop_old_step(t, &old, cols.is_empty()));
         }
+        Swap::RenameOldAwayEnforced => {
+            let old = away_name(t, current, target);
+            out.push(step(
+                format!("ALTER TABLE {} RENAME TO {}", q(src_name), q(&old)),
+                format!(
+                    "rebuild {} ({why}): rename the old table away (the tables that reference it follow it, and are rebuilt too)",
+                    t.name
+                ),
+            ));
+            out.push(step(
+                t.sql.clone(),
+                format!("rebuild {}: create the new table", t.name),
+            ));
+            out.extend((!cols.is_empty()).then(|| copy(&t.name, &old)));
+            out.extend(sequence_step(c, t, &t.name, &old));
+        }
         Swap::RenameNewIn => {
             let tmp = shadow_name(t, current, target);
             let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
@@ -189,6 +212,20 @@ fn drop_old_step(t: &Table, old: &str, nothing_copied: bool) -> Step {
         rewrites_rows: false,
         cost: Cost::Free(TableSize::of(old)),
     }
+}
+
+/// The `DROP` of the old table a [`Swap::RenameOldAwayEnforced`] rebuild left, which the plan
+/// runs after every copy.
+pub(super) fn enforced_old_drop(
+    a: &TableAlter,
+    c: &Table,
+    t: &Table,
+    current: &Schema,
+    target: &Schema,
+    caps: Capabilities,
+) -> Step {
+    let nothing_copied = copied_columns(a, c, t, caps).0.is_empty();
+    drop_old_step(t, &away_name(t, current, target), nothing_copied)
 }
 
 /// The name the old table is renamed away to: one no table has, before or after.
