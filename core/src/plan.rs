@@ -533,14 +533,14 @@ pub fn plan(
                     online_tables.push(ot);
                     online_prepare.push(prepare);
                     let all =
-                        rebuild_steps(a, c, t, current, target, caps, &why, Swap::RenameNewIn);
+                        rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
                     let swap = all.into_iter().skip(2);
                     swap.chain(online::declared_text(t, caps)).collect()
                 }
                 None => {
                     let swap = Swap::blocking(c, current, caps);
                     let mut all = rebuild_steps(a, c, t, current, target, caps, &why, swap);
-                    if swap == Swap::RenameOldAwayEnforced && !c.is_virtual() {
+                    if swap == Swap::OldAwayEnforced && !c.is_virtual() {
                         let drop = enforced_old_drop(a, c, t, current, target, caps);
                         last_drops.push((a.from.clone(), with_cost_on(drop, &c.name)));
                         rename_aways.push(with_cost_on(all.remove(0), &c.name));

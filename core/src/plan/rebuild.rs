@@ -17,15 +17,15 @@ pub(super) enum Swap {
     /// enforcement off, which a rebuild always has, no other table's `REFERENCES`, view or
     /// trigger follows it), and the new one is created under its declared name: SQLite stores
     /// the declared statement byte for byte.
-    RenameOldAway,
+    OldAway,
     /// The new table is created under a temporary name and renamed into place; SQLite then
     /// stores its name quoted (`CREATE TABLE "t"(…)`).
-    RenameNewIn,
+    NewIn,
     /// Foreign-key enforcement stays on (Cloudflare D1, rqlite `-fk`): the old table is renamed
     /// away with every reference following it (its children, rebuilt with it, then name the
     /// old table: see `enforced`), and its `DROP` is left to the plan, which drops the old
     /// tables after every copy, children first, so that no `ON DELETE` action fires.
-    RenameOldAwayEnforced,
+    OldAwayEnforced,
 }
 
 impl Swap {
@@ -34,11 +34,11 @@ impl Swap {
     /// and can re-read it under its new name (see [`names_itself`]); else the new one renamed in.
     pub(super) fn blocking(c: &Table, current: &Schema, caps: Capabilities) -> Swap {
         if caps.foreign_keys_enforced {
-            Swap::RenameOldAwayEnforced
+            Swap::OldAwayEnforced
         } else if caps.rename_keeps_references && !names_itself(c, current) {
-            Swap::RenameOldAway
+            Swap::OldAway
         } else {
-            Swap::RenameNewIn
+            Swap::NewIn
         }
     }
 }
@@ -118,7 +118,7 @@ pub(super) fn rebuild_steps(
         |into: &str, from: &str| copy_step(a, c, t, caps, into, from, src_name, &cols, &exprs);
     let mut out = Vec::new();
     match swap {
-        Swap::RenameOldAway => {
+        Swap::OldAway => {
             let old = away_name(t, current, target);
             out.push(rename_away_step(t, src_name, &old, &why));
             out.push(step(
@@ -129,7 +129,7 @@ pub(super) fn rebuild_steps(
             out.extend(sequence_step(c, t, &t.name, &old));
             out.push(drop_old_step(t, &old, cols.is_empty()));
         }
-        Swap::RenameOldAwayEnforced => {
+        Swap::OldAwayEnforced => {
             let old = away_name(t, current, target);
             out.push(step(
                 format!("ALTER TABLE {} RENAME TO {}", q(src_name), q(&old)),
@@ -145,7 +145,7 @@ pub(super) fn rebuild_steps(
             out.extend((!cols.is_empty()).then(|| copy(&t.name, &old)));
             out.extend(sequence_step(c, t, &t.name, &old));
         }
-        Swap::RenameNewIn => {
+        Swap::NewIn => {
             let tmp = shadow_name(t, current, target);
             let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
             out.push(step(
@@ -214,7 +214,7 @@ fn drop_old_step(t: &Table, old: &str, nothing_copied: bool) -> Step {
     }
 }
 
-/// The `DROP` of the old table a [`Swap::RenameOldAwayEnforced`] rebuild left, which the plan
+/// The `DROP` of the old table a [`Swap::OldAwayEnforced`] rebuild left, which the plan
 /// runs after every copy.
 pub(super) fn enforced_old_drop(
     a: &TableAlter,
