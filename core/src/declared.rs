@@ -337,7 +337,10 @@ fn declared_fks(scratch: &dyn Host, version: SqliteVersion) -> Result<Vec<Declar
              SELECT m.name, f.\"table\", f.\"from\", f.\"to\", \
              lower(f.\"table\") IN t, \
              f.\"to\" IS NULL OR EXISTS (SELECT 1 FROM pragma_{xinfo}(f.\"table\") c WHERE c.name = f.\"to\" COLLATE NOCASE) \
-             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.rowid, f.id, f.seq"
+             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {} ORDER BY m.rowid, f.id, f.seq",
+            // A platform's tables are not the schema's, and some cannot be read (Durable
+            // Objects' `_cf_KV`: not even its pragmas).
+            crate::share::not_platform_sql("m.name")
         ))?;
         return Ok(rows
             .into_iter()
@@ -349,6 +352,7 @@ fn declared_fks(scratch: &dyn Host, version: SqliteVersion) -> Result<Vec<Declar
         .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")?
         .into_iter()
         .filter_map(|r| r.first().and_then(Value::text))
+        .filter(|t| platform_of(t).is_none())
         .collect();
     let mut columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for t in &tables {

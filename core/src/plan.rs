@@ -532,8 +532,7 @@ pub fn plan(
                 Some((ot, prepare)) => {
                     online_tables.push(ot);
                     online_prepare.push(prepare);
-                    let all =
-                        rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
+                    let all = rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
                     let swap = all.into_iter().skip(2);
                     swap.chain(online::declared_text(t, caps)).collect()
                 }
