@@ -23,6 +23,11 @@ enum Outcome {
     /// foreign key the seeded rows break): the refusal left the database unchanged, and the
     /// same pair migrated exactly without rows.
     RefusedByData(String),
+    /// Where enforcement stays on: the declared schema's own foreign key cannot work (to a
+    /// table that does not exist, or to parent columns that are not a key), so SQLite refuses
+    /// every write to the table — the copy too; the step failed and left the database
+    /// unchanged (the app cannot write that table on such a host either).
+    UnwritableWhereEnforced(String),
 }
 
 /// The options every pair runs with: the defaults, plus allowing data loss (real upgrades do
@@ -34,11 +39,19 @@ fn options() -> Options {
     }
 }
 
-fn migrate_pair(from: &str, to: &str) -> Result<Outcome, String> {
-    match migrate_pair_with_rows(from, to, 3, &options()) {
+/// How the database's connection behaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Host {
+    Ordinary,
+    /// Foreign-key enforcement cannot be switched off (D1, rqlite `-fk`).
+    Enforced,
+}
+
+fn migrate_pair(from: &str, to: &str, host: Host) -> Result<Outcome, String> {
+    match migrate_pair_with_rows(from, to, 3, &options(), host) {
         Err(e @ liteshift::Error::Refused(liteshift::Refusal::Violations { .. })) => {
             if let Some(opts) = with_values(from, to, &e) {
-                match migrate_pair_with_rows(from, to, 3, &opts) {
+                match migrate_pair_with_rows(from, to, 3, &opts, host) {
                     Ok(Ok((r, s, _))) => {
                         return Ok(Outcome::MigratedWithValues(r, s, opts.hints.values.len()))
                     }
@@ -49,11 +62,18 @@ fn migrate_pair(from: &str, to: &str) -> Result<Outcome, String> {
                     Err(_) => {}
                 }
             }
-            match migrate_pair_with_rows(from, to, 0, &options()) {
+            match migrate_pair_with_rows(from, to, 0, &options(), host) {
                 Ok(Ok(_)) => Ok(Outcome::RefusedByData(e.to_string())),
                 Ok(Err(m)) => Err(format!("without rows: {m}")),
                 Err(e2) => Err(format!("refused with rows ({e}), and without rows: {e2}")),
             }
+        }
+        Err(e @ liteshift::Error::StepFailed { .. })
+            if host == Host::Enforced
+                && (e.to_string().contains("foreign key mismatch")
+                    || e.to_string().contains("no such table")) =>
+        {
+            Ok(Outcome::UnwritableWhereEnforced(e.to_string()))
         }
         Err(e) => Err(format!("migrate: {e}")),
         Ok(Ok((r, s, w))) => Ok(Outcome::Migrated(r, s, w)),
@@ -139,6 +159,7 @@ fn migrate_pair_with_rows(
     to: &str,
     rows: usize,
     opts: &Options,
+    host: Host,
 ) -> Result<Result<Migrated, String>, liteshift::Error> {
     let mut conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(from).expect("loading the from schema");
@@ -148,7 +169,13 @@ fn migrate_pair_with_rows(
     let values_before = column_values(&conn);
     let fk_before = fk_violations(&conn);
     let schema_before = liteshift::introspect(&conn).unwrap();
+    if host == Host::Enforced {
+        liteshift_tests::hosts::foreign_keys_always_on(&mut conn);
+    }
     let report = match migrate(&mut conn, to, opts) {
+        Ok(r) if host == Host::Enforced && r.plan.foreign_keys_off => {
+            return Ok(Err("the plan asks for enforcement off".into()))
+        }
         Ok(r) => r,
         Err(e) => {
             if table_rows(&conn) != before || liteshift::introspect(&conn).unwrap() != schema_before
@@ -248,6 +275,16 @@ fn check_result(
 
 #[test]
 fn corpus_every_consecutive_pair() {
+    run_corpus(Host::Ordinary);
+}
+
+/// The same pairs on a connection that keeps foreign-key enforcement on: every row kept.
+#[test]
+fn corpus_every_consecutive_pair_with_foreign_keys_enforced() {
+    run_corpus(Host::Enforced);
+}
+
+fn run_corpus(host: Host) {
     let Some(dir) = corpus_dir() else {
         eprintln!("SKIPPED: ../shared/corpus is not present (it is in CI); corpus test not run");
         return;
@@ -262,6 +299,7 @@ fn corpus_every_consecutive_pair() {
     let (mut pairs, mut rows, mut steps) = (0, 0, 0);
     let mut failures = Vec::new();
     let mut refused = Vec::new();
+    let mut unwritable = Vec::new();
     let mut warned = 0;
     let (mut valued_pairs, mut values) = (0, 0);
     for p in projects {
@@ -287,7 +325,7 @@ fn corpus_every_consecutive_pair() {
                 w[0].file_name().unwrap().to_string_lossy(),
                 w[1].file_name().unwrap().to_string_lossy()
             );
-            match migrate_pair(&from, &to) {
+            match migrate_pair(&from, &to, host) {
                 Ok(Outcome::Migrated(r, s, w)) => {
                     rows += r;
                     steps += s;
@@ -300,6 +338,7 @@ fn corpus_every_consecutive_pair() {
                     values += n;
                 }
                 Ok(Outcome::RefusedByData(m)) => refused.push(format!("{label}: {m}")),
+                Ok(Outcome::UnwritableWhereEnforced(m)) => unwritable.push(format!("{label}: {m}")),
                 Err(e) => failures.push(format!("{label}: {e}")),
             }
         }
@@ -307,10 +346,19 @@ fn corpus_every_consecutive_pair() {
     for r in &refused {
         eprintln!("refused with seeded rows, migrated exactly without: {r}");
     }
+    for r in &unwritable {
+        eprintln!("its own foreign key makes a table unwritable where enforcement stays on (unchanged): {r}");
+    }
     eprintln!(
-        "corpus (default options, allow_data_loss): {pairs} pairs; {} migrated exactly with rows ({rows} seeded rows, {steps} steps; {warned} with dangling-foreign-key warnings; {valued_pairs} of them refused until {values} declared values were given for new NOT NULL/UNIQUE columns or NULLs under a new NOT NULL); {} refused by the seeded data (unchanged) and migrated exactly without rows; {} failures",
-        pairs - failures.len() - refused.len(),
+        "corpus (default options, allow_data_loss{}): {pairs} pairs; {} migrated exactly with rows ({rows} seeded rows, {steps} steps; {warned} with dangling-foreign-key warnings; {valued_pairs} of them refused until {values} declared values were given for new NOT NULL/UNIQUE columns or NULLs under a new NOT NULL); {} refused by the seeded data (unchanged) and migrated exactly without rows; {} failed where enforcement stays on because the schema's own foreign key makes a table unwritable (unchanged); {} failures",
+        if host == Host::Enforced {
+            ", foreign keys enforced"
+        } else {
+            ""
+        },
+        pairs - failures.len() - refused.len() - unwritable.len(),
         refused.len(),
+        unwritable.len(),
         failures.len()
     );
     assert!(
