@@ -86,6 +86,21 @@ pub fn check_pair(
     rows_per_table: usize,
     allow_data_loss: bool,
 ) -> Result<PairOutcome, String> {
+    check_pair_on(pair, rows_per_table, allow_data_loss, false)
+}
+
+/// [`check_pair`], with `enforced`: on a connection that keeps foreign-key enforcement on
+/// whatever it is told (D1, rqlite `-fk`: `hosts::foreign_keys_always_on`). Then the plan
+/// must never ask for enforcement off, and every promise holds just the same; a step that
+/// fails because the schema's own foreign key cannot work there (to a missing table, or to
+/// parent columns that are not a key: SQLite refuses every write to the table) must leave
+/// the file byte-identical, and counts as a refusal.
+pub fn check_pair_on(
+    pair: &crate::gen::Pair,
+    rows_per_table: usize,
+    allow_data_loss: bool,
+    enforced: bool,
+) -> Result<PairOutcome, String> {
     let (a, b) = (pair.a.as_str(), pair.b.as_str());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("db.sqlite");
@@ -94,6 +109,9 @@ pub fn check_pair(
         .map_err(|e| format!("generated schema a does not load: {e}\n{a}"))?;
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     seed_rows(&conn, rows_per_table);
+    if enforced {
+        crate::hosts::foreign_keys_always_on(&mut conn);
+    }
     let opts = Options {
         allow_data_loss,
         hints: pair.hints.clone(),
@@ -125,8 +143,21 @@ pub fn check_pair(
             }
             return Ok(PairOutcome::Refused);
         }
+        Err(e @ liteshift::Error::StepFailed { .. })
+            if enforced
+                && (e.to_string().contains("foreign key mismatch")
+                    || e.to_string().contains("no such table")) =>
+        {
+            if fs::read(&path).unwrap() != bytes_before {
+                return Err(format!("failed step ({e}) changed the file{}", ctx()));
+            }
+            return Ok(PairOutcome::Refused);
+        }
         Err(e) => return Err(format!("migrate failed: {e}{}", ctx())),
     };
+    if enforced && report.plan.foreign_keys_off {
+        return Err(format!("the plan asks for enforcement off{}", ctx()));
+    }
     // Re-planned with the same options (an app passes the same hints at every start): nothing.
     let again = plan_migration(&conn, b, &opts).map_err(|e| format!("re-plan: {e}{}", ctx()))?;
     if !again.plan.steps.is_empty() {

@@ -2,7 +2,7 @@
 //! (CI runs the default, 200).
 
 use liteshift_tests::check::{
-    check_declared_text, check_diff_script_in_shell, check_pair, PairOutcome,
+    check_declared_text, check_diff_script_in_shell, check_pair, check_pair_on, PairOutcome,
 };
 use liteshift_tests::gen::{pair, Schema, Seeded};
 use proptest::prelude::*;
@@ -73,6 +73,15 @@ proptest! {
             // with data loss allowed, a refusal can only come from the rows
             let _ = matches!(outcome.unwrap(), PairOutcome::Migrated { .. } | PairOutcome::Refused);
         }
+    }
+
+    /// The same where foreign-key enforcement stays on (D1, rqlite `-fk`): a rebuild takes the
+    /// tables that reference the rebuilt one along, and every promise holds.
+    #[test]
+    fn migrating_a_pair_keeps_every_promise_with_foreign_keys_enforced(seed in any::<u64>(), edits in 1usize..6, allow_loss in prop::bool::weighted(0.8)) {
+        let p = pair(&mut Seeded(seed), edits);
+        let outcome = check_pair_on(&p, 3, allow_loss, true);
+        prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
 
     /// The start-up fast path (`liteshift::unchanged`) never says "in sync" where the full
