@@ -218,6 +218,9 @@ pub fn render_summary(plan: &Plan) -> String {
                 ""
             }
         ));
+        if plan.foreign_keys_enforced {
+            s.push_str("Foreign-key enforcement stays on (this host cannot switch it off): every table that references a rebuilt or dropped table is rebuilt with it, and the old tables go last, children first.\n");
+        }
         if let Some(online) = &plan.online {
             s.push_str(&format!(
                 "Online: {} copied while other connections keep writing, then swapped in one short transaction.\n",
