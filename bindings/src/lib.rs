@@ -479,12 +479,13 @@ impl From<Error> for LiteshiftError {
             Error::InTransaction => LiteshiftError::InTransaction { detail },
             Error::InvalidOption(_) => LiteshiftError::InvalidOption { detail },
             Error::Database { .. } | Error::Sqlite(_) => LiteshiftError::Database { detail },
-            Error::StalePlan { .. } | Error::Verification(_) | Error::StepFailed { .. } => {
-                LiteshiftError::Failed {
-                    code: e.code().to_string(),
-                    detail,
-                }
-            }
+            Error::StalePlan { .. }
+            | Error::Verification(_)
+            | Error::StepFailed { .. }
+            | Error::NoTransaction => LiteshiftError::Failed {
+                code: e.code().to_string(),
+                detail,
+            },
         }
     }
 }

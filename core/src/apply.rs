@@ -313,8 +313,10 @@ fn run(
     } else {
         (BEGIN, "COMMIT", "ROLLBACK")
     };
-    host.execute_script(begin)
-        .map_err(|e| database_error(host, e))?;
+    host.execute_script(begin).map_err(|e| match e.kind() {
+        ErrorKind::Refused => Error::NoTransaction,
+        _ => database_error(host, e),
+    })?;
     let outcome = (|| -> Result<Ran> {
         let current = introspect(host).map_err(|e| as_database_error(host, e))?;
         let actual = current.fingerprint();

@@ -33,6 +33,10 @@ pub enum Error {
     #[error("the connection is inside a transaction, and this migration must switch foreign-key enforcement off first (PRAGMA foreign_keys cannot change inside a transaction): commit or roll back, then migrate")]
     InTransaction,
 
+    /// The host refuses `BEGIN` and `SAVEPOINT`: its transactions go through its own API.
+    #[error("this host refuses BEGIN and SAVEPOINT (its transactions go through its own API, as Cloudflare D1's batch and Durable Objects' transactionSync do), so liteshift cannot open its transaction here; nothing was changed. For D1, write the migration as one batch that checks itself: liteshift diff --for d1 FROM.sql TO.sql")]
+    NoTransaction,
+
     /// After applying, the database did not equal the target. Rolled back.
     #[error("verification failed after applying the plan (rolled back, nothing changed): {0}")]
     Verification(String),
@@ -102,6 +106,7 @@ impl Error {
             Error::Refused(Refusal::Violations { .. }) => "data_violates_schema",
             Error::StalePlan { .. } => "stale_plan",
             Error::InTransaction => "in_transaction",
+            Error::NoTransaction => "no_transaction",
             Error::Verification(_) => "verification_failed",
             Error::StepFailed { .. } => "step_failed",
             Error::InvalidOption(_) => "invalid_option",

@@ -93,6 +93,7 @@ impl HostError {
             Some(14) => Some(ErrorKind::CannotOpen),
             Some(19) => Some(ErrorKind::Constraint),
             Some(20) => Some(ErrorKind::Mismatch),
+            Some(23) => Some(ErrorKind::Refused),
             Some(26) => Some(ErrorKind::NotADatabase),
             _ => None,
         };
@@ -117,6 +118,8 @@ impl HostError {
             ErrorKind::CannotOpen
         } else if has("constraint failed") || has("sqlite_constraint") {
             ErrorKind::Constraint
+        } else if has("not authorized") {
+            ErrorKind::Refused
         } else if has("datatype mismatch") {
             ErrorKind::Mismatch
         } else {
@@ -136,6 +139,8 @@ pub enum ErrorKind {
     Constraint,
     Mismatch,
     NotADatabase,
+    /// The host's authorizer refused the statement (SQLITE_AUTH: "not authorized").
+    Refused,
     Other,
 }
 

@@ -21,19 +21,17 @@ use sqlite3_parser::lexer::sql::Parser;
 use sqlite3_parser::{Bump, FallibleIterator};
 
 use crate::error::Result;
-use crate::host::{query_value, Host, Value};
+use crate::host::{Host, Value};
 use crate::model::*;
 use crate::plan::SqliteVersion;
 use crate::share::{not_platform_sql, platform_of};
 use crate::sqltext::{ident_key, norm_node, normalize_sql, quote_ident, unquote};
 
-/// The SQLite version of a host.
+/// The SQLite version of a host: `sqlite_version()`, or where the host refuses it (D1,
+/// Durable Objects) the release of the newest feature it compiles (see
+/// [`crate::probe::version_by_features`]).
 pub fn host_version(host: &dyn Host) -> Result<SqliteVersion> {
-    let v = query_value(host, "SELECT sqlite_version()")?;
-    Ok(v.text()
-        .as_deref()
-        .and_then(SqliteVersion::parse)
-        .unwrap_or(SqliteVersion(3, 0, 0)))
+    Ok(crate::probe::version(host)?.0)
 }
 
 /// Introspect the `main` database of `host`.

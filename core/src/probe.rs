@@ -202,7 +202,7 @@ pub fn foreign_keys_enforced(host: &dyn Host) -> Result<bool> {
 
 /// The version `sqlite_version()` reports, or where the host refuses it (or answers NULL, as
 /// an authorizer's `SQLITE_IGNORE` makes it), the floor its features show.
-fn version(host: &dyn Host) -> Result<(SqliteVersion, VersionSource), HostError> {
+pub(crate) fn version(host: &dyn Host) -> Result<(SqliteVersion, VersionSource), HostError> {
     match query_value(host, "SELECT sqlite_version()") {
         Ok(v) => {
             if let Some(version) = v.text().as_deref().and_then(SqliteVersion::parse) {

@@ -472,9 +472,10 @@ fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         }
         Error::InTransaction => "InTransaction",
         Error::InvalidOption(_) => "InvalidOption",
-        Error::StalePlan { .. } | Error::Verification(_) | Error::StepFailed { .. } => {
-            "LiteshiftError"
-        }
+        Error::StalePlan { .. }
+        | Error::Verification(_)
+        | Error::StepFailed { .. }
+        | Error::NoTransaction => "LiteshiftError",
     };
     let class = py.import("liteshift.errors")?.getattr(class)?;
     Ok(PyErr::from_value(class.call1((e.to_string(), details))?))

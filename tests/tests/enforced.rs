@@ -198,3 +198,27 @@ fn the_same_migration_on_an_ordinary_connection_rebuilds_only_the_parent() {
         planned.plan.changes
     );
 }
+
+#[test]
+fn on_a_d1_like_host_the_plan_is_the_closure_rebuild_for_the_version_its_features_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+    conn.execute_batch(FAMILY).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    conn.execute_batch(ROWS).unwrap();
+    liteshift_tests::hosts::d1_like(&mut conn);
+    let schema = FAMILY.replace("name TEXT, boss", "name TEXT COLLATE NOCASE, boss");
+    let planned = plan_migration(&conn, &schema, &Options::default()).unwrap();
+    assert!(planned.plan.foreign_keys_enforced);
+    assert!(!planned.plan.foreign_keys_off);
+    assert_eq!(
+        planned.plan.sqlite_version, "3.53.0",
+        "sqlite_version() is refused there"
+    );
+    // Its transaction is a batch: migrate says so, and nothing changes.
+    let before = table_rows(&conn);
+    let err = migrate(&mut conn, &schema, &Options::default()).unwrap_err();
+    assert!(matches!(err, liteshift::Error::NoTransaction), "{err}");
+    assert!(err.to_string().contains("liteshift diff --for d1"), "{err}");
+    assert_eq!(table_rows(&conn), before);
+}
