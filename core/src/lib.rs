@@ -515,6 +515,15 @@ pub fn migrate_declared(
     on_plan(&planned.plan);
     let replan = |current: Schema| {
         let mut p = plan_schemas(current, declared, opts, caps)?;
+        // Apply verifies against the first target. Ignored and kept objects are carried from
+        // the database into it: if another connection changed those meanwhile, the target
+        // moved too, and this plan is refused as stale rather than verified against the old.
+        if p.target != planned.target {
+            return Err(Error::StalePlan {
+                planned: planned.plan.fingerprint.clone(),
+                actual: p.plan.fingerprint,
+            });
+        }
         cost::estimate(host, &p.current, &mut p.plan);
         Ok(p.plan)
     };
