@@ -152,7 +152,10 @@ CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE C
             .position(|c| c.starts_with(prefix))
             .unwrap_or_else(|| panic!("no `{prefix}` in {main:#?}"))
     };
-    let off = at("PRAGMA foreign_keys = OFF");
+    // The last switch-off and the last switch-on: planning first asks whether enforcement can
+    // be switched off at all (set, read back, put back).
+    let last = |prefix: &str| main.iter().rposition(|c| c.starts_with(prefix)).unwrap();
+    let off = last("PRAGMA foreign_keys = OFF");
     let begin = at("BEGIN IMMEDIATE");
     let create = at("CREATE TABLE p(");
     let check = main
@@ -160,7 +163,7 @@ CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE C
         .rposition(|c| c.starts_with("PRAGMA foreign_key_check"))
         .unwrap();
     let commit = at("COMMIT");
-    let on = at("PRAGMA foreign_keys = ON");
+    let on = last("PRAGMA foreign_keys = ON");
     assert!(off < begin && begin < create && create < check && check < commit && commit < on);
     // Each step's statements reach the host one by one.
     assert!(
