@@ -102,6 +102,12 @@ enum Command {
         planning: Planning,
         #[command(flatten)]
         script: Script,
+        /// Write the script for this host: `d1` (Cloudflare D1, `wrangler d1 migrations
+        /// apply`): one batch, no BEGIN and no PRAGMA foreign_keys (D1 keeps enforcement on:
+        /// the tables that reference a rebuilt one are rebuilt with it), and guards inside
+        /// that stop it, unchanged, when the database is not at FROM or rows violate TO.
+        #[arg(long = "for", value_enum, value_name = "HOST")]
+        for_host: Option<ForHost>,
         #[arg(long, value_enum, default_value_t = Format::Sql)]
         format: Format,
     },
@@ -256,6 +262,13 @@ struct Planning {
     /// With --online: at most how long the write lock is left to others after each chunk.
     #[arg(long, default_value_t = 25, value_name = "MS", requires = "online")]
     online_pause_ms: u64,
+}
+
+/// A host whose migration files differ from SQLite's own.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ForHost {
+    /// Cloudflare D1: one batch with its own guards; foreign keys stay enforced.
+    D1,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -581,14 +594,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
             planning,
             script,
+            for_host,
             format,
         } => {
             let opts = planning.options(&to)?;
             let from_sql = read_schema(&from)?;
             let to_sql = read_schema(&to)?;
-            let planned =
-                liteshift::plan_diff(&from_sql, &from.display().to_string(), &to_sql, &opts)?;
-            print_plan(&planned.plan, format, script.wrapping(), None);
+            let from_name = from.display().to_string();
+            let (planned, wrapping) = match for_host {
+                Some(ForHost::D1) => (
+                    liteshift::plan_diff_for_batch(&from_sql, &from_name, &to_sql, &opts)?,
+                    liteshift::Wrapping::Batch,
+                ),
+                None => (
+                    liteshift::plan_diff(&from_sql, &from_name, &to_sql, &opts)?,
+                    script.wrapping(),
+                ),
+            };
+            print_plan(&planned.plan, format, wrapping, None);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {

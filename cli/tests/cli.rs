@@ -1061,3 +1061,45 @@ fn keep_undeclared_applies_everything_but_the_drops() {
         text(&o)
     );
 }
+
+#[test]
+fn diff_for_d1_writes_one_batch_with_its_guards() {
+    let env = Env::new();
+    let from = env.file("from.sql", "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\n");
+    let to = env.file("to.sql", "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nCREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\n");
+    let o = run(&[
+        "diff",
+        &from,
+        &to,
+        "--for",
+        "d1",
+        "--sqlite-version",
+        "3.45.0",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !script.contains("BEGIN") && !script.contains("PRAGMA foreign_keys"),
+        "{script}"
+    );
+    assert!(
+        script.contains("CHECK constraint failed: liteshift")
+            || script.contains("liteshift: the database is not at the schema"),
+        "{script}"
+    );
+    assert!(
+        script.contains("ALTER TABLE \"c\" RENAME TO"),
+        "the child is rebuilt with its parent:\n{script}"
+    );
+    // Run as D1 runs a batch (one transaction, enforcement on): the child rows stay.
+    let db = env.db("d1.db", "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\nINSERT INTO p VALUES (1, 'a'); INSERT INTO c VALUES (1, 1), (2, 1);");
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; BEGIN; {script} COMMIT;"
+    ))
+    .unwrap();
+    let kept: i64 = c
+        .query_row("SELECT count(*) FROM c", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 2);
+}

@@ -27,6 +27,7 @@
 //! [`plan()`] → [`Plan`] → [`apply()`] (or [`render_sql`]).
 
 pub mod apply;
+pub mod batch;
 pub mod cost;
 pub mod declared;
 pub mod diff;
@@ -387,6 +388,50 @@ pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) 
     let planned = plan_schemas(from.schema, &to, opts, offline_capabilities(version, opts))?;
     // Declared values compile against the `from` tables (empty, in the scratch database).
     check_values(&*scratch, &planned, &opts.source_name)?;
+    Ok(planned)
+}
+
+/// [`plan_diff`] for a host whose transaction is a batch and whose foreign-key enforcement
+/// stays on (Cloudflare D1): planned with [`Options::foreign_keys_enforced`], and carrying the
+/// catalog signatures of both schemas ([`Plan::batch`]) that the guards of
+/// [`render_script`]`(…, Wrapping::Batch)` check. Run on a database at `from_sql`, that script
+/// yields `to_sql`, or stops unchanged.
+#[cfg(feature = "rusqlite")]
+pub fn plan_diff_for_batch(
+    from_sql: &str,
+    from_name: &str,
+    to_sql: &str,
+    opts: &Options,
+) -> Result<Planned> {
+    if opts.keep_undeclared {
+        return Err(Error::InvalidOption("keep_undeclared cannot be checked inside a batch yet: the batch's guards compare the whole schema; migrate without it".into()));
+    }
+    let opts = Options {
+        foreign_keys_enforced: true,
+        ..opts.clone()
+    };
+    let (from_db, to_db) = (
+        declared::own_scratch(opts.host_modules)?,
+        declared::own_scratch(opts.host_modules)?,
+    );
+    let from = declared::load_declared_on(&*from_db, from_sql, from_name, opts.load_options())?;
+    let to = declared::load_declared_on(&*to_db, to_sql, &opts.source_name, opts.load_options())?;
+    let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
+    let mut planned = plan_schemas(
+        from.schema,
+        &to,
+        &opts,
+        offline_capabilities(version, &opts),
+    )?;
+    check_values(&*from_db, &planned, &opts.source_name)?;
+    // The declared load leaves its probe's rewrites behind: read the signatures from fresh
+    // loads of both schemas (SQLite's catalog, not a model of it).
+    let (from_db, to_db) = (declared::own_scratch(false)?, declared::own_scratch(false)?);
+    from_db.execute_script(from_sql)?;
+    to_db.execute_script(to_sql)?;
+    planned.plan.batch = Some(batch::BatchGuards::read(
+        &*from_db, &*to_db, version, &to.ignore,
+    )?);
     Ok(planned)
 }
 

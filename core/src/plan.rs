@@ -289,6 +289,13 @@ pub struct Plan {
     pub changes: Vec<String>,
     pub suggestions: Vec<String>,
     pub warnings: Vec<String>,
+    /// For a script run as one batch (Cloudflare D1: [`crate::Wrapping::Batch`]): the catalog
+    /// signatures its guards check before and after the steps (see [`crate::batch`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch::BatchGuards>,
+    /// Foreign-key enforcement stays on while the plan runs (the host cannot switch it off):
+    /// the tables that reference a rebuilt or dropped table are rebuilt with it.
+    pub foreign_keys_enforced: bool,
     /// What the database holds and the declaration does not, kept because the caller asked
     /// (`keep_undeclared`), one line each: "table extra", "column t.old", "index t_old".
     pub kept: Vec<String>,
@@ -693,6 +700,8 @@ pub fn plan(
         changes: summary,
         suggestions: changes.suggestions.clone(),
         warnings,
+        batch: None,
+        foreign_keys_enforced: caps.foreign_keys_enforced,
         kept: Vec::new(),
     }
 }

@@ -16,6 +16,12 @@ pub enum Wrapping {
     /// script when enforcement is on; a rebuild's step sets `legacy_alter_table`, which may
     /// change inside a transaction, around its rename).
     NoTransaction,
+    /// For a host whose transaction is a batch of statements (Cloudflare D1: `wrangler d1
+    /// migrations apply`, `D1Database.batch()`): no `BEGIN`/`COMMIT`, no foreign-key PRAGMAs,
+    /// and guards inside that stop the whole batch, unchanged, when the database is not at the
+    /// schema the plan was made from, when rows violate the target, or when the result would
+    /// not be the declared schema (see [`crate::batch`]).
+    Batch,
 }
 
 /// The SQL script of a plan. Running it in the `sqlite3` shell on a database with the schema
@@ -46,7 +52,14 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             h.sql
         ));
     }
-    for h in &plan.health_checks {
+    // A batch cannot run PRAGMA quick_check as a condition (and D1 keeps its own storage):
+    // its checks are the guards.
+    let health = if wrapping == Wrapping::Batch {
+        &[][..]
+    } else {
+        &plan.health_checks[..]
+    };
+    for h in health {
         s.push_str(&format!(
             "-- pre-check: {} must say ok (its rows are rewritten)\n",
             h.sql
@@ -98,8 +111,21 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         }
         s.push_str("-- the swap:\n");
     }
+    let (guards_before, guards_after) = if wrapping == Wrapping::Batch {
+        crate::batch::guard_statements(plan)
+    } else {
+        Default::default()
+    };
     if own {
         s.push_str(&format!("{BEGIN};\n"));
+    } else if wrapping == Wrapping::Batch {
+        s.push_str("-- one batch, with no transaction statement of its own: the host runs it as one transaction,\n-- and a guard that fails (CHECK constraint failed: liteshift: …) rolls all of it back\n");
+        if !guards_before.is_empty() {
+            s.push_str("-- guards: the database is at the schema this plan starts from, and its rows fit the target\n");
+        }
+        for g in &guards_before {
+            s.push_str(&format!("{g};\n"));
+        }
     } else {
         s.push_str("-- no BEGIN/COMMIT: run inside the migration runner's transaction\n");
         if plan.foreign_keys_off {
@@ -109,6 +135,12 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
     for st in &plan.steps {
         number += 1;
         s.push_str(&step_text(number, st));
+    }
+    if !guards_after.is_empty() {
+        s.push_str("-- guards: every foreign key holds, and the result is the declared schema\n");
+        for g in &guards_after {
+            s.push_str(&format!("{g};\n"));
+        }
     }
     if !own {
         return s;
@@ -186,6 +218,9 @@ pub fn render_summary(plan: &Plan) -> String {
                 ""
             }
         ));
+        if plan.foreign_keys_enforced {
+            s.push_str("Foreign-key enforcement stays on (this host cannot switch it off): every table that references a rebuilt or dropped table is rebuilt with it, and the old tables go last, children first.\n");
+        }
         if let Some(online) = &plan.online {
             s.push_str(&format!(
                 "Online: {} copied while other connections keep writing, then swapped in one short transaction.\n",

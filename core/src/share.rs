@@ -75,6 +75,10 @@ pub const PLATFORM_OBJECTS: &[PlatformObject] = &[
         platform: "Cloudflare (D1's _cf_METADATA, Durable Objects' _cf_KV)",
     },
     PlatformObject {
+        name: NameMatch::Exact("d1_migrations"),
+        platform: "Cloudflare wrangler (`wrangler d1 migrations apply` records the files it applied there)",
+    },
+    PlatformObject {
         name: NameMatch::Prefix("_litestream_"),
         platform: "Litestream (_litestream_seq, _litestream_lock)",
     },

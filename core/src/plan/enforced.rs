@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn parents_are_the_referenced_tables() {
-        let t = table("CREATE TABLE c(a REFERENCES \"P\"(id) ON DELETE CASCADE, b, c, FOREIGN KEY (b, c) REFERENCES q(x, y), d REFERENCES c)");
+        let t = table("CREATE TABLE c(a REFERENCES \"P\"(id) ON DELETE CASCADE, b, c, d REFERENCES c, FOREIGN KEY (b, c) REFERENCES q(x, y))");
         let got: Vec<String> = parents(&t).into_iter().collect();
         assert_eq!(got, ["c", "p", "q"]);
         let text = Table {

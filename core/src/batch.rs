@@ -1,0 +1,182 @@
+//! A migration as one batch that verifies itself, for hosts whose transaction is a batch of
+//! statements and that offer no interactive one: Cloudflare D1 (`wrangler d1 migrations
+//! apply`, `wrangler d1 execute --file`, `D1Database.batch()`), libSQL and rqlite over HTTP.
+//!
+//! Apply checks under its write lock that the database is at the schema the plan was made
+//! from, that no row violates the target, and afterwards that the result equals the
+//! declaration and every foreign key holds. In a batch nothing can look and then decide, so
+//! each of those is a statement of the batch: an `INSERT` of the condition into a guard table
+//! whose column for it has a named `CHECK`. A false condition fails that `INSERT` with the
+//! check's name as its message ("CHECK constraint failed: liteshift: …"), and the host rolls
+//! the whole batch back: the database is unchanged.
+//!
+//! What "at the schema" means is SQLite's: a *signature* of the catalog (every object's type,
+//! name and table; every column's name, declared type, NOT NULL, default, primary-key position
+//! and hidden flag, as `pragma_table_xinfo` reports them), read by the same query on the
+//! database the plan starts from and on the declared schema loaded into a scratch database —
+//! never modelled in Rust. A platform's objects are left out, as everywhere.
+//!
+//! This module owns the signature query and the guard statements. It never decides a step.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::host::{query_value, Host};
+use crate::plan::{Plan, SqliteVersion};
+use crate::share::not_platform_sql;
+use crate::sqltext::{quote_ident, quote_str};
+
+/// The guard table a batch creates, fills and drops.
+pub const GUARD_TABLE: &str = "_liteshift_guard";
+
+/// The catalog signatures a batch checks: before its steps (the database is at the schema the
+/// plan was made from) and after them (the result is the declared schema).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchGuards {
+    pub from: String,
+    pub to: String,
+    /// The signature reads `pragma_table_xinfo` (SQLite 3.26+) rather than `table_info`.
+    pub xinfo: bool,
+    /// Name patterns of objects that are not the schema's (`ignore`), left out of both
+    /// signatures as a platform's objects are.
+    pub ignore: Vec<String>,
+}
+
+impl BatchGuards {
+    /// The signatures of the schema in `from` and in `to` (a scratch database with the
+    /// declared schema), by the one query SQLite `version` runs.
+    pub fn read(
+        from: &dyn Host,
+        to: &dyn Host,
+        version: SqliteVersion,
+        ignore: &[String],
+    ) -> Result<BatchGuards> {
+        let xinfo = version >= SqliteVersion(3, 26, 0);
+        let sql = signature_sql(xinfo, ignore);
+        let read = |h: &dyn Host| -> Result<String> {
+            Ok(query_value(h, &sql)?.text().unwrap_or_default())
+        };
+        Ok(BatchGuards {
+            from: read(from)?,
+            to: read(to)?,
+            xinfo,
+            ignore: ignore.to_vec(),
+        })
+    }
+}
+
+/// The query whose one value is the signature of the `main` schema, without the objects
+/// `ignore`'s patterns name (matched by SQLite's `GLOB` on lower-cased names and patterns).
+pub fn signature_sql(xinfo: bool, ignore: &[String]) -> String {
+    let (pragma, hidden) = if xinfo {
+        ("table_xinfo", "c.hidden")
+    } else {
+        ("table_info", "0")
+    };
+    let ours = |col: &str| {
+        let ignored: String = ignore
+            .iter()
+            .map(|p| format!(" AND lower({col}) NOT GLOB lower({})", quote_str(p)))
+            .collect();
+        format!(
+            "{col} NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND {col} NOT LIKE '{}' ESCAPE '\\' AND {}{ignored}",
+            GUARD_TABLE.replace('_', "\\_"),
+            not_platform_sql(col)
+        )
+    };
+    format!(
+        "SELECT ifnull(group_concat(x, char(10)), '') FROM (\
+         SELECT type || ' ' || lower(name) || ' ' || lower(tbl_name) AS x FROM sqlite_master \
+         WHERE {names} AND {tables} \
+         UNION ALL \
+         SELECT 'column ' || lower(m.name) || '.' || lower(c.name) || ' ' || c.type || ' ' || c.\"notnull\" \
+         || ' ' || ifnull(c.dflt_value, '-') || ' ' || c.pk || ' ' || {hidden} \
+         FROM sqlite_master m, pragma_{pragma}(m.name) c \
+         WHERE m.type = 'table' AND {mnames} AND m.sql NOT LIKE 'CREATE VIRTUAL%' \
+         ORDER BY 1)",
+        names = ours("name"),
+        tables = ours("tbl_name"),
+        mnames = ours("m.name"),
+    )
+}
+
+/// One condition of the batch: its guard column, the message its failure gives, and the
+/// statement that yields it (one row, true or false).
+struct Guard {
+    message: String,
+    condition: String,
+}
+
+/// The statements a batch runs before its steps and after them: the guard table and the
+/// conditions (see the module's comment). Without `guards` (a plan made without reading both
+/// schemas), the schema conditions are left out and the data and foreign-key ones stay.
+pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
+    let mut before: Vec<Guard> = Vec::new();
+    let mut after: Vec<Guard> = Vec::new();
+    if let Some(g) = &plan.batch {
+        before.push(Guard {
+            message: "liteshift: the database is not at the schema this migration starts from; nothing was changed (plan again from this database)".into(),
+            condition: format!("({}) = {}", signature_sql(g.xinfo, &g.ignore), quote_str(&g.from)),
+        });
+    }
+    for c in &plan.checks {
+        let at = match &c.column {
+            Some(col) => format!("{}.{col}", c.table),
+            None => c.table.clone(),
+        };
+        before.push(Guard {
+            message: format!("liteshift: existing rows violate {} on {at}; nothing was changed (fix those rows, or declare the value they take)", c.constraint),
+            condition: format!("NOT EXISTS ({})", c.sql),
+        });
+    }
+    for c in plan.fk_checks.iter().flatten() {
+        after.push(Guard {
+            message: format!(
+                "liteshift: rows of {} would reference missing parent rows; nothing was changed",
+                c.after
+            ),
+            condition: format!(
+                "NOT EXISTS (SELECT 1 FROM pragma_foreign_key_check({}))",
+                quote_str(&c.after)
+            ),
+        });
+    }
+    if let Some(g) = &plan.batch {
+        after.push(Guard {
+            message: "liteshift: after its steps the database would not be the declared schema; nothing was changed (a liteshift bug: please report it with both schemas)".into(),
+            condition: format!("({}) = {}", signature_sql(g.xinfo, &g.ignore), quote_str(&g.to)),
+        });
+    }
+    if before.is_empty() && after.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let columns: Vec<String> = before
+        .iter()
+        .chain(&after)
+        .enumerate()
+        .map(|(i, g)| {
+            format!(
+                "g{i} INTEGER NOT NULL DEFAULT 1 CONSTRAINT {} CHECK (g{i})",
+                quote_ident(&g.message)
+            )
+        })
+        .collect();
+    let table = quote_ident(GUARD_TABLE);
+    // A NULL condition (an unreadable signature) fails as a false one, with its message.
+    let insert = |i: usize, g: &Guard| {
+        format!(
+            "INSERT INTO {table}(g{i}) SELECT coalesce({}, 0)",
+            g.condition
+        )
+    };
+    let n = before.len();
+    let mut first = vec![format!("CREATE TABLE {table}({})", columns.join(", "))];
+    first.extend(before.iter().enumerate().map(|(i, g)| insert(i, g)));
+    let mut last: Vec<String> = after
+        .iter()
+        .enumerate()
+        .map(|(i, g)| insert(n + i, g))
+        .collect();
+    last.push(format!("DROP TABLE {table}"));
+    (first, last)
+}
