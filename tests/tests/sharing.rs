@@ -218,6 +218,15 @@ fn keep_undeclared_names_what_it_kept() {
     assert_eq!(planned.plan.changes.len(), 5, "{:?}", planned.plan.changes);
 }
 
+fn stored_sql(conn: &Connection) -> Vec<Option<String>> {
+    conn.prepare("SELECT sql FROM sqlite_master")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn keep_undeclared_refuses_a_column_it_cannot_keep() {
     // `code` is the primary key the declaration replaces: it cannot stay as it is defined.
@@ -226,13 +235,7 @@ fn keep_undeclared_refuses_a_column_it_cannot_keep() {
         "CREATE TABLE pairs(code TEXT PRIMARY KEY, v INTEGER); INSERT INTO pairs VALUES ('x', 2);",
     )
     .unwrap();
-    let bytes_before: Vec<Option<String>> = conn
-        .prepare("SELECT sql FROM sqlite_master")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Option<String>>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let bytes_before = stored_sql(&conn);
     let opts = Options {
         keep_undeclared: true,
         allow_data_loss: true,
@@ -249,13 +252,7 @@ fn keep_undeclared_refuses_a_column_it_cannot_keep() {
         text.contains("pairs.code") && text.contains("primary key"),
         "{text}"
     );
-    let after: Vec<Option<String>> = conn
-        .prepare("SELECT sql FROM sqlite_master")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Option<String>>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let after = stored_sql(&conn);
     assert_eq!(after, bytes_before);
 }
 
