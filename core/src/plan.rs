@@ -5,7 +5,7 @@
 //! give a byte-identical plan. [`table_strategy`] is the one place that decides between native
 //! `ALTER TABLE` statements and a table rebuild.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -582,20 +582,8 @@ pub fn plan(
         ));
     }
     if caps.foreign_keys_enforced && !last_drops.is_empty() {
-        let order: Vec<String> = last_drops.iter().map(|(k, _)| k.clone()).collect();
-        let mut by_table: BTreeMap<String, Step> = last_drops.into_iter().collect();
-        steps.insert(
-            0,
-            step(
-                enforced::DEFER_FOREIGN_KEYS.into(),
-                "foreign keys stay enforced on this host: checked at COMMIT, so the copies may fill parents and children in any order".into(),
-            ),
-        );
-        steps.extend(
-            enforced::children_first(current, &order)
-                .into_iter()
-                .filter_map(|k| by_table.remove(&k)),
-        );
+        steps.insert(0, enforced::defer_step());
+        steps.extend(enforced::children_first_drops(current, last_drops));
     } else {
         steps.extend(last_drops.into_iter().map(|(_, st)| st));
     }

@@ -23,9 +23,26 @@ use super::*;
 use crate::diff::TableAlter;
 use crate::sqltext::ident_key;
 
-/// The statement that lets the copies fill parents and children in any order (SQLite checks
-/// the foreign keys at `COMMIT`, and resets the setting there).
-pub(super) const DEFER_FOREIGN_KEYS: &str = "PRAGMA defer_foreign_keys = ON";
+/// The first step of a plan that rebuilds or drops tables where enforcement stays on: the
+/// copies may then fill parents and children in any order (SQLite checks the foreign keys at
+/// `COMMIT`, and resets the setting there).
+pub(super) fn defer_step() -> Step {
+    step(
+        "PRAGMA defer_foreign_keys = ON".into(),
+        "foreign keys stay enforced on this host: checked at COMMIT, so the copies may fill parents and children in any order".into(),
+    )
+}
+
+/// The `DROP`s of the old tables of the rebuilds and of the dropped tables (each with its
+/// table's current name key), in [`children_first`] order.
+pub(super) fn children_first_drops(current: &Schema, drops: Vec<(String, Step)>) -> Vec<Step> {
+    let order: Vec<String> = drops.iter().map(|(k, _)| k.clone()).collect();
+    let mut by_table: BTreeMap<String, Step> = drops.into_iter().collect();
+    children_first(current, &order)
+        .into_iter()
+        .filter_map(|k| by_table.remove(&k))
+        .collect()
+}
 
 /// The parent tables (name keys) that `t`'s foreign keys name.
 pub(super) fn parents(t: &Table) -> BTreeSet<String> {
