@@ -489,10 +489,11 @@ pub fn plan(
     let mut rename_aways_created: Vec<Step> = Vec::new();
     // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
     // altered tables (phase E2), as new views, triggers and indexes do.
+    let drops_natively = dependents::drops_columns_natively(&strategies);
     let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
         .added_tables
         .iter()
-        .partition(|k| target.rewritten_by_alter.contains(*k));
+        .partition(|k| drops_natively && target.rewritten_by_alter.contains(*k));
     steps.extend(
         new_tables
             .into_iter()

@@ -23,6 +23,14 @@ pub(super) struct Dependents {
     pub(super) fk_off: bool,
 }
 
+/// Whether a table's native steps include `ALTER TABLE … DROP COLUMN` (which re-quotes the
+/// double-quoted literals of every object in the database).
+pub(super) fn drops_columns_natively(strategies: &[Strategy]) -> bool {
+    strategies.iter().any(|s| {
+        matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
+    })
+}
+
 impl Dependents {
     pub(super) fn find(
         current: &Schema,
@@ -59,9 +67,7 @@ impl Dependents {
         // text after it.
         let rewrites = (caps.rename_column()
             && changes.altered_tables.iter().any(|a| !a.column_renames.is_empty()))
-            || strategies.iter().any(|s| {
-                matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
-            });
+            || drops_columns_natively(strategies);
         let requoted = |k: &String| rewrites && target.rewritten_by_alter.contains(k);
 
         // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
