@@ -26,9 +26,9 @@ pub(super) struct Dependents {
 /// Whether a table's native steps include `ALTER TABLE … DROP COLUMN` (which re-quotes the
 /// double-quoted literals of every object in the database).
 pub(super) fn drops_columns_natively(strategies: &[Strategy]) -> bool {
-    strategies.iter().any(|s| {
-        matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN ")))
-    })
+    strategies.iter().any(
+        |s| matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN "))),
+    )
 }
 
 impl Dependents {
@@ -66,7 +66,10 @@ impl Dependents {
         // every index, view and trigger in the database: those are recreated from their declared
         // text after it.
         let rewrites = (caps.rename_column()
-            && changes.altered_tables.iter().any(|a| !a.column_renames.is_empty()))
+            && changes
+                .altered_tables
+                .iter()
+                .any(|a| !a.column_renames.is_empty()))
             || drops_columns_natively(strategies);
         let requoted = |k: &String| rewrites && target.rewritten_by_alter.contains(k);
 
