@@ -301,7 +301,7 @@ fn capabilities(host: &dyn Host, opts: &Options) -> Result<Capabilities> {
     caps.writable_schema = opts.online.is_some()
         && version >= SqliteVersion(3, 40, 0)
         && connection_version(host)? >= SqliteVersion(3, 40, 0)
-        && writable_schema(host);
+        && probe::schema_editable(host);
     Ok(caps)
 }
 
@@ -311,24 +311,6 @@ fn offline_capabilities(version: SqliteVersion, opts: &Options) -> Capabilities 
     let mut caps = Capabilities::new(version);
     caps.foreign_keys_enforced = opts.foreign_keys_enforced;
     caps
-}
-
-/// Whether `host`'s connection may edit `sqlite_schema`: `PRAGMA writable_schema = ON` and
-/// an `UPDATE` of it that compiles (`SQLITE_DBCONFIG_DEFENSIVE` stops one or the other). The
-/// setting is put back; nothing is written.
-fn writable_schema(host: &dyn Host) -> bool {
-    let Ok(was) = host::query_value(host, "PRAGMA writable_schema") else {
-        return false;
-    };
-    if was.truth() {
-        return false; // someone else's edit in progress: leave it alone
-    }
-    let ok = host.execute("PRAGMA writable_schema = ON").is_ok()
-        && host
-            .query("EXPLAIN UPDATE sqlite_schema SET name = name WHERE 0")
-            .is_ok();
-    let _ = host.execute("PRAGMA writable_schema = OFF");
-    ok
 }
 
 /// Plan the migration of `host`'s database to an already loaded declared schema.

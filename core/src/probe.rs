@@ -350,6 +350,16 @@ fn writable_schema(host: &dyn Host, was: Option<bool>) -> Result<bool> {
     })
 }
 
+/// Whether an online rebuild may edit `sqlite_schema` on `host`'s connection now: as
+/// [`HostTraits::writable_schema`], but no when the setting is already on (someone else's edit
+/// in progress: leave it alone) or the host fails.
+pub(crate) fn schema_editable(host: &dyn Host) -> bool {
+    match read_flag(host, "writable_schema") {
+        Ok(Some(false)) => writable_schema(host, Some(false)).unwrap_or(false),
+        _ => false,
+    }
+}
+
 /// What the rename experiment found.
 struct Experiment {
     savepoints: bool,
