@@ -166,6 +166,9 @@ pub fn apply_replanning(
     opts: ApplyOptions,
     replan: Option<Replan>,
 ) -> Result<Report> {
+    if host.caller_transaction() {
+        refuse_in_caller_transaction(plan, &opts)?;
+    }
     let mut plan = plan.clone();
     // A re-made plan that needs foreign-key enforcement off, which cannot change inside the
     // transaction, is run again from here: a few times at most, as other writers allow.
@@ -186,6 +189,18 @@ pub fn apply_replanning(
         planned: plan.fingerprint,
         actual,
     })
+}
+
+/// In the caller's transaction ([`Host::caller_transaction`]) liteshift cannot roll back on
+/// its own, nor commit chunk by chunk: a dry run and an online rebuild are refused up front.
+fn refuse_in_caller_transaction(plan: &Plan, opts: &ApplyOptions) -> Result<()> {
+    if opts.dry_run {
+        return Err(Error::InvalidOption("a dry run needs a transaction liteshift can roll back, and this host's transaction is the caller's: ask for the plan instead (plan(), liteshift plan)".into()));
+    }
+    if plan.online.is_some() {
+        return Err(Error::InvalidOption("an online rebuild commits chunk by chunk, and this host's transaction is the caller's, which commits once: migrate without the online option".into()));
+    }
+    Ok(())
 }
 
 /// What one attempt did.
@@ -233,7 +248,8 @@ fn apply_once(
         }
     }
     refuse_data_loss(plan, policy)?;
-    let in_tx = host.in_transaction().map_err(|e| database_error(host, e))?;
+    let in_tx =
+        host.caller_transaction() || host.in_transaction().map_err(|e| database_error(host, e))?;
     let fk_on = foreign_keys_on(host)?;
     let toggle = plan.foreign_keys_off && fk_on;
     if toggle && in_tx {
@@ -261,16 +277,26 @@ fn with_settings(
     fk_off: bool,
     f: impl FnOnce() -> Result<Ran>,
 ) -> Result<Ran> {
-    let old_timeout = query_value(host, "PRAGMA busy_timeout")
-        .map_err(|e| database_error(host, e))?
-        .int()
-        .unwrap_or(0);
+    // In the caller's transaction the lock is held already (and Durable Objects refuse the
+    // PRAGMA): no timeout to set.
+    let old_timeout = if host.caller_transaction() {
+        None
+    } else {
+        Some(
+            query_value(host, "PRAGMA busy_timeout")
+                .map_err(|e| database_error(host, e))?
+                .int()
+                .unwrap_or(0),
+        )
+    };
     let old_legacy = query_value(host, "PRAGMA legacy_alter_table")
         .map_err(|e| database_error(host, e))?
         .int();
     let set_timeout = |ms: i64| host.execute(&format!("PRAGMA busy_timeout = {ms}"));
     let result = (|| -> Result<Ran> {
-        set_timeout(timeout.as_millis().min(i64::MAX as u128) as i64)?;
+        if old_timeout.is_some() {
+            set_timeout(timeout.as_millis().min(i64::MAX as u128) as i64)?;
+        }
         if fk_off {
             host.execute(FK_OFF)?;
         }
@@ -279,7 +305,9 @@ fn with_settings(
     if fk_off {
         let _ = host.execute(FK_ON);
     }
-    let _ = set_timeout(old_timeout.max(0));
+    if let Some(old) = old_timeout {
+        let _ = set_timeout(old.max(0));
+    }
     if let Some(legacy) = old_legacy {
         let _ = host.execute(&format!("PRAGMA legacy_alter_table = {legacy}"));
     }
@@ -304,7 +332,10 @@ fn run(
     replan: Option<Replan>,
 ) -> Result<Ran> {
     let dry_run = opts.dry_run;
-    let (begin, commit, rollback) = if in_tx {
+    // The caller's transaction: nothing to open or end (the caller rolls back on an error).
+    let (begin, commit, rollback) = if host.caller_transaction() {
+        ("", "", "")
+    } else if in_tx {
         (
             "SAVEPOINT liteshift",
             "RELEASE liteshift",
@@ -313,7 +344,11 @@ fn run(
     } else {
         (BEGIN, "COMMIT", "ROLLBACK")
     };
-    host.execute_script(begin).map_err(|e| match e.kind() {
+    let end = |sql: &str| match sql {
+        "" => Ok(()),
+        sql => host.execute_script(sql),
+    };
+    end(begin).map_err(|e| match e.kind() {
         ErrorKind::Refused => Error::NoTransaction,
         _ => database_error(host, e),
     })?;
@@ -355,17 +390,15 @@ fn run(
     })();
     match outcome {
         Ok(Ran::Done(r)) if !dry_run => {
-            host.execute_script(commit)
-                .map_err(|e| database_error(host, e))?;
+            end(commit).map_err(|e| database_error(host, e))?;
             Ok(Ran::Done(r))
         }
         Ok(ran) => {
-            host.execute_script(rollback)
-                .map_err(|e| database_error(host, e))?;
+            end(rollback).map_err(|e| database_error(host, e))?;
             Ok(ran)
         }
         Err(e) => {
-            let _ = host.execute_script(rollback);
+            let _ = end(rollback);
             Err(match e {
                 // One of liteshift's reads failed on the host (a check, a PRAGMA).
                 Error::Sqlite(se) => match database_error(host, se) {
@@ -392,7 +425,8 @@ fn split_checks<'p>(
     host: &dyn Host,
     plan: &'p Plan,
 ) -> Result<(Vec<&'p DataCheck>, Vec<&'p DataCheck>)> {
-    if plan.checks.iter().all(|c| !c.deferred) {
+    // Deferred checks need a savepoint to return to, which the caller's transaction lacks.
+    if plan.checks.iter().all(|c| !c.deferred) || host.caller_transaction() {
         return Ok((plan.checks.iter().collect(), Vec::new()));
     }
     let ignoring = query_value(host, "PRAGMA ignore_check_constraints")?.truth();

@@ -194,6 +194,18 @@ pub trait Host {
         }
     }
 
+    /// The migration runs inside a transaction the caller opened through the host's own API
+    /// (a Durable Object's `ctx.storage.transactionSync(fn)`), which the caller commits when
+    /// liteshift returns a report and rolls back — everything, liteshift's steps included —
+    /// when it returns an error. liteshift then opens no transaction or savepoint of its own
+    /// (such a host refuses both), runs every data check before the first step, and plans a
+    /// rebuild for the foreign-key enforcement it finds on (it cannot change inside the
+    /// transaction). Defaults to false: liteshift's own `BEGIN`, or a savepoint inside the
+    /// caller's transaction.
+    fn caller_transaction(&self) -> bool {
+        false
+    }
+
     /// Write a consistent copy of the database to `dest` while the caller holds the write
     /// lock (inside the migration's transaction). Hosts without a backup API cannot: the
     /// default says so, and a migration asked for a backup then changes nothing.

@@ -283,6 +283,43 @@ pub fn plan_if_unchanged(
     Ok(planned.plan.steps.is_empty().then_some(planned))
 }
 
+/// [`plan_migration`] for a host whose transaction is a batch and whose foreign-key
+/// enforcement stays on (Cloudflare D1's `batch()`): the database is read on `host` as for any
+/// plan, the plan is made with enforcement on ([`Options::foreign_keys_enforced`]), and it
+/// carries the catalog signatures ([`Plan::batch`]) of the database as read now and of the
+/// declared schema, which the guards of [`render_script`]`(…, Wrapping::Batch)` check: that
+/// batch yields the declared schema, or stops with nothing changed.
+pub fn plan_migration_for_batch(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+) -> Result<Planned> {
+    if opts.keep_undeclared {
+        return Err(Error::InvalidOption("keep_undeclared cannot be checked inside a batch yet: the batch's guards compare the whole schema; migrate without it".into()));
+    }
+    let opts = Options {
+        foreign_keys_enforced: true,
+        ..opts.clone()
+    };
+    let mut planned = plan_migration(host, schema_sql, &opts)?;
+    if planned.plan.steps.is_empty() {
+        return Ok(planned);
+    }
+    // The declared signature from a fresh load of the declared text (the declared load leaves
+    // its probe's rewrites behind): SQLite's catalog, not a model of it.
+    let to = host
+        .scratch()
+        .map_err(|e| as_database_error(host, e.into()))?;
+    to.execute_script(schema_sql)?;
+    let version = opts
+        .sqlite_version
+        .map_or_else(|| connection_version(host), Ok)?;
+    let mut ignore = opts.ignore.clone();
+    ignore.extend(declared::parse_annotations(schema_sql, &opts.source_name)?.ignore);
+    planned.plan.batch = Some(batch::BatchGuards::read(host, &*to, version, &ignore)?);
+    Ok(planned)
+}
+
 /// [`plan_migration`] for an already loaded declared schema (see [`migrate_declared`]).
 pub fn plan_loaded(host: &dyn Host, declared: &Declared, opts: &Options) -> Result<Planned> {
     plan_declared(host, declared, opts, capabilities(host, opts)?)

@@ -187,12 +187,20 @@ pub fn probe(host: &dyn Host) -> Result<HostTraits> {
 /// OFF` is read back (D1 accepts the statement and ignores it), then enforcement is put back.
 /// Inside a transaction SQLite ignores the statement on every host, so there the answer is
 /// no: the caller's transaction, not the host, keeps it on (apply refuses a plan that needs
-/// it off there). A few host calls; the planner asks it on every full plan.
+/// it off there) — except in a transaction the caller opened for the migration itself
+/// ([`Host::caller_transaction`]), which enforcement on does not block: there the answer is
+/// yes. A few host calls; the planner asks it on every full plan.
 pub fn foreign_keys_enforced(host: &dyn Host) -> Result<bool> {
     let fail = |e: HostError| database_error(host, "asking whether foreign keys can be off", e);
-    if read_flag(host, "foreign_keys").map_err(fail)? != Some(true)
-        || host.in_transaction().unwrap_or(false)
-    {
+    if read_flag(host, "foreign_keys").map_err(fail)? != Some(true) {
+        return Ok(false);
+    }
+    // The caller's own transaction (transactionSync) is the migration's: enforcement stays on
+    // through all of it, so the plan must keep every child row with enforcement on.
+    if host.caller_transaction() {
+        return Ok(true);
+    }
+    if host.in_transaction().unwrap_or(false) {
         return Ok(false);
     }
     with_flag(host, "foreign_keys", true, false, |accepted| {

@@ -56,12 +56,33 @@ pub fn d1_like(conn: &mut Connection) {
     .unwrap();
 }
 
+/// The PRAGMAs a Durable Object refuses, read or set ("not authorized: SQLITE_AUTH"),
+/// measured in workerd among those a migration might ask (`foreign_keys`,
+/// `legacy_alter_table`, `defer_foreign_keys`, `quick_check`, `foreign_key_check`,
+/// `table_xinfo`, `index_list`, `ignore_check_constraints`, `data_version` are allowed).
+pub const DURABLE_OBJECT_PRAGMAS_REFUSED: &[&str] = &[
+    "writable_schema",
+    "busy_timeout",
+    "database_list",
+    "schema_version",
+    "user_version",
+    "page_size",
+    "page_count",
+    "encoding",
+    "trusted_schema",
+    "compile_options",
+    "function_list",
+    "module_list",
+    "collation_list",
+];
+
 /// Make `conn` behave like a Cloudflare Durable Object's SQLite storage:
 /// - `BEGIN` and `SAVEPOINT` (and their ends) are refused (Durable Objects: transactions go
 ///   through `transactionSync()`);
 /// - temp tables, indexes, views and triggers are refused ("not authorized"), with `TEMP` or
 ///   as `temp.name` (which SQLite authorizes as an ordinary create in the `temp` database);
-/// - `PRAGMA writable_schema`, read or set, is refused;
+/// - `PRAGMA writable_schema`, `busy_timeout`, `database_list` and the others of
+///   [`DURABLE_OBJECT_PRAGMAS_REFUSED`], read or set, are refused;
 /// - `sqlite_version()` is refused;
 /// - the database holds `_cf_KV`, which cannot be read or written at all (its very
 ///   `pragma_table_xinfo` included).
@@ -87,7 +108,11 @@ pub fn durable_object_like(conn: &mut Connection) {
         {
             Authorization::Deny
         }
-        AuthAction::Pragma { pragma_name, .. } if is(pragma_name, "writable_schema") => {
+        AuthAction::Pragma { pragma_name, .. }
+            if DURABLE_OBJECT_PRAGMAS_REFUSED
+                .iter()
+                .any(|p| is(pragma_name, p)) =>
+        {
             Authorization::Deny
         }
         AuthAction::Function { function_name } if is(function_name, "sqlite_version") => {
@@ -124,4 +149,54 @@ pub fn foreign_keys_always_on(conn: &mut Connection) {
         _ => Authorization::Allow,
     }))
     .unwrap();
+}
+
+/// A Durable Object's `ctx.storage.transactionSync(f)` on `conn` (made [`durable_object_like`]
+/// first): the transaction is opened around `f` with the authorizer lifted for that one
+/// statement, `f` gets a host whose transaction is the caller's
+/// ([`liteshift::Host::caller_transaction`]), and the transaction commits when `f` returns
+/// `Ok` and rolls back everything when it returns `Err` — as an exception thrown from the
+/// callback does in workerd.
+pub fn transaction_sync<T, E>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut dyn liteshift::Host) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
+        .unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    durable_object_like(conn);
+    let result = f(&mut TransactionSync(conn));
+    conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
+        .unwrap();
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
+        .unwrap();
+    durable_object_like(conn);
+    result
+}
+
+/// The host inside [`transaction_sync`]: the connection, in the caller's transaction.
+struct TransactionSync<'c>(&'c Connection);
+
+impl liteshift::Host for TransactionSync<'_> {
+    fn execute(&self, sql: &str) -> Result<(), liteshift::HostError> {
+        liteshift::Host::execute(self.0, sql)
+    }
+    fn query(&self, sql: &str) -> Result<liteshift::Rows, liteshift::HostError> {
+        liteshift::Host::query(self.0, sql)
+    }
+    fn scratch(&self) -> Result<Box<dyn liteshift::Host>, liteshift::HostError> {
+        self.0.scratch()
+    }
+    fn in_transaction(&self) -> Result<bool, liteshift::HostError> {
+        Ok(true)
+    }
+    fn caller_transaction(&self) -> bool {
+        true
+    }
+}
+
+/// Lift any of these emulations from `conn` (to read what a test checks, `_cf_KV` included).
+pub fn unrestricted(conn: &mut Connection) {
+    conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
+        .unwrap();
 }

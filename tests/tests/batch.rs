@@ -5,8 +5,8 @@
 
 use std::fs;
 
-use liteshift::{plan_diff_for_batch, render_script, Options, Wrapping};
-use liteshift_tests::hosts::foreign_keys_always_on;
+use liteshift::{plan_diff_for_batch, plan_migration_for_batch, render_script, Options, Wrapping};
+use liteshift_tests::hosts::{d1_like, foreign_keys_always_on};
 use liteshift_tests::{fk_violations, integrity, table_rows};
 use rusqlite::Connection;
 
@@ -163,4 +163,50 @@ fn ignored_objects_are_outside_the_guards() {
 #[test]
 fn the_batch_script_is_deterministic() {
     assert_eq!(batch_script(FROM, &to()), batch_script(FROM, &to()));
+}
+
+/// The batch planned from the live database (what the npm package does with a D1 binding):
+/// read on the host like any plan, with the host's refusals, and checking itself the same way.
+#[test]
+fn a_batch_planned_from_a_d1_like_database_migrates_it_or_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut conn) = d1_database(&dir, FROM);
+    d1_like(&mut conn);
+    let planned = plan_migration_for_batch(&conn, &to(), &Options::default()).unwrap();
+    assert!(
+        planned.plan.batch.is_some(),
+        "the plan carries both signatures"
+    );
+    assert!(!planned.plan.foreign_keys_off);
+    let script = render_script(&planned.plan, Wrapping::Batch);
+    // The database moves before the batch runs: the batch refuses it, unchanged.
+    let before = table_rows(&conn);
+    conn.execute_batch("CREATE TABLE sneaked_in(x)").unwrap();
+    let moved = table_rows(&conn);
+    let e = run_batch_d1(&mut conn, &script).unwrap_err();
+    assert!(
+        e.contains("not at the schema this migration starts from"),
+        "{e}"
+    );
+    assert_eq!(table_rows(&conn), moved);
+    conn.execute_batch("DROP TABLE sneaked_in").unwrap();
+    run_batch_d1(&mut conn, &script).unwrap();
+    assert_eq!(
+        table_rows(&conn),
+        before,
+        "every row and rowid of every table"
+    );
+    assert_eq!(fk_violations(&conn), 0);
+    let again = plan_migration_for_batch(&conn, &to(), &Options::default()).unwrap();
+    assert!(again.plan.steps.is_empty(), "{:?}", again.plan.changes);
+    assert!(again.plan.batch.is_none(), "nothing to guard");
+}
+
+/// [`run_batch`] on a connection that refuses `BEGIN` as D1 does: the batch's transaction is
+/// the platform's, opened here with the restriction lifted for that statement.
+fn run_batch_d1(conn: &mut Connection, script: &str) -> Result<(), String> {
+    liteshift_tests::hosts::unrestricted(conn);
+    let result = run_batch(conn, script);
+    d1_like(conn);
+    result
 }

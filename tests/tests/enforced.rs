@@ -6,7 +6,9 @@
 //! high-water marks. (The fixtures also all run in this mode: `fixtures.rs`.)
 
 use liteshift::{migrate, plan_migration, Options};
-use liteshift_tests::hosts::foreign_keys_always_on;
+use liteshift_tests::hosts::{
+    durable_object_like, foreign_keys_always_on, transaction_sync, unrestricted,
+};
 use liteshift_tests::{fk_violations, integrity, table_rows};
 use rusqlite::Connection;
 
@@ -50,7 +52,8 @@ fn enforced_family() -> (tempfile::TempDir, Connection) {
 }
 
 fn stored_sql(conn: &Connection) -> Vec<(String, String)> {
-    conn.prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+    // A platform's own tables (a Durable Object's `_cf_KV`) are not the schema's.
+    conn.prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -221,4 +224,83 @@ fn on_a_d1_like_host_the_plan_is_the_closure_rebuild_for_the_version_its_feature
     assert!(matches!(err, liteshift::Error::NoTransaction), "{err}");
     assert!(err.to_string().contains("liteshift diff --for d1"), "{err}");
     assert_eq!(table_rows(&conn), before);
+}
+
+/// `FAMILY` with its rows on a connection that behaves like a Durable Object's storage.
+fn durable_object_family() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+    conn.execute_batch(FAMILY).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    conn.execute_batch(ROWS).unwrap();
+    durable_object_like(&mut conn);
+    (dir, conn)
+}
+
+fn file_bytes(dir: &tempfile::TempDir) -> Vec<u8> {
+    std::fs::read(dir.path().join("db.sqlite")).unwrap()
+}
+
+#[test]
+fn inside_a_durable_objects_transaction_sync_a_parent_rebuild_keeps_every_row() {
+    let (_dir, mut conn) = durable_object_family();
+    unrestricted(&mut conn);
+    let before = table_rows(&conn);
+    durable_object_like(&mut conn);
+    let schema = FAMILY.replace("name TEXT, boss", "name TEXT COLLATE NOCASE, boss");
+    let report = transaction_sync(&mut conn, |host| {
+        migrate(host, &schema, &Options::default())
+    })
+    .unwrap();
+    // Enforcement cannot change inside the caller's transaction: the closure is rebuilt.
+    assert!(!report.plan.foreign_keys_off);
+    let closure = report.plan.changes.iter();
+    assert_eq!(
+        closure
+            .filter(|c| c.contains("foreign keys stay enforced"))
+            .count(),
+        6,
+        "{:#?}",
+        report.plan.changes
+    );
+    unrestricted(&mut conn);
+    assert_kept(&conn, &before, &schema);
+    let again = transaction_sync(&mut conn, |host| {
+        migrate(host, &schema, &Options::default())
+    })
+    .unwrap();
+    assert_eq!(again.steps_applied, 0);
+}
+
+#[test]
+fn inside_transaction_sync_a_refusal_and_a_failing_step_leave_the_file_byte_identical() {
+    let (dir, mut conn) = durable_object_family();
+    let original = file_bytes(&dir);
+    // Rows the target rejects: refused by the data checks, before any step.
+    let strict = FAMILY.replace(
+        "name TEXT, boss",
+        "name TEXT CHECK (length(name) > 2), boss",
+    );
+    let e = transaction_sync(&mut conn, |host| {
+        migrate(host, &strict, &Options::default())
+    })
+    .unwrap_err();
+    assert_eq!(e.code(), "data_violates_schema", "{e}");
+    assert_eq!(file_bytes(&dir), original);
+    // A step that fails after others ran (a declared value SQLite cannot compute): the
+    // caller's transaction rolls all of them back.
+    let schema = FAMILY.replace("name TEXT, boss", "name TEXT COLLATE NOCASE, boss");
+    let mut opts = Options::default();
+    opts.hints.add_value("parent.name=json('{')").unwrap();
+    let e = transaction_sync(&mut conn, |host| migrate(host, &schema, &opts)).unwrap_err();
+    assert_eq!(e.code(), "step_failed", "{e}");
+    assert_eq!(file_bytes(&dir), original);
+    // A dry run needs a transaction liteshift can roll back itself.
+    let dry = Options {
+        dry_run: true,
+        ..Options::default()
+    };
+    let e = transaction_sync(&mut conn, |host| migrate(host, &schema, &dry)).unwrap_err();
+    assert_eq!(e.code(), "invalid_option", "{e}");
+    assert_eq!(file_bytes(&dir), original);
 }
