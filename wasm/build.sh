@@ -107,15 +107,16 @@ cat > "$out/package.json" <<JSON
 {
   "name": "liteshift",
   "version": "$version",
-  "description": "Declarative schema migrations for the SQLite in your page (sql.js, the official sqlite-wasm build, any SQLite through an adapter), run on that SQLite; liteshift/bytes migrates database images in its own.",
+  "description": "Declarative schema migrations for the SQLite in your page (sql.js, the official sqlite-wasm build, any SQLite through an adapter) and on Cloudflare D1 and Durable Objects, run on that SQLite; liteshift/bytes migrates database images in its own.",
   "license": "MIT OR Apache-2.0",
-  "keywords": ["sqlite", "migration", "schema", "declarative", "wasm", "sql.js", "sqlite-wasm", "opfs"],
+  "keywords": ["sqlite", "migration", "schema", "declarative", "wasm", "sql.js", "sqlite-wasm", "opfs", "cloudflare", "d1", "durable-objects"],
   "type": "module",
   "main": "./index.node.js",
   "types": "./index.d.ts",
   "exports": {
     ".": {
       "types": "./index.d.ts",
+      "workerd": "./index.workerd.js",
       "node": "./index.node.js",
       "default": "./index.web.js"
     },
@@ -125,7 +126,7 @@ cat > "$out/package.json" <<JSON
       "default": "./bytes.web.js"
     }
   },
-  "files": ["index.node.js", "index.web.js", "bytes.node.js", "bytes.web.js", "api.js", "index.d.ts", "bytes.d.ts", "types.d.ts", "liteshift_wasm.js", "liteshift_wasm_bg.wasm", "liteshift_bytes.js", "liteshift_bytes_bg.wasm", "README.md"],
+  "files": ["index.node.js", "index.web.js", "index.workerd.js", "workers.js", "bytes.node.js", "bytes.web.js", "api.js", "index.d.ts", "bytes.d.ts", "types.d.ts", "liteshift_wasm.js", "liteshift_wasm_bg.wasm", "liteshift_bytes.js", "liteshift_bytes_bg.wasm", "README.md"],
   "sideEffects": false
 }
 JSON

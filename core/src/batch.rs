@@ -100,6 +100,44 @@ pub fn signature_sql(xinfo: bool, ignore: &[String]) -> String {
     )
 }
 
+const NOT_AT_FROM: &str = "liteshift: the database is not at the schema this migration starts from; nothing was changed (plan again from this database)";
+const ROWS_VIOLATE: &str = "liteshift: existing rows violate";
+const MISSING_PARENTS: &str = "would reference missing parent rows";
+const NOT_AT_TO: &str = "liteshift: after its steps the database would not be the declared schema; nothing was changed (a liteshift bug: please report it with both schemas)";
+
+/// What a batch's failure means, from the host's message: the code of the error liteshift
+/// reports for the guard that stopped it (`stale_plan`, `data_violates_schema`,
+/// `verification_failed`), and the guard's message; `None` when no guard failed (a step did).
+pub fn failed_guard(host_message: &str) -> Option<(&'static str, String)> {
+    let at = host_message.find("liteshift: ")?;
+    let message = host_message[at..]
+        .split(": SQLITE_")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let code = if message.starts_with(NOT_AT_FROM) {
+        "stale_plan"
+    } else if message.starts_with(ROWS_VIOLATE) || message.contains(MISSING_PARENTS) {
+        "data_violates_schema"
+    } else if message.starts_with(NOT_AT_TO) {
+        "verification_failed"
+    } else {
+        return None;
+    };
+    Some((code, message))
+}
+
+/// The statements of `plan`'s batch ([`crate::render_script`]`(plan, Wrapping::Batch)`), one by
+/// one, for a host whose batch takes a list of statements (D1's `batch()`): exactly that
+/// script's statements, in order.
+pub fn statements(plan: &Plan) -> Vec<String> {
+    let script = crate::render::render_script(plan, crate::render::Wrapping::Batch);
+    crate::sqltext::split_statements(&script)
+        .into_iter()
+        .map(|r| script[r].to_string())
+        .collect()
+}
+
 /// One condition of the batch: its guard column, the message its failure gives, and the
 /// statement that yields it (one row, true or false).
 struct Guard {
@@ -115,8 +153,12 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
     let mut after: Vec<Guard> = Vec::new();
     if let Some(g) = &plan.batch {
         before.push(Guard {
-            message: "liteshift: the database is not at the schema this migration starts from; nothing was changed (plan again from this database)".into(),
-            condition: format!("({}) = {}", signature_sql(g.xinfo, &g.ignore), quote_str(&g.from)),
+            message: NOT_AT_FROM.into(),
+            condition: format!(
+                "({}) = {}",
+                signature_sql(g.xinfo, &g.ignore),
+                quote_str(&g.from)
+            ),
         });
     }
     for c in &plan.checks {
@@ -125,14 +167,14 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
             None => c.table.clone(),
         };
         before.push(Guard {
-            message: format!("liteshift: existing rows violate {} on {at}; nothing was changed (fix those rows, or declare the value they take)", c.constraint),
+            message: format!("{ROWS_VIOLATE} {} on {at}; nothing was changed (fix those rows, or declare the value they take)", c.constraint),
             condition: format!("NOT EXISTS ({})", c.sql),
         });
     }
     for c in plan.fk_checks.iter().flatten() {
         after.push(Guard {
             message: format!(
-                "liteshift: rows of {} would reference missing parent rows; nothing was changed",
+                "liteshift: rows of {} {MISSING_PARENTS}; nothing was changed",
                 c.after
             ),
             condition: format!(
@@ -143,8 +185,12 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
     }
     if let Some(g) = &plan.batch {
         after.push(Guard {
-            message: "liteshift: after its steps the database would not be the declared schema; nothing was changed (a liteshift bug: please report it with both schemas)".into(),
-            condition: format!("({}) = {}", signature_sql(g.xinfo, &g.ignore), quote_str(&g.to)),
+            message: NOT_AT_TO.into(),
+            condition: format!(
+                "({}) = {}",
+                signature_sql(g.xinfo, &g.ignore),
+                quote_str(&g.to)
+            ),
         });
     }
     if before.is_empty() && after.is_empty() {
@@ -179,4 +225,28 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
         .collect();
     last.push(format!("DROP TABLE {table}"));
     (first, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_guard_is_named_from_the_hosts_message() {
+        let d1 = format!("D1_ERROR: CHECK constraint failed: {NOT_AT_FROM}: SQLITE_CONSTRAINT");
+        assert_eq!(
+            failed_guard(&d1),
+            Some(("stale_plan", NOT_AT_FROM.to_string()))
+        );
+        let rows = "CHECK constraint failed: liteshift: existing rows violate NOT NULL on t.a; nothing was changed (fix those rows, or declare the value they take)";
+        assert_eq!(failed_guard(rows).unwrap().0, "data_violates_schema");
+        assert_eq!(
+            failed_guard(&format!("liteshift: rows of c {MISSING_PARENTS}; nothing"))
+                .unwrap()
+                .0,
+            "data_violates_schema"
+        );
+        assert_eq!(failed_guard(NOT_AT_TO).unwrap().0, "verification_failed");
+        assert_eq!(failed_guard("NOT NULL constraint failed: t.a"), None);
+    }
 }

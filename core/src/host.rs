@@ -184,14 +184,7 @@ pub trait Host {
     /// Whether the connection is inside a transaction (or savepoint). The default asks SQLite:
     /// `BEGIN` fails inside a transaction, and is rolled back at once otherwise.
     fn in_transaction(&self) -> Result<bool, HostError> {
-        match self.execute("BEGIN") {
-            Ok(()) => {
-                self.execute("ROLLBACK")?;
-                Ok(false)
-            }
-            Err(e) if e.message.contains("within a transaction") => Ok(true),
-            Err(e) => Err(e),
-        }
+        in_transaction_by_begin(self)
     }
 
     /// The migration runs inside a transaction the caller opened through the host's own API
@@ -212,6 +205,19 @@ pub trait Host {
     fn backup(&self, dest: &Path) -> Result<(), String> {
         let _ = dest;
         Err("this host cannot copy its database inside a transaction (only the rusqlite host has SQLite's backup API); make a copy before migrating".into())
+    }
+}
+
+/// Whether `host` is inside a transaction, asked with SQL (the default of
+/// [`Host::in_transaction`]): `BEGIN` fails inside one, and is rolled back at once otherwise.
+pub fn in_transaction_by_begin<H: Host + ?Sized>(host: &H) -> Result<bool, HostError> {
+    match host.execute("BEGIN") {
+        Ok(()) => {
+            host.execute("ROLLBACK")?;
+            Ok(false)
+        }
+        Err(e) if e.message.contains("within a transaction") => Ok(true),
+        Err(e) => Err(e),
     }
 }
 
@@ -238,15 +244,15 @@ pub(crate) fn query_value(host: &dyn Host, sql: &str) -> Result<Value, HostError
         .unwrap_or(Value::Null))
 }
 
-/// The file of the host's `main` database (":memory:" when it has none), for messages.
+/// The file of the host's `main` database (":memory:" when it has none), for messages; "main"
+/// where the host will not say (Durable Objects and D1 refuse `PRAGMA database_list`).
 pub(crate) fn database_path(host: &dyn Host) -> String {
-    let file = host
-        .query("PRAGMA database_list")
-        .ok()
-        .and_then(|rows| {
-            rows.into_iter()
-                .find(|r| r.get(1).and_then(Value::text).as_deref() == Some("main"))
-        })
+    let Ok(rows) = host.query("PRAGMA database_list") else {
+        return "main".to_string();
+    };
+    let file = rows
+        .into_iter()
+        .find(|r| r.get(1).and_then(Value::text).as_deref() == Some("main"))
         .and_then(|r| r.get(2).and_then(Value::text));
     match file {
         Some(f) if !f.is_empty() => f,

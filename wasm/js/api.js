@@ -93,7 +93,7 @@ export function adapterFor(db, sqlite3) {
 }
 
 /** Call into the module, turning its error values and crashes into `LiteshiftError`s. */
-function caller(raw, onCrash) {
+export function caller(raw, onCrash) {
   return (fn, ...args) => {
     try {
       return fn(...args);

@@ -31,6 +31,8 @@ extern "C" {
     fn scratch(this: &JsHost) -> Result<JsHost, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn close(this: &JsHost) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = inTransaction)]
+    fn in_transaction(this: &JsHost) -> Result<JsValue, JsValue>;
 }
 
 /// A JavaScript adapter. A scratch database it opened is closed when dropped.
@@ -39,6 +41,15 @@ pub struct JsAdapter {
     has_script: bool,
     counts_rows: bool,
     owned: bool,
+    /// The adapter says whether its connection is in a transaction (`inTransaction()`).
+    says_in_transaction: bool,
+    /// `callerTransaction: true`: the migration runs in the caller's transaction (a Durable
+    /// Object's `transactionSync`; see [`Host::caller_transaction`]).
+    caller_transaction: bool,
+    /// Scratch databases are liteshift's own SQLite (the bytes module, on hosts that offer
+    /// none: Workers), not the adapter's `scratch()`.
+    #[cfg(feature = "bundled")]
+    own_scratch: bool,
 }
 
 fn has_fn(obj: &JsValue, name: &str) -> bool {
@@ -58,12 +69,42 @@ impl JsAdapter {
                 missing.join(", ")
             ));
         }
-        Ok(JsAdapter {
+        Ok(JsAdapter::wrap(js))
+    }
+
+    fn wrap(js: JsHost) -> JsAdapter {
+        let caller_transaction = Reflect::get(&js, &JsValue::from_str("callerTransaction"))
+            .is_ok_and(|v| v.as_bool() == Some(true));
+        JsAdapter {
             has_script: has_fn(&js, "execScript"),
             counts_rows: has_fn(&js, "execCountingRows"),
+            says_in_transaction: has_fn(&js, "inTransaction"),
+            caller_transaction,
             js,
             owned: false,
-        })
+            #[cfg(feature = "bundled")]
+            own_scratch: false,
+        }
+    }
+
+    /// An adapter of `{ exec(sql), query(sql), inTransaction?(), callerTransaction? }` whose
+    /// scratch databases are liteshift's own SQLite (for hosts that cannot open one: a D1
+    /// binding, Durable Object storage).
+    #[cfg(feature = "bundled")]
+    pub fn with_own_scratch(js: JsHost) -> Result<JsAdapter, String> {
+        let missing: Vec<&str> = ["exec", "query"]
+            .into_iter()
+            .filter(|m| !has_fn(&js, m))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the host adapter has no {} method; an adapter is {{ exec(sql), query(sql) }} (see README: host adapters)",
+                missing.join(", ")
+            ));
+        }
+        let mut adapter = JsAdapter::wrap(js);
+        adapter.own_scratch = true;
+        Ok(adapter)
     }
 }
 
@@ -77,7 +118,7 @@ impl Drop for JsAdapter {
 
 /// A JavaScript exception as a host error: SQLite's result code where the host gives one
 /// (`oo1`'s `SQLite3Error.resultCode`, or a numeric `code`), its message once.
-fn host_error(e: JsValue) -> HostError {
+pub(crate) fn host_error(e: JsValue) -> HostError {
     let field = |k: &str| Reflect::get(&e, &JsValue::from_str(k)).ok();
     let code = field("resultCode")
         .and_then(|v| v.as_f64())
@@ -112,7 +153,7 @@ pub fn strip_oo1_prefix(message: &str) -> &str {
     }
 }
 
-fn value(v: JsValue) -> Value {
+pub(crate) fn value(v: JsValue) -> Value {
     if v.is_null() || v.is_undefined() {
         Value::Null
     } else if let Some(s) = v.as_string() {
@@ -158,10 +199,27 @@ impl Host for JsAdapter {
     }
 
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
+        #[cfg(feature = "bundled")]
+        if self.own_scratch {
+            let conn =
+                rusqlite::Connection::open_in_memory().map_err(liteshift::host::host_error)?;
+            return Ok(Box::new(conn));
+        }
         let js = self.js.scratch().map_err(host_error)?;
         let mut adapter = JsAdapter::new(js).map_err(HostError::new)?;
         adapter.owned = true;
         Ok(Box::new(adapter))
+    }
+
+    fn in_transaction(&self) -> Result<bool, HostError> {
+        if !self.says_in_transaction {
+            return liteshift::host::in_transaction_by_begin(self);
+        }
+        Ok(self.js.in_transaction().map_err(host_error)?.is_truthy())
+    }
+
+    fn caller_transaction(&self) -> bool {
+        self.caller_transaction
     }
 
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {

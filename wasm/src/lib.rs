@@ -241,6 +241,8 @@ mod progress;
 
 #[cfg(feature = "bundled")]
 pub mod bytes;
+#[cfg(feature = "bundled")]
+pub mod workers;
 
 // ---------------------------------------------------------------------------------------------
 // The sequence on a host (tested natively on rusqlite hosts), then the wasm-bindgen exports.
