@@ -93,6 +93,19 @@ export function makeWorkersApi(raw, call) {
    * planned from, no row violates the target, and afterwards the database is the declared
    * schema — or the batch fails and D1 rolls all of it back. */
   async function migrateD1(db, targetSql, options = {}) {
+    // Another client changed the schema between this plan and its batch (two copies of an app
+    // starting at once): the batch's first guard refused it, unchanged; plan again from what
+    // is there now (usually in sync: the other one migrated first). A few times at most.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await migrateD1Once(db, targetSql, options);
+      } catch (e) {
+        if (!(e instanceof LiteshiftError && e.code === 'stale_plan') || attempt === 4) throw e;
+      }
+    }
+  }
+
+  async function migrateD1Once(db, targetSql, options) {
     const { plan, statements } = await replay(db, targetSql, options, true);
     if (plan.inSync) return { stepsApplied: 0, foreignKeysToggled: false, plan: { ...plan, statements } };
     try {

@@ -314,6 +314,36 @@ test('D1 through miniflare\'s proxy in Node: the Node entry migrates it, and a b
   assert.equal((await migrate(db, TO)).stepsApplied, 0);
 });
 
+test('D1: two clients migrating at once both succeed: the one whose batch finds the schema moved plans again', { skip, timeout: TIMEOUT }, async () => {
+  const { migrate } = await import(join(PKG, 'index.node.js'));
+  const db = await mf.getD1Database('DB2');
+  // DB2 is at TO (the test before). Back to FROM, then two migrations to TO: the first one's
+  // batch waits until the second has migrated the database.
+  await migrate(db, FROM);
+  const rows = (await db.prepare('SELECT count(*) FROM grandchild').raw())[0][0];
+  let raced = false;
+  const slow = new Proxy(db, {
+    get(target, key) {
+      if (key === 'batch') {
+        return async (statements) => {
+          if (!raced) {
+            raced = true;
+            const other = await migrate(db, TO);
+            assert.ok(other.stepsApplied > 0, 'the other client migrated');
+          }
+          return target.batch(statements);
+        };
+      }
+      const v = target[key];
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const report = await migrate(slow, TO);
+  assert.ok(raced);
+  assert.equal(report.stepsApplied, 0, 'planned again: already migrated by the other');
+  assert.equal((await db.prepare('SELECT count(*) FROM grandchild').raw())[0][0], rows);
+});
+
 test('Durable Object: an app upgrade migrates each object in its constructor, under blockConcurrencyWhile', { skip, timeout: TIMEOUT }, async () => {
   const to = 'app:upgrade';
   // Version 1 of the app: the object creates its schema itself on first use.
