@@ -86,11 +86,24 @@ pub fn check_pair(
     rows_per_table: usize,
     allow_data_loss: bool,
 ) -> Result<PairOutcome, String> {
-    check_pair_on(pair, rows_per_table, allow_data_loss, false)
+    check_pair_on(pair, rows_per_table, allow_data_loss, HostMode::Ordinary)
 }
 
-/// [`check_pair`], with `enforced`: on a connection that keeps foreign-key enforcement on
-/// whatever it is told (D1, rqlite `-fk`: `hosts::foreign_keys_always_on`). Then the plan
+/// The connection a pair is migrated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// An ordinary SQLite connection.
+    Ordinary,
+    /// Foreign-key enforcement stays on whatever it is told (D1, rqlite `-fk`:
+    /// `hosts::foreign_keys_always_on`).
+    Enforced,
+    /// A Durable Object: the migration runs in the caller's `transactionSync`
+    /// (`hosts::transaction_sync`), with no `BEGIN` or savepoint of its own.
+    TransactionSync,
+}
+
+/// [`check_pair`] on the connection `mode` says. Where enforcement stays on (every mode but
+/// the ordinary one) the plan
 /// must never ask for enforcement off, and every promise holds just the same; a step that
 /// fails because the schema's own foreign key cannot work there (to a missing table, or to
 /// parent columns that are not a key: SQLite refuses every write to the table) must leave
@@ -99,8 +112,9 @@ pub fn check_pair_on(
     pair: &crate::gen::Pair,
     rows_per_table: usize,
     allow_data_loss: bool,
-    enforced: bool,
+    mode: HostMode,
 ) -> Result<PairOutcome, String> {
+    let enforced = mode != HostMode::Ordinary;
     let (a, b) = (pair.a.as_str(), pair.b.as_str());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("db.sqlite");
@@ -109,8 +123,14 @@ pub fn check_pair_on(
         .map_err(|e| format!("generated schema a does not load: {e}\n{a}"))?;
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     seed_rows(&conn, rows_per_table);
-    if enforced {
-        crate::hosts::foreign_keys_always_on(&mut conn);
+    match mode {
+        HostMode::Enforced => crate::hosts::foreign_keys_always_on(&mut conn),
+        // The platform's `_cf_KV` is there from the start (the file's bytes before include it).
+        HostMode::TransactionSync => {
+            crate::hosts::durable_object_like(&mut conn);
+            crate::hosts::unrestricted(&mut conn);
+        }
+        HostMode::Ordinary => {}
     }
     let opts = Options {
         allow_data_loss,
@@ -135,7 +155,15 @@ pub fn check_pair_on(
             liteshift::render_sql(&p1.plan)
         )
     };
-    let report = match migrate(&mut conn, b, &opts) {
+    let migrated = if mode == HostMode::TransactionSync {
+        crate::hosts::durable_object_like(&mut conn);
+        let r = crate::hosts::transaction_sync(&mut conn, |h| migrate(h, b, &opts));
+        crate::hosts::unrestricted(&mut conn);
+        r
+    } else {
+        migrate(&mut conn, b, &opts)
+    };
+    let report = match migrated {
         Ok(r) => r,
         Err(e) if e.is_refusal() => {
             if fs::read(&path).unwrap() != bytes_before {
@@ -155,6 +183,10 @@ pub fn check_pair_on(
         }
         Err(e) => return Err(format!("migrate failed: {e}{}", ctx())),
     };
+    if mode == HostMode::TransactionSync {
+        // Not the schema's: out of the way of the comparisons below.
+        conn.execute_batch("DROP TABLE _cf_KV").unwrap();
+    }
     if enforced && report.plan.foreign_keys_off {
         return Err(format!("the plan asks for enforcement off{}", ctx()));
     }

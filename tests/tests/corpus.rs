@@ -45,6 +45,16 @@ enum Host {
     Ordinary,
     /// Foreign-key enforcement cannot be switched off (D1, rqlite `-fk`).
     Enforced,
+    /// A Durable Object: the migration runs in the caller's `transactionSync`, on a
+    /// connection that refuses `BEGIN`, `SAVEPOINT`, temp tables and `writable_schema`.
+    DurableObject,
+}
+
+impl Host {
+    /// Enforcement stays on through the migration.
+    fn enforced(self) -> bool {
+        self != Host::Ordinary
+    }
 }
 
 fn migrate_pair(from: &str, to: &str, host: Host) -> Result<Outcome, String> {
@@ -56,6 +66,9 @@ fn migrate_pair(from: &str, to: &str, host: Host) -> Result<Outcome, String> {
                         return Ok(Outcome::MigratedWithValues(r, s, opts.hints.values.len()))
                     }
                     Ok(Err(m)) => return Err(format!("with declared values: {m}")),
+                    Err(e2) if unwritable_where_enforced(&e2, host) => {
+                        return Ok(Outcome::UnwritableWhereEnforced(e2.to_string()))
+                    }
                     Err(e2) if !e2.is_refusal() => {
                         return Err(format!("with declared values: {e2}"))
                     }
@@ -68,11 +81,7 @@ fn migrate_pair(from: &str, to: &str, host: Host) -> Result<Outcome, String> {
                 Err(e2) => Err(format!("refused with rows ({e}), and without rows: {e2}")),
             }
         }
-        Err(e @ liteshift::Error::StepFailed { .. })
-            if host == Host::Enforced
-                && (e.to_string().contains("foreign key mismatch")
-                    || e.to_string().contains("no such table")) =>
-        {
+        Err(e) if unwritable_where_enforced(&e, host) => {
             Ok(Outcome::UnwritableWhereEnforced(e.to_string()))
         }
         Err(e) => Err(format!("migrate: {e}")),
@@ -151,6 +160,16 @@ fn with_values(from: &str, to: &str, refusal: &liteshift::Error) -> Option<Optio
     (!opts.hints.values.is_empty()).then_some(opts)
 }
 
+/// A step failed because the schema's own foreign key cannot work where enforcement stays on
+/// (to a missing table, or to parent columns that are not a key: SQLite refuses every write
+/// to the table).
+fn unwritable_where_enforced(e: &liteshift::Error, host: Host) -> bool {
+    matches!(e, liteshift::Error::StepFailed { .. })
+        && host.enforced()
+        && (e.to_string().contains("foreign key mismatch")
+            || e.to_string().contains("no such table"))
+}
+
 type Migrated = (usize, usize, Vec<String>);
 type ColumnValues = std::collections::BTreeMap<(String, String), (String, Vec<String>)>;
 
@@ -172,8 +191,19 @@ fn migrate_pair_with_rows(
     if host == Host::Enforced {
         liteshift_tests::hosts::foreign_keys_always_on(&mut conn);
     }
-    let report = match migrate(&mut conn, to, opts) {
-        Ok(r) if host == Host::Enforced && r.plan.foreign_keys_off => {
+    let migrated = if host == Host::DurableObject {
+        use liteshift_tests::hosts::{durable_object_like, transaction_sync, unrestricted};
+        durable_object_like(&mut conn);
+        let r = transaction_sync(&mut conn, |h| migrate(h, to, opts));
+        // The checks read every table; the platform's own (`_cf_KV`) is not the schema's.
+        unrestricted(&mut conn);
+        conn.execute_batch("DROP TABLE _cf_KV").unwrap();
+        r
+    } else {
+        migrate(&mut conn, to, opts)
+    };
+    let report = match migrated {
+        Ok(r) if host.enforced() && r.plan.foreign_keys_off => {
             return Ok(Err("the plan asks for enforcement off".into()))
         }
         Ok(r) => r,
@@ -284,6 +314,13 @@ fn corpus_every_consecutive_pair_with_foreign_keys_enforced() {
     run_corpus(Host::Enforced);
 }
 
+/// The same pairs inside a Durable Object's `transactionSync` (no `BEGIN`, no savepoint,
+/// enforcement on): every row kept, and a refusal or failure rolled back by the caller.
+#[test]
+fn corpus_every_consecutive_pair_in_a_durable_objects_transaction() {
+    run_corpus(Host::DurableObject);
+}
+
 fn run_corpus(host: Host) {
     let Some(dir) = corpus_dir() else {
         eprintln!("SKIPPED: ../shared/corpus is not present (it is in CI); corpus test not run");
@@ -351,10 +388,10 @@ fn run_corpus(host: Host) {
     }
     eprintln!(
         "corpus (default options, allow_data_loss{}): {pairs} pairs; {} migrated exactly with rows ({rows} seeded rows, {steps} steps; {warned} with dangling-foreign-key warnings; {valued_pairs} of them refused until {values} declared values were given for new NOT NULL/UNIQUE columns or NULLs under a new NOT NULL); {} refused by the seeded data (unchanged) and migrated exactly without rows; {} failed where enforcement stays on because the schema's own foreign key makes a table unwritable (unchanged); {} failures",
-        if host == Host::Enforced {
-            ", foreign keys enforced"
-        } else {
-            ""
+        match host {
+            Host::Ordinary => "",
+            Host::Enforced => ", foreign keys enforced",
+            Host::DurableObject => ", in a Durable Object's transactionSync",
         },
         pairs - failures.len() - refused.len() - unwritable.len(),
         refused.len(),

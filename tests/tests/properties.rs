@@ -2,7 +2,8 @@
 //! (CI runs the default, 200).
 
 use liteshift_tests::check::{
-    check_declared_text, check_diff_script_in_shell, check_pair, check_pair_on, PairOutcome,
+    check_declared_text, check_diff_script_in_shell, check_pair, check_pair_on, HostMode,
+    PairOutcome,
 };
 use liteshift_tests::gen::{pair, Schema, Seeded};
 use proptest::prelude::*;
@@ -80,7 +81,17 @@ proptest! {
     #[test]
     fn migrating_a_pair_keeps_every_promise_with_foreign_keys_enforced(seed in any::<u64>(), edits in 1usize..6, allow_loss in prop::bool::weighted(0.8)) {
         let p = pair(&mut Seeded(seed), edits);
-        let outcome = check_pair_on(&p, 3, allow_loss, true);
+        let outcome = check_pair_on(&p, 3, allow_loss, HostMode::Enforced);
+        prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
+    }
+
+    /// The same inside a Durable Object's `transactionSync`: no transaction or savepoint of
+    /// liteshift's own, every data check first; a refusal or failure is rolled back by the
+    /// caller, and the file is then byte-identical.
+    #[test]
+    fn migrating_a_pair_keeps_every_promise_in_a_durable_objects_transaction(seed in any::<u64>(), edits in 1usize..6, allow_loss in prop::bool::weighted(0.8)) {
+        let p = pair(&mut Seeded(seed), edits);
+        let outcome = check_pair_on(&p, 3, allow_loss, HostMode::TransactionSync);
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
 
