@@ -684,8 +684,22 @@ fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
     Error::StepFailed {
         step: i + 1,
         reason: reason.to_string(),
-        message: msg,
+        message: explain_fk_mismatch(msg),
     }
+}
+
+/// SQLite's "foreign key mismatch - "child" referencing "parent"" with what it means and what
+/// to do: while enforcement is on (always, on D1 and inside a Durable Object's transaction)
+/// SQLite refuses every write to both tables, so a rebuild's copy cannot run.
+fn explain_fk_mismatch(msg: String) -> String {
+    let Some(rest) = msg.strip_prefix("foreign key mismatch - ") else {
+        return msg;
+    };
+    let names: Vec<&str> = rest.split('"').filter(|s| !s.trim().is_empty()).collect();
+    let [child, "referencing", parent] = names[..] else {
+        return msg;
+    };
+    format!("{msg}: the foreign key of `{child}` names columns that are not `{parent}`'s PRIMARY KEY or a UNIQUE key of it (or a table that does not exist), and while foreign keys are enforced SQLite refuses every write to these tables; make the referenced columns the parent's key, or fix the REFERENCES clause, in the declared schema")
 }
 
 /// The plan's foreign-key scope, each table by the name `side` gives (before or after the
@@ -759,4 +773,22 @@ fn fk_violations(host: &dyn Host, tables: Option<&[&str]>) -> Result<Vec<Violati
             examples,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_foreign_key_mismatch_says_what_to_do() {
+        let m = super::explain_fk_mismatch(
+            "foreign key mismatch - \"itemAttachments\" referencing \"items\"".into(),
+        );
+        assert!(
+            m.contains("`itemAttachments` names columns that are not `items`'s PRIMARY KEY"),
+            "{m}"
+        );
+        assert_eq!(
+            super::explain_fk_mismatch("no such table: x".into()),
+            "no such table: x"
+        );
+    }
 }
