@@ -695,7 +695,11 @@ fn explain_fk_mismatch(msg: String) -> String {
     let Some(rest) = msg.strip_prefix("foreign key mismatch - ") else {
         return msg;
     };
-    let names: Vec<&str> = rest.split('"').filter(|s| !s.trim().is_empty()).collect();
+    let names: Vec<&str> = rest
+        .split('"')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let [child, "referencing", parent] = names[..] else {
         return msg;
     };
