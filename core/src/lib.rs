@@ -254,11 +254,22 @@ pub fn load_for(host: &dyn Host, sql: &str, source_name: &str, opts: &Options) -
 
 /// Plan (without applying) the migration of `host`'s database to `schema_sql`.
 pub fn plan_migration(host: &dyn Host, schema_sql: &str, opts: &Options) -> Result<Planned> {
-    if let Some(planned) = plan_if_unchanged(host, schema_sql, opts)? {
+    plan_migration_at(host, schema_sql, opts, connection_version(host)?)
+}
+
+/// [`plan_migration`] on a host whose SQLite is `version` (asked once per call: a host that
+/// refuses `sqlite_version()` shows it through a few queries, each a round trip on D1).
+fn plan_migration_at(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+    version: SqliteVersion,
+) -> Result<Planned> {
+    if let Some(planned) = plan_if_unchanged_at(host, schema_sql, opts, version)? {
         return Ok(planned);
     }
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
-    plan_loaded(host, &declared, opts)
+    plan_declared(host, &declared, opts, capabilities_at(host, opts, version)?)
 }
 
 /// The in-sync plan, made without loading the declared schema, when the database's stored
@@ -268,8 +279,17 @@ pub fn plan_if_unchanged(
     schema_sql: &str,
     opts: &Options,
 ) -> Result<Option<Planned>> {
+    plan_if_unchanged_at(host, schema_sql, opts, connection_version(host)?)
+}
+
+/// [`plan_if_unchanged`] on a host whose SQLite is `version`.
+fn plan_if_unchanged_at(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+    version: SqliteVersion,
+) -> Result<Option<Planned>> {
     // The host's own version decides which queries read it; the plan is for `caps`.
-    let version = connection_version(host)?;
     let caps = Capabilities::new(opts.sqlite_version.unwrap_or(version));
     let introspected =
         || introspect::introspect_at(host, version).map_err(|e| as_database_error(host, e));
@@ -301,7 +321,8 @@ pub fn plan_migration_for_batch(
         foreign_keys_enforced: true,
         ..opts.clone()
     };
-    let mut planned = plan_migration(host, schema_sql, &opts)?;
+    let connection = connection_version(host)?;
+    let mut planned = plan_migration_at(host, schema_sql, &opts, connection)?;
     if planned.plan.steps.is_empty() {
         return Ok(planned);
     }
@@ -311,9 +332,7 @@ pub fn plan_migration_for_batch(
         .scratch()
         .map_err(|e| as_database_error(host, e.into()))?;
     to.execute_script(schema_sql)?;
-    let version = opts
-        .sqlite_version
-        .map_or_else(|| connection_version(host), Ok)?;
+    let version = opts.sqlite_version.unwrap_or(connection);
     let mut ignore = opts.ignore.clone();
     ignore.extend(declared::parse_annotations(schema_sql, &opts.source_name)?.ignore);
     planned.plan.batch = Some(batch::BatchGuards::read(host, &*to, version, &ignore)?);
@@ -328,16 +347,22 @@ pub fn plan_loaded(host: &dyn Host, declared: &Declared, opts: &Options) -> Resu
 /// What the SQLite that runs the plan can do: `opts.sqlite_version`'s, or the host's; for an
 /// online plan, whether the connection may edit `sqlite_schema`.
 fn capabilities(host: &dyn Host, opts: &Options) -> Result<Capabilities> {
-    let version = match opts.sqlite_version {
-        Some(v) => v,
-        None => connection_version(host)?,
-    };
+    capabilities_at(host, opts, connection_version(host)?)
+}
+
+/// [`capabilities`] of a host whose SQLite is `connection`.
+fn capabilities_at(
+    host: &dyn Host,
+    opts: &Options,
+    connection: SqliteVersion,
+) -> Result<Capabilities> {
+    let version = opts.sqlite_version.unwrap_or(connection);
     let mut caps = Capabilities::new(version);
     caps.foreign_keys_enforced = opts.foreign_keys_enforced
         || probe::foreign_keys_enforced(host).map_err(|e| as_database_error(host, e))?;
     caps.writable_schema = opts.online.is_some()
         && version >= SqliteVersion(3, 40, 0)
-        && connection_version(host)? >= SqliteVersion(3, 40, 0)
+        && connection >= SqliteVersion(3, 40, 0)
         && probe::schema_editable(host);
     Ok(caps)
 }
@@ -506,7 +531,8 @@ pub fn migrate_with(
     opts: &Options,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
-    if let Some(planned) = plan_if_unchanged(host, schema_sql, opts)? {
+    let version = connection_version(host)?;
+    if let Some(planned) = plan_if_unchanged_at(host, schema_sql, opts, version)? {
         on_plan(&planned.plan);
         return Ok(apply::Report {
             steps_applied: 0,
@@ -516,7 +542,8 @@ pub fn migrate_with(
         });
     }
     let declared = load_for(host, schema_sql, &opts.source_name, opts)?;
-    migrate_declared(host, &declared, opts, on_plan)
+    let caps = capabilities_at(host, opts, version)?;
+    migrate_planned(host, &declared, opts, caps, on_plan)
 }
 
 /// [`migrate_with`] for an already loaded declared schema (many databases migrated to one
@@ -528,8 +555,19 @@ pub fn migrate_declared(
     opts: &Options,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
-    let host: &dyn Host = host;
     let caps = capabilities(host, opts)?;
+    migrate_planned(host, declared, opts, caps, on_plan)
+}
+
+/// [`migrate_declared`] for a host that can do what `caps` say.
+fn migrate_planned(
+    host: &mut dyn Host,
+    declared: &Declared,
+    opts: &Options,
+    caps: Capabilities,
+    on_plan: &mut dyn FnMut(&Plan),
+) -> Result<Report> {
+    let host: &dyn Host = host;
     let planned = plan_declared(host, declared, opts, caps)?;
     on_plan(&planned.plan);
     let replan = |current: Schema| {
