@@ -106,6 +106,7 @@ enum Command {
         /// apply`): one batch, no BEGIN and no PRAGMA foreign_keys (D1 keeps enforcement on:
         /// the tables that reference a rebuilt one are rebuilt with it), and guards inside
         /// that stop it, unchanged, when the database is not at FROM or rows violate TO.
+        /// Planned for D1's SQLite (3.47.0) unless --sqlite-version says otherwise.
         #[arg(long = "for", value_enum, value_name = "HOST")]
         for_host: Option<ForHost>,
         #[arg(long, value_enum, default_value_t = Format::Sql)]
@@ -233,8 +234,8 @@ struct Planning {
     #[arg(long)]
     exact_column_order: bool,
     /// Plan for this SQLite version instead of the database's: 3.40.0, or the SQLite a
-    /// platform release ships (android-26, ios-15; the table is in the README).
-    #[arg(long, value_name = "X.Y.Z|android-N|ios-N")]
+    /// platform release ships (android-26, ios-15, d1; the table is in the README).
+    #[arg(long, value_name = "X.Y.Z|android-N|ios-N|d1")]
     sqlite_version: Option<String>,
     /// Make a foreign key to an undeclared table or column an error (by default it is
     /// accepted with a warning, as SQLite accepts it).
@@ -597,7 +598,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for_host,
             format,
         } => {
-            let opts = planning.options(&to)?;
+            let mut opts = planning.options(&to)?;
+            if for_host == Some(ForHost::D1) && opts.sqlite_version.is_none() {
+                // No host to ask: D1's SQLite, which lacks newer forms (ALTER COLUMN).
+                opts.sqlite_version = Some(liteshift::platform::CLOUDFLARE_D1);
+            }
             let from_sql = read_schema(&from)?;
             let to_sql = read_schema(&to)?;
             let from_name = from.display().to_string();

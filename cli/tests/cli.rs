@@ -1102,4 +1102,11 @@ fn diff_for_d1_writes_one_batch_with_its_guards() {
         .query_row("SELECT count(*) FROM c", [], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, 2);
+    // Without --sqlite-version: D1's SQLite (3.47.0), which has no ALTER COLUMN … SET NOT NULL
+    // (3.53): the parent is rebuilt instead of altered in place.
+    let o = run(&["diff", &from, &to, "--for", "d1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(script.contains("3.47.0"), "{script}");
+    assert!(!script.contains("ALTER COLUMN"), "{script}");
 }

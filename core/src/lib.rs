@@ -335,7 +335,13 @@ pub fn plan_migration_for_batch(
     let version = opts.sqlite_version.unwrap_or(connection);
     let mut ignore = opts.ignore.clone();
     ignore.extend(declared::parse_annotations(schema_sql, &opts.source_name)?.ignore);
-    planned.plan.batch = Some(batch::BatchGuards::read(host, &*to, version, &ignore)?);
+    planned.plan.batch = Some(batch::BatchGuards::read(
+        host,
+        &*to,
+        version,
+        &ignore,
+        &planned.plan,
+    )?);
     Ok(planned)
 }
 
@@ -474,7 +480,11 @@ pub fn plan_diff_for_batch(
     from_db.execute_script(from_sql)?;
     to_db.execute_script(to_sql)?;
     planned.plan.batch = Some(batch::BatchGuards::read(
-        &*from_db, &*to_db, version, &to.ignore,
+        &*from_db,
+        &*to_db,
+        version,
+        &to.ignore,
+        &planned.plan,
     )?);
     Ok(planned)
 }

@@ -50,6 +50,13 @@ impl Release {
     }
 }
 
+/// The SQLite that Cloudflare's runtime, workerd, runs for D1 and Durable Objects: 3.47.0
+/// (source id 2024-10-21) in workerd 1.20260730 (miniflare 4.20260730.0), read from the
+/// binary and confirmed by features (3.44's `string_agg()` works; 3.48's two-argument
+/// `iif()` and 3.50's `unistr()` do not). A migration file for D1 written offline is planned
+/// for it unless a version is given (`--sqlite-version`); a live D1 binding is probed.
+pub const CLOUDFLARE_D1: SqliteVersion = SqliteVersion(3, 47, 0);
+
 /// The table of one platform, for documentation and `--help`: `(name, SQLite version)`.
 pub fn table() -> Vec<(String, SqliteVersion)> {
     let show = |prefix: &str, r: Release| match r.1 {
@@ -68,6 +75,9 @@ pub fn table() -> Vec<(String, SqliteVersion)> {
 /// than the table knows.
 pub fn lookup(name: &str) -> Option<Result<SqliteVersion, String>> {
     let lower = name.trim().to_ascii_lowercase();
+    if lower == "d1" || lower == "cloudflare-d1" {
+        return Some(Ok(CLOUDFLARE_D1));
+    }
     let (platform, table) = if let Some(rest) = lower.strip_prefix("android-") {
         (("Android API", rest), ANDROID)
     } else if let Some(rest) = lower.strip_prefix("ios-") {
@@ -114,6 +124,7 @@ mod tests {
         assert_eq!(v("ios-17"), SqliteVersion(3, 39, 0));
         assert_eq!(v("ios-17.2"), SqliteVersion(3, 43, 0));
         assert_eq!(v("ios-18"), SqliteVersion(3, 43, 0));
+        assert_eq!(v("d1"), SqliteVersion(3, 47, 0));
     }
 
     #[test]

@@ -210,3 +210,38 @@ fn run_batch_d1(conn: &mut Connection, script: &str) -> Result<(), String> {
     d1_like(conn);
     result
 }
+
+/// A table whose own foreign key SQLite cannot check ("foreign key mismatch": it names columns
+/// that are not the parent's key, as zotero v0050's `itemAttachments` does) is altered: the
+/// batch does not ask SQLite to check it (SQLite would raise the error, rows or not), as apply
+/// does not, and the migration runs.
+#[test]
+fn a_table_whose_foreign_key_sqlite_cannot_check_does_not_stop_the_batch() {
+    let from = "CREATE TABLE items(id INTEGER PRIMARY KEY, source INTEGER);
+CREATE TABLE attachments(id INTEGER PRIMARY KEY, source INTEGER REFERENCES items(source));";
+    let to = "CREATE TABLE items(id INTEGER PRIMARY KEY, source INTEGER);
+CREATE TABLE attachments(id INTEGER PRIMARY KEY, source INTEGER REFERENCES items(source), note TEXT);
+CREATE INDEX attachments_note ON attachments(note);";
+    let planned = plan_diff_for_batch(from, "from.sql", to, &Options::default()).unwrap();
+    let guards = planned.plan.batch.as_ref().unwrap();
+    assert_eq!(guards.unchecked, ["attachments"]);
+    let script = render_script(&planned.plan, Wrapping::Batch);
+    assert!(
+        !script.contains("pragma_foreign_key_check('attachments')"),
+        "{script}"
+    );
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(from).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON; INSERT INTO items VALUES (1, NULL)")
+        .unwrap();
+    foreign_keys_always_on(&mut conn);
+    run_batch(&conn, &script).unwrap();
+    let columns: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('attachments')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(columns, 3);
+}
