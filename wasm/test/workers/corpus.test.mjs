@@ -359,7 +359,7 @@ for (const app of apps) {
     }
     const tmp = mkdtempSync(join(tmpdir(), `liteshift-corpus-${app}-`));
     let mf = null;
-    const f = { app, pairs, migrated: 0, withValues: 0, values: 0, refusedByData: [], unwritable: [], known: [], failures: [], rowsSeeded: 0, rowsKept: 0, statements: 0 };
+    const f = { app, pairs, migrated: 0, withValues: [], values: 0, refusedByData: [], unwritable: [], known: [], failures: [], rowsSeeded: 0, rowsKept: 0, statements: 0 };
     const pair = async (i) => {
       const [from, to] = [versions[i], versions[i + 1]];
       const label = `${app}/${from.split('/').pop()} -> ${to.split('/').pop()}`;
@@ -411,7 +411,7 @@ for (const app of apps) {
       if (p.length) return fail(`${values.length ? `with --value ${values.join(' --value ')}: ` : ''}${p.join('; ')}`);
       f.migrated++;
       if (values.length) {
-        f.withValues++;
+        f.withValues.push(`${label}: --value ${values.join(' --value ')}`);
         f.values += values.length;
       }
       f.rowsSeeded += rowsIn(before);
@@ -431,6 +431,7 @@ for (const app of apps) {
     figures.push(f);
     const count = (k) => (Array.isArray(f[k]) ? f[k].length : f[k]);
     t.diagnostic(JSON.stringify(Object.fromEntries(Object.keys(f).map((k) => [k, count(k)]))));
+    for (const x of f.withValues) t.diagnostic(`refused by the seeded rows (D1 unchanged), migrated with declared values: ${x}`);
     for (const x of f.refusedByData) t.diagnostic(`refused by the seeded rows (D1 unchanged), migrated exactly without rows: ${x}`);
     for (const x of f.unwritable) t.diagnostic(`its own foreign key makes a table unwritable where enforcement stays on (D1 unchanged): ${x}`);
     for (const x of f.known) t.diagnostic(`KNOWN FAILURE (see KNOWN_FAILURES): ${x}`);
