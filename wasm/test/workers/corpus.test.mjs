@@ -330,17 +330,11 @@ function valueFor(error, before, toColumns) {
 const UNWRITABLE = /foreign key mismatch|no such table/;
 
 // Pairs that fail on D1 where corpus.rs's enforced run migrates them, each asserted to fail
-// exactly so (remove the entry when it no longer does). Known liteshift bugs, not platform
-// facts:
-const KNOWN_FAILURES = {
-  // v0051 adds two columns and an index to itemAttachments, whose own foreign key
-  // `(sourceItemID) REFERENCES items(sourceItemID)` names a column items does not have. No
-  // step writes the table, but the script's closing guard for it,
-  // `SELECT … FROM pragma_foreign_key_check('itemAttachments')`, raises "foreign key
-  // mismatch", so the batch is refused (D1 unchanged) with SQLite's error instead of
-  // migrating. The library's enforced run (corpus.rs) migrates this pair.
-  'zotero/v0050.sql -> v0051.sql': /guard statement failed: .*pragma_foreign_key_check\('itemAttachments'\).*foreign key mismatch - "itemAttachments" referencing "items"/s,
-};
+// exactly so (remove the entry when it no longer does): known liteshift bugs, not platform
+// facts. None now. (zotero v0050 -> v0051 was one until the batch stopped asking SQLite to
+// check the foreign keys of a table it cannot check: `itemAttachments` names a column `items`
+// does not have, and `pragma_foreign_key_check` raised "foreign key mismatch".)
+const KNOWN_FAILURES = {};
 
 const figures = [];
 
