@@ -148,6 +148,25 @@ pub fn failed_guard(host_message: &str) -> Option<(&'static str, String)> {
     Some((code, message))
 }
 
+/// What a failed batch reports, from the host's message: the guard that stopped it (see
+/// [`failed_guard`]); a row a step could not write under the target's constraints
+/// (`data_violates_schema`, as apply reports a step stopped by a constraint); or the step
+/// that failed (`step_failed`). The host rolled the batch back: nothing was changed.
+pub fn failure(host_message: &str) -> (&'static str, String) {
+    if let Some(guard) = failed_guard(host_message) {
+        return guard;
+    }
+    let message = host_message
+        .split(": SQLITE_")
+        .next()
+        .unwrap_or(host_message);
+    let e = crate::host::HostError::new(message);
+    if e.kind() == crate::host::ErrorKind::Constraint {
+        return ("data_violates_schema", format!("existing rows violate the declared schema: a step stopped at the first offending row ({message}); the host rolled the whole batch back, nothing was changed; fix those rows, or declare the value they take"));
+    }
+    ("step_failed", format!("the migration's batch failed on the host ({message}); the host rolled all of it back, nothing was changed"))
+}
+
 /// The statements of `plan`'s batch ([`crate::render_script`]`(plan, Wrapping::Batch)`), one by
 /// one, for a host whose batch takes a list of statements (D1's `batch()`): exactly that
 /// script's statements, in order.
@@ -279,5 +298,10 @@ mod tests {
         );
         assert_eq!(failed_guard(NOT_AT_TO).unwrap().0, "verification_failed");
         assert_eq!(failed_guard("NOT NULL constraint failed: t.a"), None);
+        let (code, m) = failure("UNIQUE constraint failed: idp.uid: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)");
+        assert_eq!(code, "data_violates_schema");
+        assert!(m.contains("(UNIQUE constraint failed: idp.uid)"), "{m}");
+        assert_eq!(failure("near \"ALTER\": syntax error").0, "step_failed");
+        assert_eq!(failure(&d1).0, "stale_plan");
     }
 }

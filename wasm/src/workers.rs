@@ -212,15 +212,9 @@ pub fn plan_replay_raw(
 /// the step that failed.
 #[wasm_bindgen(js_name = batchFailedRaw)]
 pub fn batch_failed_raw(host_message: &str) -> JsValue {
-    let (code, message) = match liteshift::batch::failed_guard(host_message) {
-        Some((code, message)) => (code.to_string(), message),
-        None => (
-            "step_failed".to_string(),
-            format!("the migration's batch failed on the host ({host_message}); the host rolled all of it back, nothing was changed"),
-        ),
-    };
+    let (code, message) = liteshift::batch::failure(host_message);
     to_js(&JsErrorValue {
-        code,
+        code: code.into(),
         message,
         line: None,
         column: None,

@@ -10,6 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -177,7 +178,7 @@ const options = (schema) => ({
   modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
   compatibilityDate: '2025-01-01',
   host: '127.0.0.1',
-  d1Databases: ['DB', 'DB2'],
+  d1Databases: ['DB', 'DB2', 'CORPUS'],
   durableObjects: { STORE: { className: 'Store', useSQLite: true }, APP: { className: 'App', useSQLite: true } },
   bindings: { SCHEMA: schema },
   d1Persist: join(dir, 'd1'),
@@ -342,6 +343,74 @@ test('D1: two clients migrating at once both succeed: the one whose batch finds 
   assert.ok(raced);
   assert.equal(report.stepsApplied, 0, 'planned again: already migrated by the other');
   assert.equal((await db.prepare('SELECT count(*) FROM grandchild').raw())[0][0], rows);
+});
+
+// The corpus through the package: a sample of its consecutive pairs (every 8th; all with
+// LITESHIFT_NPM_CORPUS=all), each loaded at FROM with seeded rows (the seed_sql example's
+// statements, as corpus.test.mjs loads them) into a D1 database and a Durable Object, then
+// `migrate(…, TO, { allowDataLoss: true })` by the package in the Worker: no row lost in a
+// table that stays, in sync afterwards; a refusal (rows the target rejects, or a table the
+// app's own foreign key makes unwritable where enforcement is on) leaves every row in place.
+const root = join(here, '..', '..', '..');
+const CORPUS = process.env.LITESHIFT_CORPUS ?? join(root, '..', 'shared', 'corpus');
+const SEED_SQL = join(root, process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'examples', 'seed_sql');
+const corpusSkip = skip
+  || (existsSync(CORPUS) ? false : `SKIPPED: the schema corpus is not present (looked for ${CORPUS})`)
+  || (existsSync(SEED_SQL) ? false : `SKIPPED: build the seed_sql example first (cargo build -p liteshift-tests --example seed_sql; looked for ${SEED_SQL})`);
+function corpusPairs() {
+  if (corpusSkip) return [];
+  const pairs = [];
+  for (const app of readdirSync(CORPUS, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    const versions = readdirSync(join(CORPUS, app)).filter((f) => /^v\d+\.sql$/.test(f)).sort();
+    for (let i = 1; i < versions.length; i++) pairs.push([app, versions[i - 1], versions[i]]);
+  }
+  return process.env.LITESHIFT_NPM_CORPUS === 'all' ? pairs : pairs.filter((_, i) => i % 8 === 0);
+}
+
+async function rowCounts(to, tables) {
+  const out = {};
+  for (const t of tables) out[t] = (await ok({ to, op: 'query', sql: `SELECT count(*) FROM "${t.replaceAll('"', '""')}"` }))[0][0];
+  return out;
+}
+
+test('the corpus through the package, on D1 and on Durable Objects: no row lost, in sync afterwards, refusals unchanged', { skip: corpusSkip, timeout: 600_000 }, async (t) => {
+  const tally = { pairs: 0, migrated: 0, refused: 0, unwritable: 0, rows: 0 };
+  for (const [i, [app, a, b]] of corpusPairs().entries()) {
+    const seed = JSON.parse(execFileSync(SEED_SQL, [join(CORPUS, app, a), '3'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    const target = readFileSync(join(CORPUS, app, b), 'utf8');
+    const tables = Object.keys(seed.tables);
+    for (const to of [`d1:CORPUS`, `store:corpus-${i}`]) {
+      const label = `${app}/${a} -> ${b} on ${to.startsWith('d1') ? 'D1' : 'a Durable Object'}`;
+      if (to.startsWith('d1')) {
+        // A fresh D1 database for each pair: drop what the last one left.
+        const left = await ok({ to, op: 'query', sql: "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND type IN ('table', 'view')" });
+        const drops = left.map(([type, name]) => `DROP ${type.toUpperCase()} "${name.replaceAll('"', '""')}"`);
+        const seq = await ok({ to, op: 'query', sql: "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'" });
+        if (seq[0][0]) drops.push('DELETE FROM sqlite_sequence');
+        if (drops.length) await ok({ to, op: 'exec', sql: ['PRAGMA defer_foreign_keys = ON', ...drops] });
+      }
+      await ok({ to, op: 'exec', sql: seed.statements });
+      const before = await rowCounts(to, tables);
+      const r = await ask({ to, op: 'migrate', schema: target, options: { allowDataLoss: true, sourceName: b } });
+      tally.pairs += 1;
+      if (!r.ok) {
+        const unwritable = r.code === 'step_failed' && /foreign key mismatch|no such table/.test(r.message);
+        assert.ok(r.code === 'data_violates_schema' || unwritable, `${label}: ${r.code}: ${r.message}`);
+        assert.deepEqual(await rowCounts(to, tables), before, `${label}: refused, and every row is still there`);
+        tally[unwritable ? 'unwritable' : 'refused'] += 1;
+        continue;
+      }
+      const kept = (await ok({ to, op: 'query', sql: "SELECT name FROM sqlite_master WHERE type = 'table'" })).map(([n]) => n);
+      const after = await rowCounts(to, tables.filter((x) => kept.includes(x)));
+      for (const [table, n] of Object.entries(after)) assert.equal(n, before[table], `${label}: rows of ${table}`);
+      tally.rows += Object.values(after).reduce((x, y) => x + y, 0);
+      const again = await ok({ to, op: 'migrate', schema: target, options: { allowDataLoss: true } });
+      assert.equal(again.stepsApplied, 0, `${label}: in sync afterwards`);
+      tally.migrated += 1;
+    }
+  }
+  t.diagnostic(JSON.stringify(tally));
+  assert.ok(tally.migrated > 0);
 });
 
 test('Durable Object: an app upgrade migrates each object in its constructor, under blockConcurrencyWhile', { skip, timeout: TIMEOUT }, async () => {
