@@ -168,6 +168,28 @@ function wrangler(cwd, args, ms = 120_000) {
   });
 }
 
+// The corpus through the package: a sample of its consecutive pairs (every 8th; all with
+// LITESHIFT_NPM_CORPUS=all), each loaded at FROM with seeded rows (the seed_sql example's
+// statements, as corpus.test.mjs loads them) into a D1 database and a Durable Object, then
+// `migrate(…, TO, { allowDataLoss: true })` by the package in the Worker: no row lost in a
+// table that stays, in sync afterwards; a refusal (rows the target rejects, or a table the
+// app's own foreign key makes unwritable where enforcement is on) leaves every row in place.
+const root = join(here, '..', '..', '..');
+const CORPUS = process.env.LITESHIFT_CORPUS ?? join(root, '..', 'shared', 'corpus');
+const SEED_SQL = join(root, process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'examples', 'seed_sql');
+const corpusSkip = skip
+  || (existsSync(CORPUS) ? false : `SKIPPED: the schema corpus is not present (looked for ${CORPUS})`)
+  || (existsSync(SEED_SQL) ? false : `SKIPPED: build the seed_sql example first (cargo build -p liteshift-tests --example seed_sql; looked for ${SEED_SQL})`);
+function corpusPairs() {
+  if (corpusSkip) return [];
+  const pairs = [];
+  for (const app of readdirSync(CORPUS, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    const versions = readdirSync(join(CORPUS, app)).filter((f) => /^v\d+\.sql$/.test(f)).sort();
+    for (let i = 1; i < versions.length; i++) pairs.push([app, versions[i - 1], versions[i]]);
+  }
+  return process.env.LITESHIFT_NPM_CORPUS === 'all' ? pairs : pairs.filter((_, i) => i % 8 === 0);
+}
+
 let dir = null;
 let mf = null;
 let bundle = null;
@@ -178,7 +200,7 @@ const options = (schema) => ({
   modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
   compatibilityDate: '2025-01-01',
   host: '127.0.0.1',
-  d1Databases: ['DB', 'DB2', 'CORPUS'],
+  d1Databases: ['DB', 'DB2', ...corpusPairs().map((_, i) => `CORPUS${i}`)],
   durableObjects: { STORE: { className: 'Store', useSQLite: true }, APP: { className: 'App', useSQLite: true } },
   bindings: { SCHEMA: schema },
   d1Persist: join(dir, 'd1'),
@@ -345,28 +367,6 @@ test('D1: two clients migrating at once both succeed: the one whose batch finds 
   assert.equal((await db.prepare('SELECT count(*) FROM grandchild').raw())[0][0], rows);
 });
 
-// The corpus through the package: a sample of its consecutive pairs (every 8th; all with
-// LITESHIFT_NPM_CORPUS=all), each loaded at FROM with seeded rows (the seed_sql example's
-// statements, as corpus.test.mjs loads them) into a D1 database and a Durable Object, then
-// `migrate(…, TO, { allowDataLoss: true })` by the package in the Worker: no row lost in a
-// table that stays, in sync afterwards; a refusal (rows the target rejects, or a table the
-// app's own foreign key makes unwritable where enforcement is on) leaves every row in place.
-const root = join(here, '..', '..', '..');
-const CORPUS = process.env.LITESHIFT_CORPUS ?? join(root, '..', 'shared', 'corpus');
-const SEED_SQL = join(root, process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'examples', 'seed_sql');
-const corpusSkip = skip
-  || (existsSync(CORPUS) ? false : `SKIPPED: the schema corpus is not present (looked for ${CORPUS})`)
-  || (existsSync(SEED_SQL) ? false : `SKIPPED: build the seed_sql example first (cargo build -p liteshift-tests --example seed_sql; looked for ${SEED_SQL})`);
-function corpusPairs() {
-  if (corpusSkip) return [];
-  const pairs = [];
-  for (const app of readdirSync(CORPUS, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
-    const versions = readdirSync(join(CORPUS, app)).filter((f) => /^v\d+\.sql$/.test(f)).sort();
-    for (let i = 1; i < versions.length; i++) pairs.push([app, versions[i - 1], versions[i]]);
-  }
-  return process.env.LITESHIFT_NPM_CORPUS === 'all' ? pairs : pairs.filter((_, i) => i % 8 === 0);
-}
-
 async function rowCounts(to, tables) {
   const out = {};
   for (const t of tables) out[t] = (await ok({ to, op: 'query', sql: `SELECT count(*) FROM "${t.replaceAll('"', '""')}"` }))[0][0];
@@ -379,16 +379,9 @@ test('the corpus through the package, on D1 and on Durable Objects: no row lost,
     const seed = JSON.parse(execFileSync(SEED_SQL, [join(CORPUS, app, a), '3'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
     const target = readFileSync(join(CORPUS, app, b), 'utf8');
     const tables = Object.keys(seed.tables);
-    for (const to of [`d1:CORPUS`, `store:corpus-${i}`]) {
+    // A fresh D1 database (binding CORPUS<i>) and Durable Object for each pair.
+    for (const to of [`d1:CORPUS${i}`, `store:corpus-${i}`]) {
       const label = `${app}/${a} -> ${b} on ${to.startsWith('d1') ? 'D1' : 'a Durable Object'}`;
-      if (to.startsWith('d1')) {
-        // A fresh D1 database for each pair: drop what the last one left.
-        const left = await ok({ to, op: 'query', sql: "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND type IN ('table', 'view')" });
-        const drops = left.map(([type, name]) => `DROP ${type.toUpperCase()} "${name.replaceAll('"', '""')}"`);
-        const seq = await ok({ to, op: 'query', sql: "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'" });
-        if (seq[0][0]) drops.push('DELETE FROM sqlite_sequence');
-        if (drops.length) await ok({ to, op: 'exec', sql: ['PRAGMA defer_foreign_keys = ON', ...drops] });
-      }
       await ok({ to, op: 'exec', sql: seed.statements });
       const before = await rowCounts(to, tables);
       const r = await ask({ to, op: 'migrate', schema: target, options: { allowDataLoss: true, sourceName: b } });
