@@ -27,6 +27,8 @@ pub enum Error {
     NoLeader { tried: Vec<String> },
     /// The node sent something this client cannot read.
     Protocol { address: String, detail: String },
+    /// A `dqlite://` URL that does not parse.
+    BadUrl(String),
 }
 
 impl Error {
@@ -52,6 +54,7 @@ impl fmt::Display for Error {
             Error::Protocol { address, detail } => {
                 write!(f, "dqlite node {address} sent an unreadable message: {detail}")
             }
+            Error::BadUrl(m) => write!(f, "{m}"),
         }
     }
 }

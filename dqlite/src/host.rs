@@ -82,9 +82,9 @@ impl DqliteHost {
     }
 
     /// Connect with a `dqlite://HOST:PORT[,HOST:PORT…]/NAME` URL and the default options.
-    pub fn connect_url(url: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let target = parse_url(url)?;
-        Ok(Self::connect(&target, &ConnectOptions::default())?)
+    pub fn connect_url(url: &str) -> Result<Self, Error> {
+        let target = parse_url(url).map_err(Error::BadUrl)?;
+        Self::connect(&target, &ConnectOptions::default())
     }
 
     /// The connection.
