@@ -162,9 +162,8 @@ impl Session {
             .read_exact(&mut body)
             .map_err(|e| self.lost(describe_read(e)))?;
         if kind == response::FAILURE {
-            let mut r = Reader::new(&body);
-            let code = r.u64().map_err(|d| self.protocol(d))?;
-            let message = r.string().map_err(|d| self.protocol(d))?;
+            let (code, message) = failure(&body)
+                .ok_or_else(|| self.protocol("a failure response with no code and message"))?;
             return Err(Error::Failure { code, message });
         }
         Ok((kind, body))
@@ -193,6 +192,19 @@ impl Session {
         let _id = r.u64().map_err(|d| self.protocol(d))?;
         r.string().map_err(|d| self.protocol(d))
     }
+}
+
+/// A failure response's code and message. dqlite 1.11 sends a query that fails while its
+/// first rows are encoded with the column header still in front (seen: the columns of
+/// `PRAGMA foreign_key_check`, then `522, "disk I/O error"`): the failure is then the last
+/// code and message in the body, at a word boundary, ending the body.
+pub(crate) fn failure(body: &[u8]) -> Option<(u64, String)> {
+    (0..body.len()).step_by(8).find_map(|at| {
+        let mut r = Reader::new(&body[at..]);
+        let code = r.u64().ok()?;
+        let message = r.string().ok()?;
+        (r.remaining() == 0 && (at == 0 || (1..1 << 20).contains(&code))).then_some((code, message))
+    })
 }
 
 fn describe_read(e: std::io::Error) -> String {
@@ -396,5 +408,24 @@ impl Connection {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure;
+
+    #[test]
+    fn failures_after_a_column_header() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&1u64.to_le_bytes());
+        body.extend_from_slice(b"no such table: t\0\0\0\0\0\0\0\0");
+        assert_eq!(failure(&body), Some((1, "no such table: t".into())));
+        let mut body = Vec::new();
+        body.extend_from_slice(&2u64.to_le_bytes());
+        body.extend_from_slice(b"table\0\0\0rowid\0\0\0");
+        body.extend_from_slice(&522u64.to_le_bytes());
+        body.extend_from_slice(b"disk I/O error\0\0");
+        assert_eq!(failure(&body), Some((522, "disk I/O error".into())));
     }
 }

@@ -7,6 +7,13 @@ use liteshift::{Host, HostError, Rows, Value};
 use crate::client::{ConnectOptions, Connection, Error};
 use crate::wire::WireValue;
 
+/// The page cache limit set on a host's connection, in KiB (pages are allocated only as a
+/// transaction uses them). dqlite 1.11 cannot read back pages that SQLite spilled from a
+/// full cache in the middle of a transaction: a later read in the same transaction fails
+/// with "disk I/O error" and the leader rolls the transaction back. A migration's
+/// transaction must fit in this cache (it fails, changing nothing, when it does not).
+pub const CACHE_KIB: u64 = 1 << 20;
+
 /// Where a database lives: the nodes to ask for the leader, and the database's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -64,8 +71,11 @@ pub struct DqliteHost {
 }
 
 impl DqliteHost {
-    /// A host on an open connection (an app that holds its own).
+    /// A host on an open connection (an app that holds its own). Raises the connection's
+    /// page cache limit to [`CACHE_KIB`] (see there); a lost connection shows at the next
+    /// call.
     pub fn new(conn: Connection) -> Self {
+        let _ = conn.exec(&format!("PRAGMA cache_size = -{CACHE_KIB}"));
         DqliteHost {
             conn,
             busy_timeout: std::cell::Cell::new(Duration::from_secs(5)),
@@ -164,16 +174,9 @@ impl Host for DqliteHost {
     }
 
     fn query(&self, sql: &str) -> Result<Rows, HostError> {
-        let r = match self.conn.query(sql) {
-            Ok(r) => r,
-            // QUERY_SQL refuses a statement with no result columns before running it
-            // (SQLITE_ERROR, "not an error"; seen with dqlite 1.11): run it with EXEC_SQL.
-            Err(Error::Failure { code: 1, message }) if message == "not an error" => {
-                self.conn.exec(sql).map_err(host_error)?;
-                return Ok(Vec::new());
-            }
-            Err(e) => return Err(host_error(e)),
-        };
+        // (QUERY_SQL refuses a statement without result columns, with SQLITE_ERROR "not an
+        // error", before running it; the core queries none.)
+        let r = self.conn.query(sql).map_err(host_error)?;
         Ok(r.rows
             .into_iter()
             .map(|row| row.into_iter().map(value).collect())
