@@ -24,4 +24,4 @@ pub mod testing;
 pub mod wire;
 
 pub use client::{ConnectOptions, Connection, Error};
-pub use host::{parse_url, DqliteHost, Target};
+pub use host::{host_error, parse_url, DqliteHost, Target, CACHE_KIB};
