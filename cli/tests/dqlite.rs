@@ -238,6 +238,21 @@ fn values_and_errors_through_the_wire() {
     assert!(e.message.contains("syntax error"), "{e:?}");
     let version = host.query("SELECT sqlite_version()").unwrap();
     assert_eq!(version[0][0].text().unwrap().split('.').count(), 3);
+    // Inside the app's own transaction (in_transaction asks with BEGIN): a migration that
+    // needs no enforcement change runs in a savepoint; one that does is refused.
+    let mut host = host;
+    host.execute("CREATE TABLE s(a INTEGER)").unwrap();
+    assert!(!host.in_transaction().unwrap());
+    host.execute("BEGIN").unwrap();
+    assert!(host.in_transaction().unwrap());
+    let add = "CREATE TABLE v(i INTEGER, r REAL, t TEXT, b BLOB, n, d DATETIME, f BOOLEAN); CREATE TABLE s(a INTEGER, b TEXT);";
+    liteshift::migrate(&mut host, add, &liteshift::Options::default()).unwrap();
+    host.execute("COMMIT").unwrap();
+    assert_eq!(
+        host.query("SELECT name FROM pragma_table_info('s') ORDER BY cid")
+            .unwrap(),
+        vec![vec![Value::Text("a".into())], vec![Value::Text("b".into())]]
+    );
     let pids = c.pids();
     drop(c);
     assert_no_node_left(&pids);
