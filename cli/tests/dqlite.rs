@@ -57,9 +57,17 @@ fn schema_file(dir: &Path, name: &str, sql: &str) -> PathBuf {
     p
 }
 
+/// The tests' connections wait longer for a leader than the CLI's 15 s: the machine may be
+/// loaded by other builds, and an election then takes longer.
+const ELECTION: Duration = Duration::from_secs(60);
+
 fn connect(url: &str) -> DqliteHost {
     let target = liteshift_dqlite::parse_url(url).unwrap();
-    DqliteHost::connect(&target, &ConnectOptions::default()).unwrap()
+    let opts = ConnectOptions {
+        leader_timeout: ELECTION,
+        ..ConnectOptions::default()
+    };
+    DqliteHost::connect(&target, &opts).unwrap()
 }
 
 /// Create the V1 schema and `parents` parents (2 children each, a grandchild per child of the
@@ -92,16 +100,32 @@ fn fingerprint(host: &dyn Host) -> Vec<Vec<Value>> {
 }
 
 /// Which declared schema the database is at: 1, 2, or 0 for neither (a mix), by asking the
-/// CLI's `check` (exit 0 = in sync), and whether any liteshift leftover is there.
+/// CLI's `check` (exit 0 = in sync, 1 = differs; 2 = it could not reach the cluster, asked
+/// again while an election may still run).
 fn state(url: &str, v1: &Path, v2: &Path) -> u8 {
     let check = |schema: &Path| {
-        Command::new(bin())
-            .args(["check", "--db", url])
-            .arg(schema)
-            .output()
-            .unwrap()
+        let started = Instant::now();
+        loop {
+            let o = Command::new(bin())
+                .args(["check", "--db", url])
+                .arg(schema)
+                .output()
+                .unwrap();
+            if o.status.code() != Some(2) || started.elapsed() > ELECTION {
+                return o;
+            }
+        }
     };
-    let in_sync = |schema: &Path| check(schema).status.code() == Some(0);
+    let in_sync = |schema: &Path| {
+        let o = check(schema);
+        assert_ne!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.status.code() == Some(0)
+    };
     if in_sync(v1) {
         1
     } else if in_sync(v2) {
@@ -294,7 +318,7 @@ fn migrate_with_rows_then_lose_the_leader() {
         .unwrap();
     drop(host);
     c.kill(leader);
-    let new_leader = c.wait_for_leader(Duration::from_secs(20));
+    let new_leader = c.wait_for_leader(ELECTION);
     assert_ne!(new_leader, leader);
     let host = connect(&url);
     assert_eq!(
@@ -365,7 +389,7 @@ fn kill_once(
     }
     c.kill(leader);
     let (exit, stderr) = run.finish();
-    c.wait_for_leader(Duration::from_secs(30));
+    c.wait_for_leader(ELECTION);
     let state = state(&url, &v1, &v2);
     let host = connect(&url);
     let rows_kept = fingerprint(&host) == before;

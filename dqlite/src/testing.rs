@@ -144,10 +144,10 @@ impl Cluster {
             _dir: TempDir(base),
         };
         cluster.nodes[0].start();
-        cluster.wait_for_leader(Duration::from_secs(20));
+        cluster.wait_for_leader(Duration::from_secs(60));
         cluster.nodes[1].start();
         cluster.nodes[2].start();
-        cluster.wait_for_voters(3, Duration::from_secs(30));
+        cluster.wait_for_voters(3, Duration::from_secs(60));
         cluster
     }
 
@@ -268,6 +268,17 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for n in &mut self.nodes {
             n.kill();
+        }
+        if std::thread::panicking() {
+            // A failing test: the end of each node's log, before the directory goes.
+            for n in &self.nodes {
+                let log = std::fs::read_to_string(n.dir.with_extension("log")).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                eprintln!("--- dqlite-demo {} (last 30 lines of its log) ---", n.db);
+                for l in &lines[lines.len().saturating_sub(30)..] {
+                    eprintln!("{l}");
+                }
+            }
         }
     }
 }
