@@ -38,7 +38,11 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test (unit, doc, fixture, corpus, CLI tests)"
+if ! command -v dqlite-demo >/dev/null; then
+  apt_install go-dqlite || echo "no dqlite-demo and cannot install it: the dqlite cluster tests will say SKIPPED (apt-get install go-dqlite)"
+fi
+
+step "cargo test (unit, doc, fixture, corpus, CLI tests; the dqlite cluster tests, cli/tests/dqlite.rs)"
 # insta: never write snapshots here; a changed plan is a failure to review.
 INSTA_UPDATE=no cargo test --workspace
 
@@ -53,12 +57,12 @@ step "wasm package: build (wasm/build.sh); Node tests against sql.js and sqlite-
 echo "npm pack (dry run) of wasm/pkg:"
 (cd wasm/pkg && npm pack --dry-run 2>&1 | grep -E 'name:|version:|package size|total files')
 
-step "packages: cargo package of liteshift and liteshift-cli (built from the packaged sources), docs as docs.rs builds them"
+step "packages: cargo package of liteshift, liteshift-dqlite and liteshift-cli (built from the packaged sources), docs as docs.rs builds them"
 # Cargo unpacks the packaged liteshift into its registry cache to verify liteshift-cli against
 # it, and reuses an unpacked copy of the same version from an earlier run: remove those so the
 # verification sees these sources.
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-[0-9]* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-cli-[0-9]*
-cargo package -q -p liteshift -p liteshift-cli --allow-dirty
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-[0-9]* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-cli-[0-9]* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/liteshift-dqlite-[0-9]*
+cargo package -q -p liteshift -p liteshift-dqlite -p liteshift-cli --allow-dirty
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p liteshift --all-features --no-deps
 
 step "Python package: abi3 wheel (maturin) and pytest in a fresh venv (python/test.sh)"

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use liteshift::{Error, Options, Plan, SqliteVersion};
 use rusqlite::Connection;
 
+mod dqlite;
 mod progress;
 
 const EXIT_HELP: &str = "Exit codes:
@@ -130,7 +131,7 @@ enum Command {
     /// Print the database's schema as SQL usable as a declared schema.
     #[command(after_help = EXIT_HELP)]
     Inspect {
-        /// The SQLite database file.
+        /// The SQLite database file, or dqlite://HOST:PORT[,HOST:PORT…]/NAME.
         #[arg(long)]
         db: PathBuf,
     },
@@ -138,8 +139,9 @@ enum Command {
 
 #[derive(Args)]
 struct DbAndSchema {
-    /// The SQLite database file. `apply` and `check` take many: repeat --db, or give a glob
-    /// (quoted: --db 'tenants/*.db'), and they run on every file in parallel (--jobs).
+    /// The SQLite database file, or a database on a dqlite cluster:
+    /// dqlite://HOST:PORT[,HOST:PORT…]/NAME. `apply` and `check` take many: repeat --db, or
+    /// give a glob (quoted: --db 'tenants/*.db'), and they run on every one in parallel (--jobs).
     #[arg(long, required = true, value_name = "FILE")]
     db: Vec<String>,
     /// The declared schema: a file of CREATE statements.
@@ -149,7 +151,7 @@ struct DbAndSchema {
 impl DbAndSchema {
     /// Whether the databases make a fleet: more than one `--db`, or a glob.
     fn is_fleet(&self) -> bool {
-        self.db.len() > 1 || self.db.iter().any(|d| is_glob(d))
+        self.db.len() > 1 || self.db.iter().any(|d| is_glob(d) && !dqlite::is_url(d))
     }
 
     /// The one database of a single-database command.
@@ -166,7 +168,7 @@ impl DbAndSchema {
     fn fleet(&self) -> anyhow::Result<Vec<PathBuf>> {
         let mut out: Vec<PathBuf> = Vec::new();
         for d in &self.db {
-            if !is_glob(d) {
+            if !is_glob(d) || dqlite::is_url(d) {
                 out.push(PathBuf::from(d));
                 continue;
             }
@@ -375,7 +377,8 @@ fn run_fleet(
     let started = Instant::now();
     let shown = progress::Fleet::new(progress, text, paths.len() as u64);
     let line = |r: &FleetResult| shown.done(r, text.then(|| fleet_line(r)));
-    let results = liteshift::fleet::run(paths, sql, opts, mode, jobs, &line)?;
+    let open = dqlite::fleet_opener(opts.busy_timeout);
+    let results = liteshift::fleet::run_opening(paths, sql, opts, mode, jobs, &open, &line)?;
     shown.finish();
     let seconds = started.elapsed().as_secs_f64();
     let summary = Summary::of(&results);
@@ -475,8 +478,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
-            let conn = open_db(&target.one()?, false)?;
-            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
+            let conn = dqlite::open(&target.one()?, false)?;
+            let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
             print_plan(&planned.plan, format, script.wrapping(), None);
             Ok(ExitCode::SUCCESS)
         }
@@ -514,10 +517,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             opts.on_progress = progress::observer(progress, format == Format::Text);
-            let mut conn = open_db(&target.one()?, true)?;
+            let mut conn = dqlite::open(&target.one()?, true)?;
             let started = Instant::now();
             let mut first: Option<Plan> = None;
-            let report = liteshift::migrate_with(&mut conn, &sql, &opts, &mut |plan| {
+            let report = liteshift::migrate_with(&mut *conn, &sql, &opts, &mut |plan| {
                 if format == Format::Text {
                     print!("{}", liteshift::render_summary(plan));
                 }
@@ -577,6 +580,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.allow_data_loss = allow_data_loss;
             let sql = read_schema(&target.schema)?;
             let db = target.one()?;
+            dqlite::refuse_url(&db, "rehearse")?;
             open_db(&db, false)?; // a missing or non-SQLite file is named first
             let r = liteshift::rehearse::rehearse(
                 &db,
@@ -640,8 +644,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let db = target.one()?;
-            let conn = open_db(&db, false)?;
-            let planned = liteshift::plan_migration(&conn, &sql, &opts)?;
+            let conn = dqlite::open(&db, false)?;
+            let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
             let in_sync = planned.plan.steps.is_empty();
             match format {
                 Format::Json => println!(
@@ -679,9 +683,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Inspect { db } => {
-            let conn = open_db(&db, false)?;
-            let schema = liteshift::introspect(&conn).map_err(|e| match e {
-                Error::Sqlite(se) => liteshift::apply::database_error(&conn, se),
+            let conn = dqlite::open(&db, false)?;
+            let schema = liteshift::introspect(&*conn).map_err(|e| match e {
+                Error::Sqlite(se) => liteshift::apply::database_error(&*conn, se),
                 other => other,
             })?;
             print!("{}", liteshift::schema_sql(&schema));

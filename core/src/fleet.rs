@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::{Declared, Error, Options, Result};
+use crate::{Declared, Error, Host, Options, Result};
 
 /// What to do with each database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +121,30 @@ pub fn run(
     jobs: usize,
     on_done: &(dyn Fn(&FleetResult) + Sync),
 ) -> Result<Vec<FleetResult>> {
+    let open = |path: &Path, mode: Mode| -> Result<Box<dyn Host>> {
+        let conn = open_existing(path, mode == Mode::Apply, opts.busy_timeout)?;
+        Ok(Box::new(conn))
+    };
+    run_opening(paths, schema_sql, opts, mode, jobs, &open, on_done)
+}
+
+/// How a fleet opens one of its databases (in the worker that migrates it): [`run`] opens
+/// files with [`open_existing`]; a front end that reaches other hosts (the CLI's `dqlite://`
+/// URLs) passes its own. The declared schema is loaded into liteshift's own SQLite, so every
+/// host opened must take a declared schema loaded there (a host whose `scratch` is
+/// liteshift's SQLite).
+pub type Opener<'a> = dyn Fn(&Path, Mode) -> Result<Box<dyn Host>> + Sync + 'a;
+
+/// [`run`] with the databases opened by `open`.
+pub fn run_opening(
+    paths: &[PathBuf],
+    schema_sql: &str,
+    opts: &Options,
+    mode: Mode,
+    jobs: usize,
+    open: &Opener<'_>,
+    on_done: &(dyn Fn(&FleetResult) + Sync),
+) -> Result<Vec<FleetResult>> {
     let declared =
         crate::declared::load_declared_opts(schema_sql, &opts.source_name, opts.load_options())?;
     let next = AtomicUsize::new(0);
@@ -131,7 +155,7 @@ pub fn run(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
                 let started = Instant::now();
-                let outcome = one(path, &declared, opts, mode);
+                let outcome = one(path, &declared, opts, mode, open);
                 let r = FleetResult {
                     path: path.clone(),
                     outcome,
@@ -150,20 +174,20 @@ pub fn run(
         .collect())
 }
 
-fn one(path: &Path, declared: &Declared, opts: &Options, mode: Mode) -> Outcome {
-    let mut conn = match open_existing(path, mode == Mode::Apply, opts.busy_timeout) {
+fn one(path: &Path, declared: &Declared, opts: &Options, mode: Mode, open: &Opener<'_>) -> Outcome {
+    let mut conn = match open(path, mode) {
         Ok(c) => c,
         Err(e) => return Outcome::of_error(e),
     };
     match mode {
-        Mode::Apply => match crate::migrate_declared(&mut conn, declared, opts, &mut |_| {}) {
+        Mode::Apply => match crate::migrate_declared(&mut *conn, declared, opts, &mut |_| {}) {
             Ok(r) if r.steps_applied == 0 => Outcome::InSync,
             Ok(r) => Outcome::Migrated {
                 steps: r.steps_applied,
             },
             Err(e) => Outcome::of_error(e),
         },
-        Mode::Check => match crate::plan_loaded(&conn, declared, opts) {
+        Mode::Check => match crate::plan_loaded(&*conn, declared, opts) {
             Ok(p) if p.plan.steps.is_empty() => Outcome::InSync,
             Ok(p) => Outcome::Differs {
                 steps: p.plan.steps.len(),

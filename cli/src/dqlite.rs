@@ -1,0 +1,58 @@
+//! `--db dqlite://HOST:PORT[,HOST:PORT…]/NAME`: databases on a dqlite cluster, reached through
+//! `liteshift-dqlite` (the cluster's leader runs the migration; liteshift's own SQLite loads
+//! the declared schema). Everything else about a command is the same as for a file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use liteshift::Host;
+use liteshift_dqlite::{ConnectOptions, DqliteHost};
+
+const SCHEME: &str = "dqlite://";
+
+/// Whether a `--db` value names a dqlite database.
+pub fn is_url(db: &str) -> bool {
+    db.starts_with(SCHEME)
+}
+
+fn connect(url: &str) -> Result<DqliteHost, liteshift::Error> {
+    let database = |message: String| liteshift::Error::Database {
+        path: url.to_string(),
+        message,
+    };
+    let target = liteshift_dqlite::parse_url(url).map_err(database)?;
+    DqliteHost::connect(&target, &ConnectOptions::default()).map_err(|e| database(e.to_string()))
+}
+
+/// Open `--db`: a dqlite URL, or an existing database file (`write` for apply).
+pub fn open(db: &Path, write: bool) -> anyhow::Result<Box<dyn Host>> {
+    match db.to_str() {
+        Some(url) if is_url(url) => Ok(Box::new(connect(url)?)),
+        _ => Ok(Box::new(crate::open_db(db, write)?)),
+    }
+}
+
+/// How a fleet opens each `--db`: files as `liteshift::fleet::run` does, URLs on the cluster.
+pub fn fleet_opener(
+    busy_timeout: Duration,
+) -> impl Fn(&Path, liteshift::fleet::Mode) -> liteshift::Result<Box<dyn Host>> + Sync {
+    move |db, mode| match db.to_str() {
+        Some(url) if is_url(url) => Ok(Box::new(connect(url)?) as Box<dyn Host>),
+        _ => Ok(Box::new(liteshift::fleet::open_existing(
+            db,
+            mode == liteshift::fleet::Mode::Apply,
+            busy_timeout,
+        )?)),
+    }
+}
+
+/// A URL given where only files are taken (`rehearse` copies a file with SQLite's backup API).
+pub fn refuse_url(db: &Path, what: &str) -> anyhow::Result<()> {
+    match db.to_str() {
+        Some(url) if is_url(url) => Err(anyhow!(
+            "{what} works on a database file, not on a dqlite database ({url})"
+        )),
+        _ => Ok(()),
+    }
+}
