@@ -187,6 +187,13 @@ pub trait Host {
         in_transaction_by_begin(self)
     }
 
+    /// What the database is called in messages where SQLite cannot say (`PRAGMA
+    /// database_list` refused, or the connection gone): a URL, a binding's name. `None` by
+    /// default: messages then name the file SQLite reports.
+    fn describe(&self) -> Option<String> {
+        None
+    }
+
     /// The migration runs inside a transaction the caller opened through the host's own API
     /// (a Durable Object's `ctx.storage.transactionSync(fn)`), which the caller commits when
     /// liteshift returns a report and rolls back — everything, liteshift's steps included —
@@ -244,9 +251,13 @@ pub(crate) fn query_value(host: &dyn Host, sql: &str) -> Result<Value, HostError
         .unwrap_or(Value::Null))
 }
 
-/// The file of the host's `main` database (":memory:" when it has none), for messages; "main"
-/// where the host will not say (Durable Objects and D1 refuse `PRAGMA database_list`).
+/// The host's own name for its database ([`Host::describe`]), or the file of its `main`
+/// database (":memory:" when it has none), for messages; "main" where the host will not say
+/// (Durable Objects and D1 refuse `PRAGMA database_list`).
 pub(crate) fn database_path(host: &dyn Host) -> String {
+    if let Some(name) = host.describe() {
+        return name;
+    }
     let Ok(rows) = host.query("PRAGMA database_list") else {
         return "main".to_string();
     };

@@ -147,6 +147,16 @@ fn is_begin(sql: &str) -> bool {
 }
 
 impl Host for DqliteHost {
+    /// `dqlite://LEADER/NAME`: messages name the cluster's database even when the connection
+    /// is gone.
+    fn describe(&self) -> Option<String> {
+        Some(format!(
+            "dqlite://{}/{}",
+            self.conn.address(),
+            self.conn.database()
+        ))
+    }
+
     fn execute(&self, sql: &str) -> Result<(), HostError> {
         if let Some(ms) = busy_timeout_setting(sql) {
             self.busy_timeout.set(Duration::from_millis(ms));

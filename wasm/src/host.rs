@@ -46,6 +46,8 @@ pub struct JsAdapter {
     /// `callerTransaction: true`: the migration runs in the caller's transaction (a Durable
     /// Object's `transactionSync`; see [`Host::caller_transaction`]).
     caller_transaction: bool,
+    /// `describe: "…"`: the database's name in messages (see [`Host::describe`]).
+    describe: Option<String>,
     /// Scratch databases are liteshift's own SQLite (the bytes module, on hosts that offer
     /// none: Workers), not the adapter's `scratch()`.
     #[cfg(feature = "bundled")]
@@ -75,7 +77,11 @@ impl JsAdapter {
     fn wrap(js: JsHost) -> JsAdapter {
         let caller_transaction = Reflect::get(&js, &JsValue::from_str("callerTransaction"))
             .is_ok_and(|v| v.as_bool() == Some(true));
+        let describe = Reflect::get(&js, &JsValue::from_str("describe"))
+            .ok()
+            .and_then(|v| v.as_string());
         JsAdapter {
+            describe,
             has_script: has_fn(&js, "execScript"),
             counts_rows: has_fn(&js, "execCountingRows"),
             says_in_transaction: has_fn(&js, "inTransaction"),
@@ -220,6 +226,10 @@ impl Host for JsAdapter {
 
     fn caller_transaction(&self) -> bool {
         self.caller_transaction
+    }
+
+    fn describe(&self) -> Option<String> {
+        self.describe.clone()
     }
 
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {
