@@ -57,6 +57,7 @@ function durableObjectAdapter(storage) {
     query: (sql) => Array.from(run(sql).raw(), row),
     inTransaction: () => true,
     callerTransaction: true,
+    describe: 'Durable Object storage',
   };
 }
 
