@@ -29,6 +29,8 @@ export interface Adapter {
   /** The migration runs inside a transaction you opened and roll back when liteshift throws
    * (as `transactionSync` does): liteshift opens no transaction or savepoint of its own. */
   callerTransaction?: boolean;
+  /** The database's name in error messages, where SQLite cannot say it (optional). */
+  describe?: string;
 }
 
 /** A Cloudflare D1 binding (`env.DB`, or miniflare's `getD1Database()` proxy), recognised by
