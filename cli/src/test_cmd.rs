@@ -268,6 +268,7 @@ impl Tested {
                     ));
                 }
                 for f in &r.failures {
+                    let f = f.to_string().replace('\n', "\n         ");
                     out.push_str(&format!("       {f}\n"));
                 }
             }

@@ -659,10 +659,10 @@ impl std::fmt::Display for Failure {
             Failure::Refused { message, fixes } => {
                 write!(f, "{}", message.lines().next().unwrap_or(message))?;
                 for l in message.lines().skip(1).filter(|l| l.trim_start().starts_with("- ")) {
-                    write!(f, "\n    {}", l.trim())?;
+                    write!(f, "\n  {}", l.trim())?;
                 }
                 for x in fixes {
-                    write!(f, "\n    fix: {x}")?;
+                    write!(f, "\n  fix: {x}")?;
                 }
                 Ok(())
             }
@@ -1019,17 +1019,29 @@ fn failure_of(e: Error, planned: Option<&crate::Planned>) -> Failure {
     }
 }
 
-/// The value `v` takes in a column of declared type `ty` (SQLite's affinity, applied by SQLite).
-fn with_affinity(scratch: &Connection, ty: &str, v: &Value) -> Value {
-    let t = format!("CREATE TEMP TABLE IF NOT EXISTS _a(x {ty}); DELETE FROM _a;");
-    if scratch.execute_batch(&t).is_err() {
-        return v.clone();
+/// The values `vals` take in a column of declared type `ty` (SQLite's affinity, applied by
+/// SQLite itself in a scratch table); `None` when `ty` cannot be declared there.
+fn with_affinity(scratch: &Connection, ty: &str, vals: &[&Value]) -> Option<Vec<Value>> {
+    scratch
+        .execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp._a; CREATE TEMP TABLE _a(n INTEGER PRIMARY KEY, x {ty});"
+        ))
+        .ok()?;
+    let mut ins = scratch
+        .prepare("INSERT INTO _a(n, x) VALUES (?1, ?2)")
+        .ok()?;
+    for (i, v) in vals.iter().enumerate() {
+        ins.execute(rusqlite::params![i as i64, v]).ok()?;
     }
-    let got = scratch
-        .execute("INSERT INTO _a VALUES (?1)", [v])
-        .and_then(|_| scratch.query_row("SELECT x FROM _a", [], |r| r.get::<_, Value>(0)));
+    let out = scratch
+        .prepare("SELECT x FROM _a ORDER BY n")
+        .ok()?
+        .query_map([], |r| r.get::<_, Value>(0))
+        .ok()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ok();
     let _ = scratch.execute_batch("DROP TABLE temp._a");
-    got.unwrap_or_else(|_| v.clone())
+    out
 }
 
 fn compare_rows(
@@ -1099,23 +1111,26 @@ fn compare_rows(
                 .cloned()
                 .unwrap_or_default();
             let ty_new = types_after.get(&new).cloned().unwrap_or_default();
-            let retyped = !ty_old.eq_ignore_ascii_case(&ty_new);
-            let expect = |v: &Value| {
-                if retyped {
-                    with_affinity(&scratch, &ty_new, v)
-                } else {
-                    v.clone()
-                }
+            // A new type converts values by its affinity (SQLite's rules, applied by SQLite).
+            let converted = if affinity(&ty_old) != affinity(&ty_new) {
+                let old: Vec<&Value> = rows.iter().map(|r| &r.1[ci]).collect();
+                with_affinity(&scratch, &ty_new, &old)
+            } else {
+                None
+            };
+            let expect = |k: usize| match &converted {
+                Some(c) => c[k].clone(),
+                None => rows[k].1[ci].clone(),
             };
             let mut bad = 0;
             let mut examples = Vec::new();
             if rows.first().is_some_and(|r| r.0.is_some()) {
-                for (id, vals) in rows {
+                for (k, (id, vals)) in rows.iter().enumerate() {
                     let Some(id) = id else { continue };
                     let Some(got) = by_rowid.get(id).map(|v| &v[cj]) else {
                         continue;
                     };
-                    let want = expect(&vals[ci]);
+                    let want = expect(k);
                     if *got != want {
                         bad += 1;
                         if examples.len() < 3 {
@@ -1128,7 +1143,7 @@ fn compare_rows(
                     }
                 }
             } else {
-                let mut a: Vec<String> = rows.iter().map(|r| show(&expect(&r.1[ci]))).collect();
+                let mut a: Vec<String> = (0..rows.len()).map(|k| show(&expect(k))).collect();
                 let mut b: Vec<String> = rows2.iter().map(|r| show(&r.1[cj])).collect();
                 a.sort();
                 b.sort();
@@ -1233,4 +1248,86 @@ pub fn check_queries_on_schema(schema_sql: &str, queries: &str) -> Result<Vec<Br
     let conn = Connection::open_in_memory()?;
     conn.execute_batch(schema_sql)?;
     Ok(check_queries(&conn, queries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What no migration by the ordinary sequence does, done by hand after one: the checks
+    /// must name it.
+    #[test]
+    fn lost_rows_and_changed_values_are_named() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);
+             CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id), n INT);",
+        )
+        .unwrap();
+        let seeded = seed_rows(&conn, &SeedOptions { rows: 10, seed: 0 }).unwrap();
+        assert_eq!(seeded.rows, 20);
+        let before = read_rows(&conn).unwrap();
+        let types: BTreeMap<String, BTreeMap<String, String>> = before
+            .keys()
+            .map(|t| (t.clone(), column_types(&conn, t)))
+            .collect();
+        conn.execute_batch("DELETE FROM c WHERE id = 4; UPDATE p SET name = 'x' WHERE id = 2;")
+            .unwrap();
+        let after = read_rows(&conn).unwrap();
+        let mut failures = Vec::new();
+        compare_rows(
+            &conn,
+            &crate::Changes::default(),
+            &before,
+            &types,
+            &after,
+            &mut failures,
+        )
+        .unwrap();
+        let text: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        assert_eq!(failures.len(), 2, "{text:?}");
+        assert!(
+            text.iter()
+                .any(|f| f == "rows lost: c had 10 row(s), has 9 (missing: rowid 4)"),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|f| f.starts_with("values changed: p.name in 1 row(s)")
+                    && f.contains("rowid 2:")),
+            "{text:?}"
+        );
+    }
+
+    /// A change of type is explained by its affinity: TEXT '12' becomes INTEGER 12.
+    #[test]
+    fn a_new_type_converts_values_by_its_affinity() {
+        let scratch = Connection::open_in_memory().unwrap();
+        let vals = [
+            Value::Text("12".into()),
+            Value::Text("v1".into()),
+            Value::Integer(3),
+        ];
+        let refs: Vec<&Value> = vals.iter().collect();
+        assert_eq!(
+            with_affinity(&scratch, "INTEGER", &refs).unwrap(),
+            vec![
+                Value::Integer(12),
+                Value::Text("v1".into()),
+                Value::Integer(3)
+            ]
+        );
+        assert_eq!(
+            with_affinity(&scratch, "TEXT", &refs).unwrap()[2],
+            Value::Text("3".into())
+        );
+    }
+
+    #[test]
+    fn statements_split_outside_strings_and_comments() {
+        let s =
+            split_statements("SELECT ';' FROM t; -- a; b\nSELECT \"a;b\" FROM [x;y] /* ; */; ;");
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0], "SELECT ';' FROM t");
+    }
 }
