@@ -386,6 +386,8 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
     for t in &tables {
         let mut why = None;
         let mut skipped = 0usize;
+        let mut statements: BTreeMap<Vec<usize>, rusqlite::Result<rusqlite::Statement<'_>>> =
+            BTreeMap::new();
         // The parent rows of each foreign key, read once the parent is filled.
         let parents: Vec<ParentRows> = t
             .fks
@@ -439,8 +441,8 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
             let mut inserted = false;
             for attempt in 0..8usize {
                 let stage = attempt.min(2);
-                let mut names = Vec::new();
-                let mut vals: Vec<Value> = Vec::new();
+                let mut used: Vec<usize> = Vec::with_capacity(t.cols.len());
+                let mut vals: Vec<Value> = Vec::with_capacity(t.cols.len());
                 for (ci, c) in t.cols.iter().enumerate() {
                     let fk = fk_of.get(&ci);
                     if !overrides.contains_key(&ci) {
@@ -469,22 +471,34 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                     } else {
                         value_for(&c.ty, i, off)
                     };
-                    names.push(q(&c.name));
+                    used.push(ci);
                     vals.push(v);
                 }
-                let sql = if names.is_empty() {
-                    format!("INSERT INTO {} DEFAULT VALUES", q(&t.name))
-                } else {
-                    format!(
-                        "INSERT INTO {} ({}) VALUES ({})",
-                        q(&t.name),
-                        names.join(", "),
-                        vec!["?"; names.len()].join(", ")
-                    )
+                // One prepared statement per set of columns.
+                if !statements.contains_key(&used) {
+                    let sql = if used.is_empty() {
+                        format!("INSERT INTO {} DEFAULT VALUES", q(&t.name))
+                    } else {
+                        format!(
+                            "INSERT INTO {} ({}) VALUES ({})",
+                            q(&t.name),
+                            used.iter()
+                                .map(|&ci| q(&t.cols[ci].name))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            vec!["?"; used.len()].join(", ")
+                        )
+                    };
+                    statements.insert(used.clone(), conn.prepare(&sql));
+                }
+                let done = match statements.get_mut(&used) {
+                    Some(Ok(stmt)) => stmt.execute(rusqlite::params_from_iter(vals.iter())),
+                    Some(Err(e)) => Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(1),
+                        Some(crate::error::sqlite_message(e)),
+                    )),
+                    None => unreachable!("inserted above"),
                 };
-                let done = conn
-                    .prepare_cached(&sql)
-                    .and_then(|mut s| s.execute(rusqlite::params_from_iter(vals.iter())));
                 match done {
                     Ok(_) => {
                         inserted = true;

@@ -153,6 +153,17 @@ fn main() {
         slowest.version,
         slowest.migrate_seconds
     );
+    let mut builds: Vec<&UpgradeResult> = results.iter().collect();
+    builds.sort_by(|a, b| b.build_seconds.total_cmp(&a.build_seconds));
+    println!(
+        "  slowest to build and fill: {}",
+        builds
+            .iter()
+            .take(5)
+            .map(|r| format!("{} {:.2} s ({} rows)", r.version, r.build_seconds, r.rows))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for (k, n) in kinds {
         println!("  {n} × {k}");
     }
