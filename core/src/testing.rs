@@ -738,41 +738,23 @@ pub struct UpgradeResult {
     pub failures: Vec<Failure>,
 }
 
-type RowsOf = BTreeMap<String, (Vec<String>, Vec<(Option<i64>, Vec<Value>)>)>;
+/// A table as [`tables_of`] lists it.
+type TableOf = (String, String, bool, Vec<String>);
 
-/// Every row of every ordinary table: (columns, (rowid, values)), keyed by lower-cased name.
-fn read_rows(conn: &Connection) -> Result<RowsOf> {
+/// The ordinary tables of `schema` (`main`, or the attached copy `before`): lower-cased
+/// name, name, WITHOUT ROWID, visible columns.
+fn tables_of(conn: &Connection, schema: &str) -> Result<Vec<TableOf>> {
     let tables: Vec<(String, bool)> = conn
-        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema = ?1 AND type = 'table' AND name NOT LIKE 'sqlite_%'")?
+        .query_map([schema], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for (t, wr) in tables {
         let cols: Vec<String> = conn
-            .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")?
-            .query_map([&t], |r| r.get(0))?
+            .prepare("SELECT name FROM pragma_table_xinfo(?1, ?2) WHERE hidden = 0")?
+            .query_map([&t, schema], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let list = cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
-        let sql = if wr {
-            format!("SELECT NULL, {list} FROM {}", q(&t))
-        } else {
-            format!("SELECT rowid, {list} FROM {} ORDER BY rowid", q(&t))
-        };
-        let Ok(mut stmt) = conn.prepare(&sql) else {
-            continue;
-        };
-        let n = cols.len();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?,
-                    (1..=n)
-                        .map(|i| r.get::<_, Value>(i))
-                        .collect::<rusqlite::Result<Vec<_>>>()?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        out.insert(t.to_ascii_lowercase(), (cols, rows));
+        out.push((t.to_ascii_lowercase(), t, wr, cols));
     }
     Ok(out)
 }
@@ -867,10 +849,15 @@ pub fn upgrade_declared(
     let started = Instant::now();
     let (_file, mut conn, seeded) = build(version, from_sql, opts)?;
     let build_seconds = started.elapsed().as_secs_f64();
-    let before = read_rows(&conn)?;
-    let types_before: BTreeMap<String, BTreeMap<String, String>> = before
-        .keys()
-        .map(|t| (t.clone(), column_types(&conn, t)))
+    // A copy of the filled database, compared with the migrated one row by row afterwards
+    // (streamed: memory does not grow with the rows).
+    let copied = Instant::now();
+    let before_file = TempDb(_file.0.with_extension("before.db"));
+    conn.execute("VACUUM INTO ?1", [before_file.0.to_string_lossy().as_ref()])?;
+    let copy_seconds = copied.elapsed().as_secs_f64();
+    let types_before: BTreeMap<String, BTreeMap<String, String>> = tables_of(&conn, "main")?
+        .into_iter()
+        .map(|(key, name, _, _)| (key, column_types(&conn, &name)))
         .collect();
     let fk_before = fk_violations(&conn);
 
@@ -948,15 +935,13 @@ pub fn upgrade_declared(
             new_violations: fk_after - fk_before,
         });
     }
-    let after = read_rows(&conn)?;
-    compare_rows(
-        &conn,
-        &planned.changes,
-        &before,
-        &types_before,
-        &after,
-        &mut result.failures,
+    conn.execute(
+        "ATTACH ?1 AS before",
+        [before_file.0.to_string_lossy().as_ref()],
     )?;
+    let compared = compare_rows(&conn, &planned.changes, &types_before, &mut result.failures);
+    conn.execute_batch("DETACH before")?;
+    compared?;
     match crate::migrate_declared(&mut conn, declared, &opts.options, &mut |_| {}) {
         Ok(r) if r.steps_applied > 0 => result.failures.push(Failure::NotIdempotent {
             steps: r.steps_applied,
@@ -966,7 +951,7 @@ pub fn upgrade_declared(
             message: format!("the second run: {e}"),
         }),
     }
-    result.verify_seconds = t1.elapsed().as_secs_f64();
+    result.verify_seconds = copy_seconds + t1.elapsed().as_secs_f64();
     Ok(result)
 }
 
@@ -1052,74 +1037,60 @@ fn failure_of(e: Error, planned: Option<&crate::Planned>) -> Failure {
     }
 }
 
-/// The values `vals` take in a column of declared type `ty` (SQLite's affinity, applied by
-/// SQLite itself in a scratch table); `None` when `ty` cannot be declared there.
-fn with_affinity(scratch: &Connection, ty: &str, vals: &[&Value]) -> Option<Vec<Value>> {
-    scratch
-        .execute_batch(&format!(
-            "DROP TABLE IF EXISTS temp._a; CREATE TEMP TABLE _a(n INTEGER PRIMARY KEY, x {ty});"
-        ))
-        .ok()?;
-    let mut ins = scratch
-        .prepare("INSERT INTO _a(n, x) VALUES (?1, ?2)")
-        .ok()?;
-    for (i, v) in vals.iter().enumerate() {
-        ins.execute(rusqlite::params![i as i64, v]).ok()?;
-    }
-    let out = scratch
-        .prepare("SELECT x FROM _a ORDER BY n")
-        .ok()?
-        .query_map([], |r| r.get::<_, Value>(0))
-        .ok()?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .ok();
-    let _ = scratch.execute_batch("DROP TABLE temp._a");
-    out
-}
-
+/// Every kept table of the attached copy `before` against `main` after the migration: rows by
+/// rowid (sorted rows for WITHOUT ROWID tables), and each kept column's values, as they were or
+/// as the new type's affinity makes them (SQLite converts them, in a temporary table). Streamed
+/// two cursors at a time.
 fn compare_rows(
     conn: &Connection,
     changes: &crate::Changes,
-    before: &RowsOf,
     types_before: &BTreeMap<String, BTreeMap<String, String>>,
-    after: &RowsOf,
     failures: &mut Vec<Failure>,
 ) -> Result<()> {
     let dropped: BTreeSet<&str> = changes.dropped_tables.iter().map(String::as_str).collect();
-    let scratch = Connection::open_in_memory()?;
-    for (t, (cols, rows)) in before {
+    let after: BTreeMap<String, (String, Vec<String>)> = tables_of(conn, "main")?
+        .into_iter()
+        .map(|(key, name, _, cols)| (key, (name, cols)))
+        .collect();
+    for (t, name, wr, cols) in tables_of(conn, "before")? {
         if dropped.contains(t.as_str()) {
             continue;
         }
-        let alter = changes.altered_tables.iter().find(|a| &a.from == t);
+        let alter = changes.altered_tables.iter().find(|a| a.from == t);
         let to = alter.map_or(t.clone(), |a| a.to.clone());
-        let Some((cols2, rows2)) = after.get(&to) else {
+        let Some((name2, cols2)) = after.get(&to) else {
             continue;
         };
-        let types_after = column_types(conn, &to);
-        // Rows, by rowid.
-        let have: BTreeSet<Option<i64>> = rows2.iter().map(|r| r.0).collect();
-        let missing: Vec<String> = rows
-            .iter()
-            .filter(|r| r.0.is_some() && !have.contains(&r.0))
-            .take(5)
-            .map(|r| format!("rowid {}", r.0.unwrap_or_default()))
-            .collect();
-        if rows2.len() < rows.len() || !missing.is_empty() {
+        let (old_t, new_t) = (format!("before.{}", q(&name)), format!("main.{}", q(name2)));
+        let count = |table: &str| -> Result<usize> {
+            Ok(
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as usize,
+            )
+        };
+        let (n_before, n_after) = (count(&old_t)?, count(&new_t)?);
+        let missing: Vec<String> = if wr {
+            Vec::new()
+        } else {
+            conn.prepare(&format!("SELECT rowid FROM {old_t} WHERE rowid NOT IN (SELECT rowid FROM {new_t}) ORDER BY rowid LIMIT 5"))?
+                .query_map([], |r| r.get::<_, i64>(0))?
+                .map(|id| id.map(|id| format!("rowid {id}")))
+                .collect::<Result<_, _>>()?
+        };
+        if n_after < n_before || !missing.is_empty() {
             failures.push(Failure::RowsLost {
-                table: to.clone(),
-                before: rows.len(),
-                after: rows2.len(),
+                table: name2.clone(),
+                before: n_before,
+                after: n_after,
                 examples: missing,
             });
             continue;
         }
-        // Kept columns.
-        let by_rowid: BTreeMap<i64, &Vec<Value>> = rows2
-            .iter()
-            .filter_map(|r| r.0.map(|id| (id, &r.1)))
-            .collect();
-        for (ci, c) in cols.iter().enumerate() {
+        // Kept columns: (old name, new name, the new type when its affinity differs).
+        let types_after = column_types(conn, name2);
+        let mut kept: Vec<(String, String, Option<String>)> = Vec::new();
+        for c in &cols {
             let key = c.to_ascii_lowercase();
             if alter.is_some_and(|a| a.dropped_columns.contains(&key)) {
                 continue;
@@ -1135,65 +1106,117 @@ fn compare_rows(
             if alter.is_some_and(|a| a.values.contains_key(&new)) {
                 continue; // changed as declared
             }
-            let Some(cj) = cols2.iter().position(|x| x.eq_ignore_ascii_case(&new)) else {
+            let Some(c2) = cols2.iter().find(|x| x.eq_ignore_ascii_case(&new)) else {
                 continue;
             };
             let ty_old = types_before
-                .get(t)
+                .get(&t)
                 .and_then(|m| m.get(&key))
                 .cloned()
                 .unwrap_or_default();
             let ty_new = types_after.get(&new).cloned().unwrap_or_default();
-            // A new type converts values by its affinity (SQLite's rules, applied by SQLite).
-            let converted = if affinity(&ty_old) != affinity(&ty_new) {
-                let old: Vec<&Value> = rows.iter().map(|r| &r.1[ci]).collect();
-                with_affinity(&scratch, &ty_new, &old)
-            } else {
-                None
-            };
-            let expect = |k: usize| match &converted {
-                Some(c) => c[k].clone(),
-                None => rows[k].1[ci].clone(),
-            };
-            let mut bad = 0;
-            let mut examples = Vec::new();
-            if rows.first().is_some_and(|r| r.0.is_some()) {
-                for (k, (id, vals)) in rows.iter().enumerate() {
-                    let Some(id) = id else { continue };
-                    let Some(got) = by_rowid.get(id).map(|v| &v[cj]) else {
-                        continue;
-                    };
-                    let want = expect(k);
-                    if *got != want {
-                        bad += 1;
-                        if examples.len() < 3 {
-                            examples.push(format!(
-                                "rowid {id}: {} became {}",
-                                show(&vals[ci]),
-                                show(got)
-                            ));
-                        }
-                    }
+            let retype = (affinity(&ty_old) != affinity(&ty_new)).then_some(ty_new);
+            kept.push((c.clone(), c2.clone(), retype));
+        }
+        if kept.is_empty() {
+            continue;
+        }
+        // The expected values: the old ones, converted by SQLite where the type changed.
+        let key = if wr { "NULL" } else { "rowid" };
+        let old_list = kept
+            .iter()
+            .map(|(o, _, _)| q(o))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let source = if kept.iter().any(|k| k.2.is_some()) {
+            let decl = kept
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, ty))| format!("e{i} {}", ty.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS temp._expected; CREATE TEMP TABLE _expected(rid, {decl}); INSERT INTO temp._expected SELECT {key}, {old_list} FROM {old_t};"
+            ))?;
+            let list = (0..kept.len())
+                .map(|i| format!("e{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("SELECT rid, {list} FROM temp._expected")
+        } else {
+            format!("SELECT {key}, {old_list} FROM {old_t}")
+        };
+        let new_list = kept
+            .iter()
+            .map(|(_, n, _)| q(n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let order = if wr {
+            (2..=kept.len() + 1)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            "1".to_string()
+        };
+        let mut a = conn.prepare(&format!("{source} ORDER BY {order}"))?;
+        let mut b = conn.prepare(&format!(
+            "SELECT {key}, {new_list} FROM {new_t} ORDER BY {order}"
+        ))?;
+        let mut ra = a.query([])?;
+        let mut rb = b.query([])?;
+        let n = kept.len();
+        let fetch = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(Option<i64>, Vec<Value>)>> {
+            Ok(match rows.next()? {
+                Some(r) => Some((
+                    r.get(0)?,
+                    (1..=n)
+                        .map(|i| r.get::<_, Value>(i))
+                        .collect::<rusqlite::Result<_>>()?,
+                )),
+                None => None,
+            })
+        };
+        let mut bad = vec![(0usize, Vec::<String>::new()); n];
+        let mut y = fetch(&mut rb)?;
+        while let Some((id, want)) = fetch(&mut ra)? {
+            // The migrated row with the same rowid (WITHOUT ROWID: the next in order).
+            while let (Some((Some(yid), _)), Some(id)) = (&y, id) {
+                if *yid >= id {
+                    break;
                 }
-            } else {
-                let mut a: Vec<String> = (0..rows.len()).map(|k| show(&expect(k))).collect();
-                let mut b: Vec<String> = rows2.iter().map(|r| show(&r.1[cj])).collect();
-                a.sort();
-                b.sort();
-                for (x, y) in a.iter().zip(&b) {
-                    if x != y {
-                        bad += 1;
-                        if examples.len() < 3 {
-                            examples.push(format!("{x} became {y}"));
-                        }
+                y = fetch(&mut rb)?;
+            }
+            let Some((yid, got)) = &y else { break };
+            if id.is_some() && *yid != id {
+                continue; // lost: reported above
+            }
+            for (i, slot) in bad.iter_mut().enumerate() {
+                if want[i] != got[i] {
+                    slot.0 += 1;
+                    if slot.1.len() < 3 {
+                        slot.1.push(match id {
+                            Some(id) => {
+                                format!("rowid {id}: {} became {}", show(&want[i]), show(&got[i]))
+                            }
+                            None => format!("{} became {}", show(&want[i]), show(&got[i])),
+                        });
                     }
                 }
             }
-            if bad > 0 {
+            y = fetch(&mut rb)?;
+        }
+        drop(ra);
+        drop(rb);
+        drop(a);
+        drop(b);
+        let _ = conn.execute_batch("DROP TABLE IF EXISTS temp._expected");
+        for ((rows, examples), (_, c2, _)) in bad.into_iter().zip(&kept) {
+            if rows > 0 {
                 failures.push(Failure::ValuesChanged {
-                    table: to.clone(),
-                    column: cols2[cj].clone(),
-                    rows: bad,
+                    table: name2.clone(),
+                    column: c2.clone(),
+                    rows,
                     examples,
                 });
             }
@@ -1287,38 +1310,57 @@ pub fn check_queries_on_schema(schema_sql: &str, queries: &str) -> Result<Vec<Br
 mod tests {
     use super::*;
 
+    /// A database file with `before` attached: a copy of it as it is now.
+    fn with_copy(sql: &str, rows: usize) -> (TempDb, TempDb, Connection) {
+        let file = TempDb::new(None);
+        let copy = TempDb(file.0.with_extension("before.db"));
+        let conn = Connection::open(&file.0).unwrap();
+        conn.execute_batch(sql).unwrap();
+        let seeded = seed_rows(&conn, &SeedOptions { rows, seed: 0 }).unwrap();
+        assert!(seeded.short().next().is_none(), "{seeded:?}");
+        conn.execute("VACUUM INTO ?1", [copy.0.to_string_lossy().as_ref()])
+            .unwrap();
+        (file, copy, conn)
+    }
+
+    fn compare(conn: &Connection, copy: &TempDb, types: &[(&str, &str, &str)]) -> Vec<String> {
+        let mut types_before: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (t, c, ty) in types {
+            types_before
+                .entry(t.to_string())
+                .or_default()
+                .insert(c.to_string(), ty.to_string());
+        }
+        conn.execute("ATTACH ?1 AS before", [copy.0.to_string_lossy().as_ref()])
+            .unwrap();
+        let mut failures = Vec::new();
+        compare_rows(
+            conn,
+            &crate::Changes::default(),
+            &types_before,
+            &mut failures,
+        )
+        .unwrap();
+        conn.execute_batch("DETACH before").unwrap();
+        failures.iter().map(|f| f.to_string()).collect()
+    }
+
     /// What no migration by the ordinary sequence does, done by hand after one: the checks
     /// must name it.
     #[test]
     fn lost_rows_and_changed_values_are_named() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
+        let (_f, copy, conn) = with_copy(
             "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);
-             CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id), n INT);",
+             CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id), n INT);
+             CREATE TABLE w(a TEXT PRIMARY KEY, b INT) WITHOUT ROWID;",
+            10,
+        );
+        conn.execute_batch(
+            "DELETE FROM c WHERE id = 4; UPDATE p SET name = 'x' WHERE id = 2; UPDATE w SET b = -1 WHERE a = 'v3';",
         )
         .unwrap();
-        let seeded = seed_rows(&conn, &SeedOptions { rows: 10, seed: 0 }).unwrap();
-        assert_eq!(seeded.rows, 20);
-        let before = read_rows(&conn).unwrap();
-        let types: BTreeMap<String, BTreeMap<String, String>> = before
-            .keys()
-            .map(|t| (t.clone(), column_types(&conn, t)))
-            .collect();
-        conn.execute_batch("DELETE FROM c WHERE id = 4; UPDATE p SET name = 'x' WHERE id = 2;")
-            .unwrap();
-        let after = read_rows(&conn).unwrap();
-        let mut failures = Vec::new();
-        compare_rows(
-            &conn,
-            &crate::Changes::default(),
-            &before,
-            &types,
-            &after,
-            &mut failures,
-        )
-        .unwrap();
-        let text: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
-        assert_eq!(failures.len(), 2, "{text:?}");
+        let text = compare(&conn, &copy, &[]);
+        assert_eq!(text.len(), 3, "{text:?}");
         assert!(
             text.iter()
                 .any(|f| f == "rows lost: c had 10 row(s), has 9 (missing: rowid 4)"),
@@ -1327,23 +1369,39 @@ mod tests {
         assert!(
             text.iter()
                 .any(|f| f.starts_with("values changed: p.name in 1 row(s)")
-                    && f.contains("rowid 2:")),
+                    && f.contains("rowid 2: 'v1' became 'x'")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|f| f.starts_with("values changed: w.b in 1 row(s)")),
             "{text:?}"
         );
     }
 
-    /// A change of type is explained by its affinity: TEXT '12' becomes INTEGER 12.
+    /// A change of type is explained by its affinity: TEXT '12' becomes INTEGER 12, and
+    /// nothing else is accepted.
     #[test]
     fn a_new_type_converts_values_by_its_affinity() {
-        let scratch = Connection::open_in_memory().unwrap();
-        let vals = [
-            Value::Text("12".into()),
-            Value::Text("v1".into()),
-            Value::Integer(3),
-        ];
-        let refs: Vec<&Value> = vals.iter().collect();
+        let (_f, copy, conn) = with_copy(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT);
+             INSERT INTO t VALUES (1, '12'), (2, 'v1'), (3, '3.0');",
+            0,
+        );
+        conn.execute_batch(
+            "CREATE TABLE t2(id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t2 SELECT * FROM t;
+             DROP TABLE t; ALTER TABLE t2 RENAME TO t;",
+        )
+        .unwrap();
+        let got: Vec<Value> = conn
+            .prepare("SELECT n FROM t ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
         assert_eq!(
-            with_affinity(&scratch, "INTEGER", &refs).unwrap(),
+            got,
             vec![
                 Value::Integer(12),
                 Value::Text("v1".into()),
@@ -1351,9 +1409,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            with_affinity(&scratch, "TEXT", &refs).unwrap()[2],
-            Value::Text("3".into())
+            compare(&conn, &copy, &[("t", "n", "TEXT")]),
+            Vec::<String>::new()
         );
+        conn.execute_batch("UPDATE t SET n = 13 WHERE id = 1")
+            .unwrap();
+        let text = compare(&conn, &copy, &[("t", "n", "TEXT")]);
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(text[0].contains("rowid 1: 12 became 13"), "{text:?}");
     }
 
     #[test]

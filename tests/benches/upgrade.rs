@@ -15,6 +15,19 @@ use std::time::Instant;
 use liteshift::testing::{build_and_fill, upgrade_declared, UpgradeOptions, UpgradeResult};
 use liteshift::Options;
 
+/// CPU seconds this process has used (user + system, from /proc/self/stat; 0 elsewhere): the
+/// machine may be shared, and CPU time does not count other processes' turns.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Run `f` on every version, on `jobs` threads; the wall time.
 fn on_threads<T: Send>(n: usize, jobs: usize, f: impl Fn(usize) -> T + Sync) -> (Vec<T>, f64) {
     let next = AtomicUsize::new(0);
@@ -91,11 +104,13 @@ fn main() {
         latest.file_name().unwrap().to_string_lossy()
     );
 
+    let cpu0 = cpu_seconds();
     let (seeded, baseline) = on_threads(versions.len(), jobs, |i| {
         build_and_fill(&versions[i].0, &versions[i].1, &opts)
             .unwrap()
             .rows
     });
+    let baseline_cpu = cpu_seconds() - cpu0;
     let total_rows: usize = seeded.iter().sum();
     println!(
         "baseline: building and filling the {} databases ({total_rows} rows): {baseline:.1} s",
@@ -108,9 +123,11 @@ fn main() {
         opts.options.load_options(),
     )
     .unwrap();
+    let cpu1 = cpu_seconds();
     let (results, tested) = on_threads(versions.len(), jobs, |i| {
         upgrade_declared(&versions[i].0, &versions[i].1, &declared, &opts).unwrap()
     });
+    let tested_cpu = cpu_seconds() - cpu1;
     let sum = |f: fn(&UpgradeResult) -> f64| results.iter().map(f).sum::<f64>();
     let passed = results.iter().filter(|r| r.failures.is_empty()).count();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -143,6 +160,10 @@ fn main() {
         results.len(),
         tested / baseline,
         results.len() - passed
+    );
+    println!(
+        "  CPU time (user + system, all threads): {tested_cpu:.1} s against {baseline_cpu:.1} s ({:.2}x)",
+        tested_cpu / baseline_cpu.max(1e-9)
     );
     println!(
         "  summed over threads: building and filling {:.1} s, migrating {:.1} s, verifying {:.1} s; {} steps; slowest migration {} {:.2} s",
