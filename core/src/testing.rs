@@ -209,6 +209,7 @@ fn literals(sql: &str) -> Vec<Value> {
         Value::Text("{}".into()),
         Value::Text("[]".into()),
         Value::Text("a".into()),
+        Value::Text("abc".into()),
         Value::Null,
     ]);
     let mut seen = BTreeSet::new();
@@ -386,6 +387,7 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
     for t in &tables {
         let mut why = None;
         let mut skipped = 0usize;
+        let mut learned: BTreeMap<usize, Value> = BTreeMap::new();
         let mut statements: BTreeMap<Vec<usize>, rusqlite::Result<rusqlite::Statement<'_>>> =
             BTreeMap::new();
         // The parent rows of each foreign key, read once the parent is filled.
@@ -436,11 +438,23 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                 chosen.push(Some((((i + off) / stride) % n) as usize));
                 stride = stride.saturating_mul(n);
             }
-            let mut overrides: BTreeMap<usize, Value> = BTreeMap::new();
+            // Values a CHECK accepted in an earlier row, tried first.
+            let mut overrides: BTreeMap<usize, Value> = learned.clone();
+            let mut tried: BTreeMap<usize, usize> = BTreeMap::new();
             let mut shift = 0usize;
+            let mut bumped = 0usize;
             let mut inserted = false;
-            for attempt in 0..8usize {
-                let stage = attempt.min(2);
+            let attempts = 4 + t.literals.len().min(12);
+            for attempt in 0..attempts {
+                // Which columns go in: all; then not those with a default; then only the
+                // required ones. A failing CHECK or UNIQUE is fixed with other values first
+                // (leaving a column to its default would repeat that value in every row).
+                let late = if attempt + 2 >= attempts {
+                    2
+                } else {
+                    usize::from(attempt + 4 >= attempts)
+                };
+                let stage = bumped.max(late);
                 let mut used: Vec<usize> = Vec::with_capacity(t.cols.len());
                 let mut vals: Vec<Value> = Vec::with_capacity(t.cols.len());
                 for (ci, c) in t.cols.iter().enumerate() {
@@ -502,6 +516,16 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                 match done {
                     Ok(_) => {
                         inserted = true;
+                        // A literal a CHECK accepted, kept for the next rows (not in a key,
+                        // whose values must differ).
+                        for ci in tried.keys() {
+                            let c = &t.cols[*ci];
+                            if !c.key && !t.unique.contains(&c.name.to_ascii_lowercase()) {
+                                if let Some(v) = overrides.get(ci) {
+                                    learned.insert(*ci, v.clone());
+                                }
+                            }
+                        }
                         break;
                     }
                     Err(e) => {
@@ -514,14 +538,24 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                         if let Some(check) = lower.strip_prefix("check constraint failed: ") {
                             for (ci, c) in t.cols.iter().enumerate() {
                                 if mentions(check, &c.name) {
-                                    let cands = &t.literals;
-                                    let pick = (attempt + i as usize * 7 + ci) % cands.len();
-                                    overrides.insert(ci, cands[pick].clone());
+                                    // The next literal of the definition (never NULL in a
+                                    // NOT NULL column).
+                                    let k = tried.entry(ci).or_insert(0);
+                                    let cands: Vec<&Value> = t
+                                        .literals
+                                        .iter()
+                                        .filter(|v| !(c.not_null && **v == Value::Null))
+                                        .collect();
+                                    if let Some(v) = cands.get(*k % cands.len().max(1)) {
+                                        overrides.insert(ci, (*v).clone());
+                                    }
+                                    *k += 1;
                                 }
                             }
                         } else if !lower.starts_with("unique constraint failed: ") {
-                            // A foreign key, or a trigger: other parent rows.
+                            // A foreign key, or a trigger: other parent rows, and fewer columns.
                             shift += 1;
+                            bumped = (bumped + 1).min(2);
                         }
                         if let Some(cols) = lower.strip_prefix("unique constraint failed: ") {
                             for (ci, c) in t.cols.iter().enumerate() {
