@@ -12,6 +12,7 @@ use rusqlite::Connection;
 
 mod dqlite;
 mod progress;
+mod test_cmd;
 
 const EXIT_HELP: &str = "Exit codes:
   0  success, or the database is already in sync
@@ -41,6 +42,10 @@ enum Command {
         script: Script,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Statements the running release executes (`;`-separated): warn about each one that
+        /// would no longer compile against the declared schema.
+        #[arg(long, value_name = "FILE")]
+        queries: Option<PathBuf>,
     },
     /// Migrate the database to the declared schema, in one verified transaction.
     #[command(after_help = EXIT_HELP)]
@@ -127,6 +132,17 @@ enum Command {
         /// Progress on stderr while a fleet is checked: databases done, per second, ETA.
         #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
         progress: progress::Mode,
+    },
+    /// Test every upgrade path: each earlier version of the schema (--from files, or
+    /// --from-git) built with generated rows, migrated to SCHEMA and verified (integrity,
+    /// foreign keys, every row and value kept, a second run a no-op); timed (--budget),
+    /// snapshotted (--snapshot), and the previous release's queries checked (--queries).
+    #[command(after_help = test_cmd::TEST_EXIT_HELP)]
+    Test {
+        #[command(flatten)]
+        args: test_cmd::TestArgs,
+        #[command(flatten)]
+        planning: Planning,
     },
     /// Print the database's schema as SQL usable as a declared schema.
     #[command(after_help = EXIT_HELP)]
@@ -475,12 +491,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             planning,
             script,
             format,
+            queries,
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
             let conn = dqlite::open(&target.one()?, false)?;
             let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
             print_plan(&planned.plan, format, script.wrapping(), None);
+            if let Some(q) = queries {
+                test_cmd::warn_queries(&sql, &q)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
@@ -682,6 +702,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Test { args, planning } => test_cmd::run(args, &planning),
         Command::Inspect { db } => {
             let conn = dqlite::open(&db, false)?;
             let schema = liteshift::introspect(&*conn).map_err(|e| match e {

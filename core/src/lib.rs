@@ -47,6 +47,8 @@ pub mod rehearse;
 pub mod render;
 pub mod share;
 pub mod sqltext;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod unchanged;
 
 use std::time::Duration;

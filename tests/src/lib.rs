@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 /// `../shared/corpus` (beside the checkout), when present.
 pub fn corpus_dir() -> Option<PathBuf> {
@@ -13,145 +13,20 @@ pub fn corpus_dir() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
-fn value_for(ty: &str, i: usize) -> String {
-    let t = ty.to_ascii_uppercase();
-    if t.contains("INT") {
-        format!("{}", i + 1)
-    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
-        format!("'v{i}'")
-    } else if t.contains("BLOB") {
-        format!("X'{:02x}'", i + 1)
-    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
-        format!("{}.5", i + 1)
-    } else if t.is_empty() {
-        format!("'v{i}'")
-    } else {
-        format!("{}", i + 1)
-    }
-}
-
-struct Col {
-    name: String,
-    ty: String,
-    not_null: bool,
-    has_default: bool,
-    generated: bool,
-}
-
-/// Insert up to `per_table` rows in every ordinary table, in creation order, choosing values
-/// that satisfy foreign keys (parents first) where possible. Rows a constraint rejects are
-/// retried with fewer columns, then skipped. Returns the number of rows inserted.
+/// Insert up to `per_table` rows in every ordinary table with the project's one row generator,
+/// [`liteshift::testing::seed_rows`] (the one `liteshift test` uses): parents first, values of
+/// each column's declared type, distinct per row, retried to fit defaults and CHECKs. Returns
+/// the number of rows the tables hold.
 pub fn seed_rows(conn: &Connection, per_table: usize) -> usize {
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut total = 0;
-    for t in tables {
-        let shadow: bool = conn
-            .query_row(
-                "SELECT count(*) FROM pragma_table_list WHERE name = ?1 AND type = 'shadow'",
-                [&t],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .unwrap_or(false);
-        if shadow {
-            continue;
-        }
-        let cols: Vec<Col> = conn
-            .prepare("SELECT name, type, \"notnull\", dflt_value IS NOT NULL, hidden FROM pragma_table_xinfo(?1)")
-            .unwrap()
-            .query_map([&t], |r| {
-                Ok(Col {
-                    name: r.get(0)?,
-                    ty: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    not_null: r.get::<_, i64>(2)? != 0,
-                    has_default: r.get(3)?,
-                    generated: r.get::<_, i64>(4)? >= 2,
-                })
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let fks: BTreeMap<String, (String, Option<String>)> = conn
-            .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1)")
-            .unwrap()
-            .query_map([&t], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for i in 0..per_table {
-            for attempt in 0..3 {
-                let mut names = Vec::new();
-                let mut vals = Vec::new();
-                for c in &cols {
-                    if c.generated {
-                        continue;
-                    }
-                    if attempt >= 1 && c.has_default {
-                        continue;
-                    }
-                    if attempt == 2 && !c.not_null && !fks.contains_key(&c.name) {
-                        continue;
-                    }
-                    let v = match fks.get(&c.name) {
-                        Some((parent, to)) => {
-                            let pcol = to.clone().unwrap_or_else(|| "rowid".into());
-                            let n: i64 = conn
-                                .query_row(&format!("SELECT count(*) FROM \"{parent}\""), [], |r| {
-                                    r.get(0)
-                                })
-                                .unwrap_or(0);
-                            if n == 0 {
-                                if c.not_null {
-                                    value_for(&c.ty, i)
-                                } else {
-                                    "NULL".into()
-                                }
-                            } else {
-                                let v: Option<String> = conn
-                                    .query_row(
-                                        &format!(
-                                            "SELECT quote(\"{pcol}\") FROM \"{parent}\" LIMIT 1 OFFSET {}",
-                                            i as i64 % n
-                                        ),
-                                        [],
-                                        |r| r.get(0),
-                                    )
-                                    .optional()
-                                    .ok()
-                                    .flatten();
-                                v.unwrap_or_else(|| "NULL".into())
-                            }
-                        }
-                        None => value_for(&c.ty, i),
-                    };
-                    names.push(format!("\"{}\"", c.name.replace('"', "\"\"")));
-                    vals.push(v);
-                }
-                let sql = if names.is_empty() {
-                    format!("INSERT INTO \"{t}\" DEFAULT VALUES")
-                } else {
-                    format!(
-                        "INSERT INTO \"{t}\" ({}) VALUES ({})",
-                        names.join(", "),
-                        vals.join(", ")
-                    )
-                };
-                if conn.execute(&sql, []).is_ok() {
-                    total += 1;
-                    break;
-                }
-            }
-        }
-    }
-    total
+    liteshift::testing::seed_rows(
+        conn,
+        &liteshift::testing::SeedOptions {
+            rows: per_table,
+            seed: 0,
+        },
+    )
+    .expect("seeding rows")
+    .rows
 }
 
 /// Every ordinary user table of `main`, with whether it is WITHOUT ROWID.

@@ -1,0 +1,21 @@
+-- The values Zotero's own upgrade code gives existing rows, for the upgrade bench (prepended to
+-- the latest schema, ../shared/corpus/zotero/v0114.sql): the user library is library 1, keys
+-- are made from the row's id, flags take their usual value. Each expression reads only columns
+-- every version has (the row's id), so it compiles against every earlier table.
+-- liteshift:value items.libraryID = 1
+-- liteshift:value items.key = printf('I%07d', itemID)
+-- liteshift:value collections.libraryID = 1
+-- liteshift:value collections.key = printf('C%07d', collectionID)
+-- liteshift:value savedSearches.libraryID = 1
+-- liteshift:value savedSearches.key = printf('S%07d', savedSearchID)
+-- liteshift:value storageDeleteLog.libraryID = 1
+-- liteshift:value syncDeleteLog.libraryID = 1
+-- liteshift:value tags.name = 'tag ' || tagID
+-- liteshift:value users.name = 'user ' || userID
+-- liteshift:value itemTags.type = 0
+-- liteshift:value libraries.type = 'user'
+-- liteshift:value libraries.editable = 1
+-- liteshift:value libraries.filesEditable = 1
+-- liteshift:value groups.version = 0
+-- liteshift:value itemCreators.creatorTypeID = 1
+-- liteshift:value collectionItems.collectionID = coalesce(collectionID, 1)
