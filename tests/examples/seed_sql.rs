@@ -25,14 +25,44 @@ fn quote_ident(s: &str) -> String {
 
 /// The statements on a fresh database with foreign keys enforced, in one transaction (as one
 /// D1 batch runs them).
-fn replay(statements: &[String]) -> rusqlite::Result<()> {
-    let mut conn = Connection::open_in_memory()?;
-    conn.execute_batch("PRAGMA foreign_keys = ON")?;
-    let tx = conn.transaction()?;
+fn replay(statements: &[String]) -> Result<(), String> {
+    let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(|e| e.to_string())?;
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
     for s in statements {
-        tx.execute_batch(s)?;
+        tx.execute_batch(s).map_err(|e| format!("{e} at: {s}"))?;
     }
-    tx.commit()
+    tx.commit().map_err(|e| e.to_string())
+}
+
+/// The objects with each table after the tables its foreign keys name (as the generator
+/// filled them), so that the INSERTs replay with enforcement on; a cycle keeps creation order.
+fn parents_first<'o>(
+    conn: &Connection,
+    objects: &'o [(String, String, String)],
+) -> Vec<&'o (String, String, String)> {
+    let parents = |t: &str| -> Vec<String> {
+        conn.prepare("SELECT DISTINCT lower(\"table\") FROM pragma_foreign_key_list(?1)")
+            .unwrap()
+            .query_map([t], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let known: Vec<String> = objects.iter().map(|o| o.1.to_lowercase()).collect();
+    let mut left: Vec<&(String, String, String)> = objects.iter().collect();
+    let mut out: Vec<&(String, String, String)> = Vec::new();
+    while !left.is_empty() {
+        let done: Vec<String> = out.iter().map(|o| o.1.to_lowercase()).collect();
+        let ready = left.iter().position(|o| {
+            parents(&o.1)
+                .iter()
+                .all(|p| *p == o.1.to_lowercase() || done.contains(p) || !known.contains(p))
+        });
+        out.push(left.remove(ready.unwrap_or(0)));
+    }
+    out
 }
 
 fn main() {
@@ -78,7 +108,7 @@ fn main() {
     }
     let mut tables = BTreeMap::new();
     let mut columns = BTreeMap::new();
-    for (ty, name, sql) in &objects {
+    for (ty, name, sql) in parents_first(&conn, &objects) {
         if ty != "table" || sql.to_ascii_uppercase().starts_with("CREATE VIRTUAL") {
             continue;
         }

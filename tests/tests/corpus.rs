@@ -78,6 +78,9 @@ fn migrate_pair(from: &str, to: &str, host: Host) -> Result<Outcome, String> {
             match migrate_pair_with_rows(from, to, 0, &options(), host) {
                 Ok(Ok(_)) => Ok(Outcome::RefusedByData(e.to_string())),
                 Ok(Err(m)) => Err(format!("without rows: {m}")),
+                Err(e2) if unwritable_where_enforced(&e2, host) => {
+                    Ok(Outcome::UnwritableWhereEnforced(e2.to_string()))
+                }
                 Err(e2) => Err(format!("refused with rows ({e}), and without rows: {e2}")),
             }
         }

@@ -394,6 +394,11 @@ for (const app of apps) {
         // Refused by the seeded rows, and no declared value helps: the same pair without rows.
         const none = await again.load((await runJson(SEED_SQL, [from, '0'])).statements);
         const r0 = await migrate(again, await script(from, to));
+        if (!r0.cliError && r0.error && UNWRITABLE.test(r0.error)) {
+          // Without rows the pair reaches a step the app's own foreign key makes fail.
+          f.unwritable.push(`${label}: refused with rows (${r.error}); without rows: ${r0.error}`);
+          return;
+        }
         if (r0.cliError || r0.error) return fail(`refused with rows (${r.error}), and without rows: ${r0.cliError ?? r0.error}`);
         const p0 = await problems(none, r0.after, r0.plan, to, dir);
         if (p0.length) return fail(`without rows: ${p0.join('; ')}`);
