@@ -128,6 +128,7 @@ pub fn database_error(host: &dyn Host, e: HostError) -> Error {
         ErrorKind::Busy => "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string(),
         ErrorKind::NotADatabase => "file is not a SQLite database (or is encrypted)".to_string(),
         ErrorKind::Corrupt => "database disk image is malformed (corrupt); restore it from a backup".to_string(),
+        ErrorKind::IoErr => io_error_message(&e.message),
         ErrorKind::ReadOnly => "database is read-only; check the file's permissions".to_string(),
         ErrorKind::CannotOpen => "unable to open the database file".to_string(),
         ErrorKind::Full => "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string(),
@@ -137,6 +138,12 @@ pub fn database_error(host: &dyn Host, e: HostError) -> Error {
         path: database_path(host),
         message,
     }
+}
+
+/// A failed read, write or sync (SQLITE_IOERR): named as an I/O failure of the operating
+/// system, never as corruption — the file is usually intact, and a retry usually works.
+fn io_error_message(sqlite: &str) -> String {
+    format!("I/O error: the operating system failed to read, write or sync the database file (SQLite: {sqlite}); this is not corruption; retry, and check the disk if it happens again")
 }
 
 /// Apply `plan` to `host`, whose result must equal `target`. The plan is the caller's: if the
@@ -354,6 +361,7 @@ fn run(
     })?;
     let outcome = (|| -> Result<Ran> {
         let current = introspect(host).map_err(|e| as_database_error(host, e))?;
+        check_readable(host, &current)?;
         let actual = current.fingerprint();
         let mut remade = None;
         if actual != plan.fingerprint {
@@ -540,6 +548,7 @@ fn check_health(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<
                     (first, _) => first.unwrap_or_default(),
                 }
             }
+            Err(e) if e.kind() != ErrorKind::Corrupt => return Err(database_error(host, e)),
             Err(e) => e.message,
         };
         return Err(Error::Database {
@@ -549,6 +558,64 @@ fn check_health(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<
                 h.table
             ),
         });
+    }
+    Ok(())
+}
+
+/// Tables whose pages are read by one query of [`check_readable`].
+const READ_PER_QUERY: usize = 100;
+
+/// Every table of `schema` (virtual tables aside) can be entered: its root page and the pages
+/// down to its first row decode, so a file whose pages are garbage is named corrupt even
+/// when every step is O(1) (`ADD COLUMN`, a rename, a view) and would never read them. Costs
+/// about the depth of each b-tree in page reads (a few pages per table, whatever its size),
+/// in one query per [`READ_PER_QUERY`] tables; `quick_check` reads every page, and runs only
+/// for the tables whose rows are rewritten. A read that fails is an I/O error, not
+/// corruption; an error of any other kind (a host that refuses to read a table) is no
+/// finding.
+pub(crate) fn check_readable(host: &dyn Host, schema: &Schema) -> Result<()> {
+    let tables: Vec<&str> = schema
+        .tables
+        .values()
+        .filter(|t| !t.is_virtual())
+        .map(|t| t.name.as_str())
+        .collect();
+    let probe = |t: &str| {
+        format!(
+            "(SELECT 1 FROM {} NOT INDEXED LIMIT 1)",
+            crate::sqltext::quote_ident(t)
+        )
+    };
+    for chunk in tables.chunks(READ_PER_QUERY) {
+        let all = chunk
+            .iter()
+            .map(|t| probe(t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if host.query(&format!("SELECT {all}")).is_ok() {
+            continue;
+        }
+        // Which table: one by one.
+        for t in chunk {
+            let Err(e) = host.query(&format!("SELECT {}", probe(t))) else {
+                continue;
+            };
+            match e.kind() {
+                ErrorKind::Corrupt | ErrorKind::NotADatabase => {
+                    return Err(Error::Database {
+                        path: database_path(host),
+                        message: format!(
+                            "the database file is corrupt (table `{t}`: {}); nothing was changed; restore a backup or run PRAGMA integrity_check",
+                            e.message
+                        ),
+                    })
+                }
+                ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full => {
+                    return Err(database_error(host, e))
+                }
+                _ => {}
+            }
+        }
     }
     Ok(())
 }
@@ -656,7 +723,10 @@ fn is_violation(e: &HostError) -> bool {
 
 fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
     let kind = e.kind();
-    if matches!(kind, ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::Busy) {
+    if matches!(
+        kind,
+        ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::IoErr | ErrorKind::Busy
+    ) {
         return database_error(host, e);
     }
     let constraint = is_violation(&e);

@@ -90,7 +90,10 @@ fn run_online(
     let before = online.prepare.len() + online.tables.len();
     let total = before + plan.steps.len();
     let health: Vec<_> = online.tables.iter().map(|t| t.health.clone()).collect();
-    read_transaction(host, || check_health(host, &health))?;
+    read_transaction(host, || {
+        check_health(host, &health)?;
+        check_readable(host, &introspect(host)?)
+    })?;
     let prepared = match prepare(host, plan, online, total, opts, replan)? {
         Ok(p) => p,
         Err(ran) => return Ok(ran),
