@@ -386,9 +386,11 @@ fn run(
         let (first, later) = split_checks(host, plan)?;
         check_data(host, &first)?;
         let fk_before = fk_violations(host, fk_tables(plan, |c| c.before.as_deref()).as_deref())?;
+        still_in_transaction(host)?;
         run_steps(host, plan, &later, opts)?;
         check_no_new_fk_violations(host, plan, &fk_before)?;
         verify(host, target, policy)?;
+        still_in_transaction(host)?;
         Ok(Ran::Done(Report {
             steps_applied: plan.steps.len(),
             foreign_keys_toggled: false,
@@ -423,6 +425,24 @@ fn run(
                 other => other,
             })
         }
+    }
+}
+
+/// SQLite rolls a whole transaction back after some errors (an I/O error, a full disk) that a
+/// statement reports: were one of them ever taken for an answer (a check that could not run),
+/// the steps would run outside any transaction, one by one. So before the steps and before
+/// `COMMIT`, the transaction must still be open.
+fn still_in_transaction(host: &dyn Host) -> Result<()> {
+    if host.caller_transaction() {
+        return Ok(());
+    }
+    match host.in_transaction() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::Database {
+            path: database_path(host),
+            message: "I/O error: SQLite ended the migration's transaction after a read or write failed; nothing was changed; retry, and check the disk if it happens again".into(),
+        }),
+        Err(e) => Err(database_error(host, e)),
     }
 }
 
@@ -537,29 +557,106 @@ fn as_database_error(host: &dyn Host, e: Error) -> Error {
 }
 
 /// Every table whose rows the plan rewrites must pass `PRAGMA quick_check`: a damaged b-tree
-/// is named as such before anything is read out of it.
+/// is named as such before anything is read out of it. A read that fails while it checks is
+/// not damage: quick_check reports an unreadable page ("unable to get the page. error
+/// code=266", SQLITE_IOERR_READ), and a page it skipped as findings about the rest ("wrong #
+/// of entries in index"). So a finding is checked again: damage is found twice, a transient
+/// I/O error is not; and a finding naming an I/O code is an I/O error.
 fn check_health(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<()> {
     for h in checks {
-        let problem = match host.query(&h.sql) {
-            Ok(rows) => {
-                let mut lines = rows.iter().filter_map(|r| r.first().and_then(Value::text));
-                match (lines.next(), lines.next()) {
-                    (Some(ok), None) if ok == "ok" => continue,
-                    (first, _) => first.unwrap_or_default(),
-                }
-            }
-            Err(e) if e.kind() != ErrorKind::Corrupt => return Err(database_error(host, e)),
-            Err(e) => e.message,
+        let Some(first) = health_problem(host, h)? else {
+            continue;
         };
+        let io = |line: &str| Error::Database {
+            path: database_path(host),
+            message: format!(
+                "{}; nothing was changed",
+                io_error_message(&format!("table `{}`: {line}", h.table))
+            ),
+        };
+        if let Some(line) = first.iter().find(|l| is_io_failure_line(l)) {
+            return Err(io(line));
+        }
+        // quick_check passes over some failed reads without naming them: read the table and
+        // each of its indexes the ordinary way, where a failed read is an error.
+        if let Some(e) = read_failure(host, &h.table) {
+            return Err(database_error(host, e));
+        }
+        let problem = match health_problem(host, h)? {
+            None => return Err(io(&first.join("; "))),
+            Some(again) => again,
+        };
+        if let Some(line) = problem.iter().find(|l| is_io_failure_line(l)) {
+            return Err(io(line));
+        }
         return Err(Error::Database {
             path: database_path(host),
             message: format!(
-                "the database file is corrupt (table `{}`: {problem}); nothing was changed; restore a backup or run PRAGMA integrity_check",
-                h.table
+                "the database file is corrupt (table `{}`: {}); nothing was changed; restore a backup or run PRAGMA integrity_check",
+                h.table,
+                problem.into_iter().take(3).collect::<Vec<_>>().join("; ")
             ),
         });
     }
     Ok(())
+}
+
+/// The I/O error (or lock, or full disk) that reading every entry of `table` and of each of
+/// its indexes meets, if any: only after `quick_check` found something.
+fn read_failure(host: &dyn Host, table: &str) -> Option<HostError> {
+    let t = crate::sqltext::quote_ident(table);
+    let mut reads = vec![format!("SELECT count(*) FROM {t} NOT INDEXED")];
+    if let Ok(rows) = host.query(&format!("PRAGMA index_list({t})")) {
+        reads.extend(
+            rows.iter()
+                .filter_map(|r| r.get(1).and_then(Value::text))
+                .map(|i| {
+                    format!(
+                        "SELECT count(*) FROM {t} INDEXED BY {}",
+                        crate::sqltext::quote_ident(&i)
+                    )
+                }),
+        );
+    }
+    reads.iter().find_map(|sql| match host.query(sql) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full
+            ) =>
+        {
+            Some(e)
+        }
+        _ => None,
+    })
+}
+
+/// What one `quick_check` found (`None`: "ok"); an error that is not corruption is an error.
+fn health_problem(host: &dyn Host, h: &crate::plan::HealthCheck) -> Result<Option<Vec<String>>> {
+    match host.query(&h.sql) {
+        Ok(rows) => {
+            let lines: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.first().and_then(Value::text))
+                .filter(|l| !l.starts_with("*** in database"))
+                .collect();
+            Ok((!(lines.len() == 1 && lines[0] == "ok")).then_some(lines))
+        }
+        Err(e) if e.kind() != ErrorKind::Corrupt => Err(database_error(host, e)),
+        Err(e) => Ok(Some(vec![e.message])),
+    }
+}
+
+/// Whether a line of `quick_check` says a page could not be read (an I/O error or no memory,
+/// by its SQLite result code), rather than that a page is damaged.
+fn is_io_failure_line(line: &str) -> bool {
+    line.split("error code=")
+        .nth(1)
+        .and_then(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<i32>().ok()
+        })
+        .is_some_and(|code| matches!(code & 0xff, 7 | 10))
 }
 
 /// Tables whose pages are read by one query of [`check_readable`].
@@ -592,8 +689,19 @@ pub(crate) fn check_readable(host: &dyn Host, schema: &Schema) -> Result<()> {
             .map(|t| probe(t))
             .collect::<Vec<_>>()
             .join(", ");
-        if host.query(&format!("SELECT {all}")).is_ok() {
-            continue;
+        match host.query(&format!("SELECT {all}")) {
+            Ok(_) => continue,
+            // SQLite may have rolled the transaction back (after an I/O error, a full disk):
+            // nothing more is read.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full
+                ) =>
+            {
+                return Err(database_error(host, e))
+            }
+            Err(_) => {}
         }
         // Which table: one by one.
         for t in chunk {
@@ -769,6 +877,12 @@ fn fk_tables<'p>(
         .map(|checks| checks.iter().filter_map(side).collect())
 }
 
+/// Whether `PRAGMA foreign_key_check` failed because of the table's definition ("foreign key
+/// mismatch", a missing parent), not because the database could not be read.
+fn fk_uncheckable(e: &HostError) -> bool {
+    e.kind() == ErrorKind::Other
+}
+
 /// `PRAGMA foreign_key_check` of `tables` (`None`: the whole database), grouped by child
 /// table and parent. A table whose foreign key cannot be checked at all ("foreign key
 /// mismatch": the parent key does not exist) is left out, before as after.
@@ -787,24 +901,31 @@ fn fk_violations(host: &dyn Host, tables: Option<&[&str]>) -> Result<Vec<Violati
             })
             .collect())
     };
-    // Table by table, skipping those SQLite cannot check ("foreign key mismatch").
-    let each = |tables: &mut dyn Iterator<Item = &str>| {
-        tables
-            .filter_map(|t| read(&crate::plan::fk_check_sql(t)).ok())
-            .flatten()
-            .collect::<Vec<_>>()
+    // Table by table, skipping those SQLite cannot check ("foreign key mismatch"); a failed
+    // read (I/O, corruption, a lock) is an error, never a table without violations.
+    let each = |tables: &mut dyn Iterator<Item = &str>| -> Result<Vec<_>> {
+        let mut rows = Vec::new();
+        for t in tables {
+            match read(&crate::plan::fk_check_sql(t)) {
+                Ok(r) => rows.extend(r),
+                Err(e) if fk_uncheckable(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(rows)
     };
     let rows = match tables {
-        Some(tables) => each(&mut tables.iter().copied()),
+        Some(tables) => each(&mut tables.iter().copied())?,
         None => match read(FK_CHECK) {
             Ok(rows) => rows,
+            Err(e) if !fk_uncheckable(&e) => return Err(e.into()),
             Err(_) => {
                 let all: Vec<String> = host
                     .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
                     .into_iter()
                     .filter_map(|r| r.first().and_then(Value::text))
                     .collect();
-                each(&mut all.iter().map(String::as_str))
+                each(&mut all.iter().map(String::as_str))?
             }
         },
     };

@@ -208,6 +208,7 @@ pub fn fk_violations(conn: &Connection) -> usize {
 }
 
 pub mod check;
+pub mod faultvfs;
 pub mod gen;
 pub mod hosts;
 

@@ -323,8 +323,14 @@ fn copy_chunk(
                     Ok(n.int().unwrap_or(0).max(0) as u64)
                 }
                 Err(e) => {
-                    host.execute_script("ROLLBACK TO liteshift_chunk; RELEASE liteshift_chunk")?;
-                    Err(e)
+                    // After an I/O error or a full disk SQLite has rolled the whole
+                    // transaction back, savepoint included: the first error is the one to tell.
+                    let undo =
+                        host.execute_script("ROLLBACK TO liteshift_chunk; RELEASE liteshift_chunk");
+                    match undo {
+                        Err(u) if e.kind() == ErrorKind::Constraint => Err(u),
+                        _ => Err(e),
+                    }
                 }
             }
         };

@@ -121,7 +121,16 @@ impl Host for Connection {
             dest,
             None::<fn(rusqlite::backup::Progress)>,
         )
-        .map_err(|e| crate::error::sqlite_message(&e))
+        .map_err(|e| {
+            // A copy that stopped part way is no backup: nothing is left that could pass for
+            // one (apply made sure `dest` did not exist).
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut p = dest.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+            crate::error::sqlite_message(&e)
+        })
     }
 }
 
