@@ -514,6 +514,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             opts.on_progress = progress::observer(progress, format == Format::Text);
             let mut conn = open_db(&target.one()?, true)?;
+            if opts.online.is_some() {
+                liteshift::fleet::allow_schema_edits(&conn)?; // writable_schema: see its doc
+            }
             let started = Instant::now();
             let mut first: Option<Plan> = None;
             let report = liteshift::migrate_with(&mut conn, &sql, &opts, &mut |plan| {
