@@ -901,9 +901,13 @@ fn fk_tables<'p>(
 }
 
 /// Whether `PRAGMA foreign_key_check` failed because of the table's definition ("foreign key
-/// mismatch", a missing parent), not because the database could not be read.
+/// mismatch", a missing parent) or the host's refusal, as before; not because the database
+/// could not be read (an I/O error, damage, a lock, a full disk), which is an error.
 fn fk_uncheckable(e: &HostError) -> bool {
-    e.kind() == ErrorKind::Other
+    !matches!(
+        e.kind(),
+        ErrorKind::IoErr | ErrorKind::Corrupt | ErrorKind::Busy | ErrorKind::Full
+    )
 }
 
 /// `PRAGMA foreign_key_check` of `tables` (`None`: the whole database), grouped by child
