@@ -601,9 +601,11 @@ fn check_health_of(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Resu
             return Err(io(line));
         }
         // quick_check passes over some failed reads without naming them: read the table and
-        // each of its indexes the ordinary way, where a failed read is an error.
-        if let Some(e) = read_failure(host, &h.table) {
-            return Err(database_error(host, e));
+        // each of its indexes the ordinary way, where a failed read is an error, and a count
+        // the finding is about can be compared.
+        let counts = read_failure(host, &h.table).map_err(|e| database_error(host, e))?;
+        if let Some(line) = first.iter().find(|l| counts.contradicts(l)) {
+            return Err(io(line));
         }
         let problem = match health_problem(host, h)? {
             None => return Err(io(&first.join("; "))),
@@ -611,6 +613,10 @@ fn check_health_of(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Resu
         };
         if let Some(line) = problem.iter().find(|l| is_io_failure_line(l)) {
             return Err(io(line));
+        }
+        // Damage is found the same way twice; reads failing here and there are not.
+        if problem != first {
+            return Err(io(&first.join("; ")));
         }
         return Err(Error::Database {
             path: database_path(host),
@@ -624,34 +630,59 @@ fn check_health_of(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Resu
     Ok(())
 }
 
-/// The I/O error (or lock, or full disk) that reading every entry of `table` and of each of
-/// its indexes meets, if any: only after `quick_check` found something.
-fn read_failure(host: &dyn Host, table: &str) -> Option<HostError> {
+/// Read every entry of `table` and of each of its indexes the ordinary way (only after
+/// `quick_check` found something): the I/O error (or lock, or full disk) met, if any; else
+/// the number of entries of the table and of each index SQLite could count.
+fn read_failure(host: &dyn Host, table: &str) -> std::result::Result<Counts, HostError> {
     let t = crate::sqltext::quote_ident(table);
-    let mut reads = vec![format!("SELECT count(*) FROM {t} NOT INDEXED")];
-    if let Ok(rows) = host.query(&format!("PRAGMA index_list({t})")) {
-        reads.extend(
-            rows.iter()
-                .filter_map(|r| r.get(1).and_then(Value::text))
-                .map(|i| {
-                    format!(
-                        "SELECT count(*) FROM {t} INDEXED BY {}",
-                        crate::sqltext::quote_ident(&i)
-                    )
-                }),
-        );
-    }
-    reads.iter().find_map(|sql| match host.query(sql) {
+    let count = |sql: &str| match host.query(sql) {
+        Ok(rows) => Ok(rows.first().and_then(|r| r.first()).and_then(Value::int)),
         Err(e)
             if matches!(
                 e.kind(),
                 ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full
             ) =>
         {
-            Some(e)
+            Err(e)
         }
-        _ => None,
-    })
+        Err(_) => Ok(None),
+    };
+    let rows = count(&format!("SELECT count(*) FROM {t} NOT INDEXED"))?;
+    let mut indexes = Vec::new();
+    if let Ok(list) = host.query(&format!("PRAGMA index_list({t})")) {
+        for name in list.iter().filter_map(|r| r.get(1).and_then(Value::text)) {
+            let sql = format!(
+                "SELECT count(*) FROM {t} INDEXED BY {}",
+                crate::sqltext::quote_ident(&name)
+            );
+            // A partial index cannot serve a count of every row: SQLite refuses, no finding.
+            if let Some(n) = count(&sql)? {
+                indexes.push((name, n));
+            }
+        }
+    }
+    Ok(Counts { rows, indexes })
+}
+
+/// Entries counted by [`read_failure`].
+struct Counts {
+    rows: Option<i64>,
+    indexes: Vec<(String, i64)>,
+}
+
+impl Counts {
+    /// Whether `quick_check`'s "wrong # of entries in index X" is contradicted: the table and
+    /// X have the same number of entries when read the ordinary way.
+    fn contradicts(&self, line: &str) -> bool {
+        let Some(index) = line.strip_prefix("wrong # of entries in index ") else {
+            return false;
+        };
+        self.rows.is_some_and(|rows| {
+            self.indexes
+                .iter()
+                .any(|(name, n)| name == index.trim() && *n == rows)
+        })
+    }
 }
 
 /// What one `quick_check` found (`None`: "ok"); an error that is not corruption is an error.

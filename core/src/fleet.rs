@@ -204,12 +204,13 @@ pub fn open_existing(path: &Path, write: bool, busy_timeout: Duration) -> Result
         .map_err(|e| database(format!("cannot open: {}", crate::error::sqlite_message(&e))))?;
     conn.busy_timeout(busy_timeout)?;
     harden(&conn)?;
+    crate::host::clear_errno();
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
     }) {
         return Err(crate::apply::database_error(
             &conn,
-            crate::host::host_error(e),
+            crate::host::host_error_on(&conn, e),
         ));
     }
     Ok(conn)

@@ -269,6 +269,8 @@ pub(crate) fn database_path(host: &dyn Host) -> String {
 #[cfg(feature = "rusqlite")]
 mod rusqlite_host;
 #[cfg(feature = "rusqlite")]
-pub use rusqlite_host::host_error;
+pub(crate) use rusqlite_host::clear_errno;
 #[cfg(feature = "rusqlite")]
 pub(crate) use rusqlite_host::StandIns;
+#[cfg(feature = "rusqlite")]
+pub use rusqlite_host::{host_error, host_error_on};
