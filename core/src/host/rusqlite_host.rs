@@ -30,7 +30,7 @@ pub fn host_error(e: rusqlite::Error) -> HostError {
 /// SQLITE_IOERR_CORRUPTFS, which reaches the caller as SQLITE_CORRUPT ("database disk image
 /// is malformed") although the file may be intact and the next read succeed. That is an I/O
 /// error (SQLITE_IOERR_CORRUPTFS), and says so. The errno is the thread's, cleared before each
-/// statement ([`clear_errno`]; where it cannot be cleared, SQLite's word stands).
+/// statement (`clear_errno`; where it cannot be cleared, SQLite's word stands).
 pub fn host_error_on(conn: &Connection, e: rusqlite::Error) -> HostError {
     let error = host_error(e);
     if error.code.map(|c| c & 0xff) != Some(rusqlite::ffi::SQLITE_CORRUPT) {
@@ -43,10 +43,7 @@ pub fn host_error_on(conn: &Connection, e: rusqlite::Error) -> HostError {
     } else {
         0
     };
-    let Some(errno) = [recorded, thread]
-        .into_iter()
-        .find(|e| matches!(*e, libc::EIO | libc::ENXIO))
-    else {
+    let Some(errno) = [recorded, thread].into_iter().find(|e| is_read_failure(*e)) else {
         return error;
     };
     HostError {
@@ -58,6 +55,17 @@ pub fn host_error_on(conn: &Connection, e: rusqlite::Error) -> HostError {
         ),
         offset: error.offset,
     }
+}
+
+/// EIO or ENXIO: the errnos SQLite's unix VFS turns into SQLITE_IOERR_CORRUPTFS (also the
+/// `ERANGE` it lists, left out here: too common an errno to be sure of).
+#[cfg(unix)]
+fn is_read_failure(errno: i32) -> bool {
+    matches!(errno, libc::EIO | libc::ENXIO)
+}
+#[cfg(not(unix))]
+fn is_read_failure(_errno: i32) -> bool {
+    false
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
