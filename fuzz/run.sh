@@ -4,7 +4,7 @@
 #   fuzz/run.sh declared_schema 1800
 set -euo pipefail
 cd "$(dirname "$0")"
-target=${1:?target: declared_schema or plan_pairs}
+target=${1:?target: declared_schema, plan_pairs or database_image}
 secs=${2:-1800}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly

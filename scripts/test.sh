@@ -29,6 +29,9 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || echo "no /usr/bin/chromium and cannot install it: the browser test will say SKIPPED (apt-get install chromium)"
 fi
+if ! command -v fiu-run >/dev/null; then
+  apt_install fiu-utils || echo "no fiu-run and cannot install it: the libfiu test will say SKIPPED (apt-get install fiu-utils)"
+fi
 command -v node >/dev/null || missing "Node.js >= 20 and npm (for the wasm package's tests)"
 cargo --version; rustc --version; clang --version | head -1; node --version
 

@@ -33,17 +33,37 @@ pub fn open(db: &Path, write: bool) -> anyhow::Result<Box<dyn Host>> {
     }
 }
 
+/// Open `--db` for `apply`: as [`open`]; a file migrated online may edit its own schema (the
+/// one setting of the hardened connection an online rebuild lifts: see
+/// `liteshift::fleet::allow_schema_edits`).
+pub fn open_for_apply(db: &Path, online: bool) -> anyhow::Result<Box<dyn Host>> {
+    match db.to_str() {
+        Some(url) if is_url(url) => Ok(Box::new(connect(url)?)),
+        _ => {
+            let conn = crate::open_db(db, true)?;
+            if online {
+                liteshift::fleet::allow_schema_edits(&conn)?;
+            }
+            Ok(Box::new(conn))
+        }
+    }
+}
+
 /// How a fleet opens each `--db`: files as `liteshift::fleet::run` does, URLs on the cluster.
 pub fn fleet_opener(
     busy_timeout: Duration,
+    online: bool,
 ) -> impl Fn(&Path, liteshift::fleet::Mode) -> liteshift::Result<Box<dyn Host>> + Sync {
     move |db, mode| match db.to_str() {
         Some(url) if is_url(url) => Ok(Box::new(connect(url)?) as Box<dyn Host>),
-        _ => Ok(Box::new(liteshift::fleet::open_existing(
-            db,
-            mode == liteshift::fleet::Mode::Apply,
-            busy_timeout,
-        )?)),
+        _ => {
+            let apply = mode == liteshift::fleet::Mode::Apply;
+            let conn = liteshift::fleet::open_existing(db, apply, busy_timeout)?;
+            if apply && online {
+                liteshift::fleet::allow_schema_edits(&conn)?;
+            }
+            Ok(Box::new(conn))
+        }
     }
 }
 

@@ -393,7 +393,7 @@ fn run_fleet(
     let started = Instant::now();
     let shown = progress::Fleet::new(progress, text, paths.len() as u64);
     let line = |r: &FleetResult| shown.done(r, text.then(|| fleet_line(r)));
-    let open = dqlite::fleet_opener(opts.busy_timeout);
+    let open = dqlite::fleet_opener(opts.busy_timeout, opts.online.is_some());
     let results = liteshift::fleet::run_opening(paths, sql, opts, mode, jobs, &open, &line)?;
     shown.finish();
     let seconds = started.elapsed().as_secs_f64();
@@ -537,7 +537,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             opts.on_progress = progress::observer(progress, format == Format::Text);
-            let mut conn = dqlite::open(&target.one()?, true)?;
+            let mut conn = dqlite::open_for_apply(&target.one()?, opts.online.is_some())?;
             let started = Instant::now();
             let mut first: Option<Plan> = None;
             let report = liteshift::migrate_with(&mut *conn, &sql, &opts, &mut |plan| {

@@ -424,3 +424,70 @@ fn backup_restores_the_exact_pre_migration_state() {
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(out(&o).contains("already exists"), "{}", out(&o));
 }
+
+/// A file whose pages after the first are garbage (the first 4 KB of a good database, then
+/// junk): its schema reads, and an `ADD COLUMN` would never read a table page, yet it is named
+/// corrupt and left byte for byte as it was — alone and in a fleet, where it is `failed`,
+/// never `migrated`.
+#[test]
+fn garbage_after_the_first_page_is_corrupt_even_for_o1_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = make_db(
+        dir.path(),
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT);
+         CREATE TABLE teams(id INTEGER PRIMARY KEY, name TEXT);
+         CREATE INDEX users_email ON users(email);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 3000)
+           INSERT INTO users SELECT i, hex(randomblob(20)) FROM n;
+         INSERT INTO teams VALUES (1, 'a');",
+    );
+    let bytes = fs::read(&good).unwrap();
+    let mut junk = bytes[..4096].to_vec();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    junk.extend((4096..bytes.len()).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    }));
+    let fleet = dir.path().join("fleet");
+    fs::create_dir(&fleet).unwrap();
+    let broken = fleet.join("broken.db");
+    fs::write(&broken, &junk).unwrap();
+    fs::copy(&good, fleet.join("good.db")).unwrap();
+    let schema = dir.path().join("s.sql");
+    fs::write(
+        &schema,
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT, extra TEXT);
+CREATE TABLE teams(id INTEGER PRIMARY KEY, name TEXT);
+CREATE INDEX users_email ON users(email);\n",
+    )
+    .unwrap();
+    let before = checksum(&broken);
+    let o = run(&[
+        "apply",
+        "--db",
+        broken.to_str().unwrap(),
+        schema.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("the database file is corrupt (table `")
+            && out(&o).contains("nothing was changed"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(checksum(&broken), before);
+    // A fleet: the good file is migrated, the broken one failed and unchanged.
+    let pattern = format!("{}/*.db", fleet.display());
+    let o = run(&["apply", "--db", &pattern, schema.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("1 migrated"), "{}", out(&o));
+    assert!(
+        out(&o).contains("broken.db") && out(&o).contains("corrupt"),
+        "{}",
+        out(&o)
+    );
+    assert!(!out(&o).contains("migrated broken.db"), "{}", out(&o));
+    assert_eq!(checksum(&broken), before);
+}

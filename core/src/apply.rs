@@ -128,6 +128,7 @@ pub fn database_error(host: &dyn Host, e: HostError) -> Error {
         ErrorKind::Busy => "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string(),
         ErrorKind::NotADatabase => "file is not a SQLite database (or is encrypted)".to_string(),
         ErrorKind::Corrupt => "database disk image is malformed (corrupt); restore it from a backup".to_string(),
+        ErrorKind::IoErr => io_error_message(&e.message),
         ErrorKind::ReadOnly => "database is read-only; check the file's permissions".to_string(),
         ErrorKind::CannotOpen => "unable to open the database file".to_string(),
         ErrorKind::Full => "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string(),
@@ -137,6 +138,12 @@ pub fn database_error(host: &dyn Host, e: HostError) -> Error {
         path: database_path(host),
         message,
     }
+}
+
+/// A failed read, write or sync (SQLITE_IOERR): named as an I/O failure of the operating
+/// system, never as corruption — the file is usually intact, and a retry usually works.
+fn io_error_message(sqlite: &str) -> String {
+    format!("I/O error: the operating system failed to read, write or sync the database file (SQLite: {sqlite}); this is not corruption; retry, and check the disk if it happens again")
 }
 
 /// Apply `plan` to `host`, whose result must equal `target`. The plan is the caller's: if the
@@ -354,6 +361,7 @@ fn run(
     })?;
     let outcome = (|| -> Result<Ran> {
         let current = introspect(host).map_err(|e| as_database_error(host, e))?;
+        check_readable(host, &current)?;
         let actual = current.fingerprint();
         let mut remade = None;
         if actual != plan.fingerprint {
@@ -378,9 +386,11 @@ fn run(
         let (first, later) = split_checks(host, plan)?;
         check_data(host, &first)?;
         let fk_before = fk_violations(host, fk_tables(plan, |c| c.before.as_deref()).as_deref())?;
+        still_in_transaction(host)?;
         run_steps(host, plan, &later, opts)?;
         check_no_new_fk_violations(host, plan, &fk_before)?;
         verify(host, target, policy)?;
+        still_in_transaction(host)?;
         Ok(Ran::Done(Report {
             steps_applied: plan.steps.len(),
             foreign_keys_toggled: false,
@@ -415,6 +425,24 @@ fn run(
                 other => other,
             })
         }
+    }
+}
+
+/// SQLite rolls a whole transaction back after some errors (an I/O error, a full disk) that a
+/// statement reports: were one of them ever taken for an answer (a check that could not run),
+/// the steps would run outside any transaction, one by one. So before the steps and before
+/// `COMMIT`, the transaction must still be open.
+fn still_in_transaction(host: &dyn Host) -> Result<()> {
+    if host.caller_transaction() {
+        return Ok(());
+    }
+    match host.in_transaction() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::Database {
+            path: database_path(host),
+            message: "I/O error: SQLite ended the migration's transaction after a read or write failed; nothing was changed; retry, and check the disk if it happens again".into(),
+        }),
+        Err(e) => Err(database_error(host, e)),
     }
 }
 
@@ -529,26 +557,227 @@ fn as_database_error(host: &dyn Host, e: Error) -> Error {
 }
 
 /// Every table whose rows the plan rewrites must pass `PRAGMA quick_check`: a damaged b-tree
-/// is named as such before anything is read out of it.
+/// is named as such before anything is read out of it. A read that fails while it checks is
+/// not damage: quick_check reports an unreadable page ("unable to get the page. error
+/// code=266", SQLITE_IOERR_READ), and a page it skipped as findings about the rest ("wrong #
+/// of entries in index"). So a finding is checked again: damage is found twice, a transient
+/// I/O error is not; and a finding naming an I/O code is an I/O error.
+///
+/// `quick_check` also evaluates each row's CHECK constraints, with no regard for
+/// `trusted_schema`: a CHECK that calls a function with side effects would run it for every
+/// row, and a row that violates a CHECK would read as damage. Constraints are the data
+/// checks' business: they are ignored here (`ignore_check_constraints`, restored after).
 fn check_health(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let ignoring = query_value(host, "PRAGMA ignore_check_constraints")
+        .map_err(|e| database_error(host, e))?
+        .truth();
+    if ignoring {
+        return check_health_of(host, checks);
+    }
+    host.execute("PRAGMA ignore_check_constraints = ON")
+        .map_err(|e| database_error(host, e))?;
+    let result = check_health_of(host, checks);
+    let restored = host.execute("PRAGMA ignore_check_constraints = OFF");
+    result?;
+    restored.map_err(|e| database_error(host, e))
+}
+
+fn check_health_of(host: &dyn Host, checks: &[crate::plan::HealthCheck]) -> Result<()> {
     for h in checks {
-        let problem = match host.query(&h.sql) {
-            Ok(rows) => {
-                let mut lines = rows.iter().filter_map(|r| r.first().and_then(Value::text));
-                match (lines.next(), lines.next()) {
-                    (Some(ok), None) if ok == "ok" => continue,
-                    (first, _) => first.unwrap_or_default(),
-                }
-            }
-            Err(e) => e.message,
+        let Some(first) = health_problem(host, h)? else {
+            continue;
         };
+        let io = |line: &str| Error::Database {
+            path: database_path(host),
+            message: format!(
+                "{}; nothing was changed",
+                io_error_message(&format!("table `{}`: {line}", h.table))
+            ),
+        };
+        if let Some(line) = first.iter().find(|l| is_io_failure_line(l)) {
+            return Err(io(line));
+        }
+        // quick_check passes over some failed reads without naming them: read the table and
+        // each of its indexes the ordinary way, where a failed read is an error, and a count
+        // the finding is about can be compared.
+        let counts = read_failure(host, &h.table).map_err(|e| database_error(host, e))?;
+        if let Some(line) = first.iter().find(|l| counts.contradicts(l)) {
+            return Err(io(line));
+        }
+        let problem = match health_problem(host, h)? {
+            None => return Err(io(&first.join("; "))),
+            Some(again) => again,
+        };
+        if let Some(line) = problem.iter().find(|l| is_io_failure_line(l)) {
+            return Err(io(line));
+        }
+        // Damage is found the same way twice; reads failing here and there are not.
+        if problem != first {
+            return Err(io(&first.join("; ")));
+        }
         return Err(Error::Database {
             path: database_path(host),
             message: format!(
-                "the database file is corrupt (table `{}`: {problem}); nothing was changed; restore a backup or run PRAGMA integrity_check",
-                h.table
+                "the database file is corrupt (table `{}`: {}); nothing was changed; restore a backup or run PRAGMA integrity_check",
+                h.table,
+                problem.into_iter().take(3).collect::<Vec<_>>().join("; ")
             ),
         });
+    }
+    Ok(())
+}
+
+/// Read every entry of `table` and of each of its indexes the ordinary way (only after
+/// `quick_check` found something): the I/O error (or lock, or full disk) met, if any; else
+/// the number of entries of the table and of each index SQLite could count.
+fn read_failure(host: &dyn Host, table: &str) -> std::result::Result<Counts, HostError> {
+    let t = crate::sqltext::quote_ident(table);
+    let count = |sql: &str| match host.query(sql) {
+        Ok(rows) => Ok(rows.first().and_then(|r| r.first()).and_then(Value::int)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full
+            ) =>
+        {
+            Err(e)
+        }
+        Err(_) => Ok(None),
+    };
+    let rows = count(&format!("SELECT count(*) FROM {t} NOT INDEXED"))?;
+    let mut indexes = Vec::new();
+    if let Ok(list) = host.query(&format!("PRAGMA index_list({t})")) {
+        for name in list.iter().filter_map(|r| r.get(1).and_then(Value::text)) {
+            let sql = format!(
+                "SELECT count(*) FROM {t} INDEXED BY {}",
+                crate::sqltext::quote_ident(&name)
+            );
+            // A partial index cannot serve a count of every row: SQLite refuses, no finding.
+            if let Some(n) = count(&sql)? {
+                indexes.push((name, n));
+            }
+        }
+    }
+    Ok(Counts { rows, indexes })
+}
+
+/// Entries counted by [`read_failure`].
+struct Counts {
+    rows: Option<i64>,
+    indexes: Vec<(String, i64)>,
+}
+
+impl Counts {
+    /// Whether `quick_check`'s "wrong # of entries in index X" is contradicted: the table and
+    /// X have the same number of entries when read the ordinary way.
+    fn contradicts(&self, line: &str) -> bool {
+        let Some(index) = line.strip_prefix("wrong # of entries in index ") else {
+            return false;
+        };
+        self.rows.is_some_and(|rows| {
+            self.indexes
+                .iter()
+                .any(|(name, n)| name == index.trim() && *n == rows)
+        })
+    }
+}
+
+/// What one `quick_check` found (`None`: "ok"); an error that is not corruption is an error.
+fn health_problem(host: &dyn Host, h: &crate::plan::HealthCheck) -> Result<Option<Vec<String>>> {
+    match host.query(&h.sql) {
+        Ok(rows) => {
+            let lines: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.first().and_then(Value::text))
+                .filter(|l| !l.starts_with("*** in database"))
+                .collect();
+            Ok((!(lines.len() == 1 && lines[0] == "ok")).then_some(lines))
+        }
+        Err(e) if e.kind() != ErrorKind::Corrupt => Err(database_error(host, e)),
+        Err(e) => Ok(Some(vec![e.message])),
+    }
+}
+
+/// Whether a line of `quick_check` says a page could not be read (an I/O error or no memory,
+/// by its SQLite result code), rather than that a page is damaged.
+fn is_io_failure_line(line: &str) -> bool {
+    line.split("error code=")
+        .nth(1)
+        .and_then(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<i32>().ok()
+        })
+        .is_some_and(|code| matches!(code & 0xff, 7 | 10))
+}
+
+/// Tables whose pages are read by one query of [`check_readable`].
+const READ_PER_QUERY: usize = 100;
+
+/// Every table of `schema` (virtual tables aside) can be entered: its root page and the pages
+/// down to its first row decode, so a file whose pages are garbage is named corrupt even
+/// when every step is O(1) (`ADD COLUMN`, a rename, a view) and would never read them. Costs
+/// about the depth of each b-tree in page reads (a few pages per table, whatever its size),
+/// in one query per [`READ_PER_QUERY`] tables; `quick_check` reads every page, and runs only
+/// for the tables whose rows are rewritten. A read that fails is an I/O error, not
+/// corruption; an error of any other kind (a host that refuses to read a table) is no
+/// finding.
+pub(crate) fn check_readable(host: &dyn Host, schema: &Schema) -> Result<()> {
+    let tables: Vec<&str> = schema
+        .tables
+        .values()
+        .filter(|t| !t.is_virtual())
+        .map(|t| t.name.as_str())
+        .collect();
+    let probe = |t: &str| {
+        format!(
+            "(SELECT 1 FROM {} NOT INDEXED LIMIT 1)",
+            crate::sqltext::quote_ident(t)
+        )
+    };
+    for chunk in tables.chunks(READ_PER_QUERY) {
+        let all = chunk
+            .iter()
+            .map(|t| probe(t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match host.query(&format!("SELECT {all}")) {
+            Ok(_) => continue,
+            // SQLite may have rolled the transaction back (after an I/O error, a full disk):
+            // nothing more is read.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full
+                ) =>
+            {
+                return Err(database_error(host, e))
+            }
+            Err(_) => {}
+        }
+        // Which table: one by one.
+        for t in chunk {
+            let Err(e) = host.query(&format!("SELECT {}", probe(t))) else {
+                continue;
+            };
+            match e.kind() {
+                ErrorKind::Corrupt | ErrorKind::NotADatabase => {
+                    return Err(Error::Database {
+                        path: database_path(host),
+                        message: format!(
+                            "the database file is corrupt (table `{t}`: {}); nothing was changed; restore a backup or run PRAGMA integrity_check",
+                            e.message
+                        ),
+                    })
+                }
+                ErrorKind::IoErr | ErrorKind::Busy | ErrorKind::Full => {
+                    return Err(database_error(host, e))
+                }
+                _ => {}
+            }
+        }
     }
     Ok(())
 }
@@ -656,7 +885,10 @@ fn is_violation(e: &HostError) -> bool {
 
 fn step_error(host: &dyn Host, i: usize, reason: &str, e: HostError) -> Error {
     let kind = e.kind();
-    if matches!(kind, ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::Busy) {
+    if matches!(
+        kind,
+        ErrorKind::Full | ErrorKind::Corrupt | ErrorKind::IoErr | ErrorKind::Busy
+    ) {
         return database_error(host, e);
     }
     let constraint = is_violation(&e);
@@ -717,6 +949,16 @@ fn fk_tables<'p>(
         .map(|checks| checks.iter().filter_map(side).collect())
 }
 
+/// Whether `PRAGMA foreign_key_check` failed because of the table's definition ("foreign key
+/// mismatch", a missing parent) or the host's refusal, as before; not because the database
+/// could not be read (an I/O error, damage, a lock, a full disk), which is an error.
+fn fk_uncheckable(e: &HostError) -> bool {
+    !matches!(
+        e.kind(),
+        ErrorKind::IoErr | ErrorKind::Corrupt | ErrorKind::Busy | ErrorKind::Full
+    )
+}
+
 /// `PRAGMA foreign_key_check` of `tables` (`None`: the whole database), grouped by child
 /// table and parent. A table whose foreign key cannot be checked at all ("foreign key
 /// mismatch": the parent key does not exist) is left out, before as after.
@@ -735,24 +977,31 @@ fn fk_violations(host: &dyn Host, tables: Option<&[&str]>) -> Result<Vec<Violati
             })
             .collect())
     };
-    // Table by table, skipping those SQLite cannot check ("foreign key mismatch").
-    let each = |tables: &mut dyn Iterator<Item = &str>| {
-        tables
-            .filter_map(|t| read(&crate::plan::fk_check_sql(t)).ok())
-            .flatten()
-            .collect::<Vec<_>>()
+    // Table by table, skipping those SQLite cannot check ("foreign key mismatch"); a failed
+    // read (I/O, corruption, a lock) is an error, never a table without violations.
+    let each = |tables: &mut dyn Iterator<Item = &str>| -> Result<Vec<_>> {
+        let mut rows = Vec::new();
+        for t in tables {
+            match read(&crate::plan::fk_check_sql(t)) {
+                Ok(r) => rows.extend(r),
+                Err(e) if fk_uncheckable(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(rows)
     };
     let rows = match tables {
-        Some(tables) => each(&mut tables.iter().copied()),
+        Some(tables) => each(&mut tables.iter().copied())?,
         None => match read(FK_CHECK) {
             Ok(rows) => rows,
+            Err(e) if !fk_uncheckable(&e) => return Err(e.into()),
             Err(_) => {
                 let all: Vec<String> = host
                     .query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
                     .into_iter()
                     .filter_map(|r| r.first().and_then(Value::text))
                     .collect();
-                each(&mut all.iter().map(String::as_str))
+                each(&mut all.iter().map(String::as_str))?
             }
         },
     };

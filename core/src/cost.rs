@@ -132,7 +132,7 @@ pub fn bytes(n: u64) -> String {
         scale *= 1000;
         unit += 1;
     }
-    let tenths = (n + scale / 20) / (scale / 10);
+    let tenths = n.saturating_add(scale / 20) / (scale / 10);
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
@@ -151,5 +151,8 @@ mod tests {
         assert_eq!(bytes(1_300_000_000), "1.3 GB");
         assert_eq!(bytes(999_960), "1000.0 KB");
         assert_eq!(bytes(42_000_000), "42.0 MB");
+        // A damaged file's estimate (found by the database_image fuzz target).
+        assert_eq!(bytes(u64::MAX), "18446744.0 TB");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }

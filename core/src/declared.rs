@@ -297,7 +297,18 @@ fn locate_failure(
         statements.first().map(|s| s.range.start).unwrap_or(0),
         script_error,
     ));
-    schema_error(sql, source_name, at, e.message)
+    schema_error(sql, source_name, at, explained(e.message))
+}
+
+/// SQLite's terse words for input past its limits, with what they mean.
+fn explained(message: String) -> String {
+    if message == "Recursion limit" {
+        format!("{message}: the statement nests too deeply for SQLite's parser (an expression nested hundreds of levels deep); flatten it")
+    } else if message.starts_with("Expression tree is too large") {
+        format!("{message}: an expression nested too deeply; flatten it")
+    } else {
+        message
+    }
 }
 
 /// One foreign key of the declared schema and what SQLite knows of its parent.

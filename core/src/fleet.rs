@@ -123,6 +123,9 @@ pub fn run(
 ) -> Result<Vec<FleetResult>> {
     let open = |path: &Path, mode: Mode| -> Result<Box<dyn Host>> {
         let conn = open_existing(path, mode == Mode::Apply, opts.busy_timeout)?;
+        if mode == Mode::Apply && opts.online.is_some() {
+            allow_schema_edits(&conn)?;
+        }
         Ok(Box::new(conn))
     };
     run_opening(paths, schema_sql, opts, mode, jobs, &open, on_done)
@@ -222,13 +225,64 @@ pub fn open_existing(path: &Path, write: bool, busy_timeout: Duration) -> Result
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| database(format!("cannot open: {}", crate::error::sqlite_message(&e))))?;
     conn.busy_timeout(busy_timeout)?;
+    harden(&conn)?;
+    crate::host::clear_errno();
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
     }) {
         return Err(crate::apply::database_error(
             &conn,
-            crate::host::host_error(e),
+            crate::host::host_error_on(&conn, e),
         ));
     }
     Ok(conn)
+}
+
+/// The longest SQL text a hardened connection prepares: 100 MB (SQLite's default is 1 GB).
+/// A declared statement is run as it is written, so this bounds the largest one too.
+pub const MAX_SQL_LENGTH: i32 = 100_000_000;
+/// The deepest expression a hardened connection parses (SQLite's default, made explicit).
+pub const MAX_EXPR_DEPTH: i32 = 1000;
+
+/// Settings for a connection to a database file liteshift did not make (the CLI's, a fleet's,
+/// a rehearsal's; never a caller's own connection): `SQLITE_DBCONFIG_DEFENSIVE` (no
+/// `writable_schema`, no writes to virtual tables' shadow tables, no `journal_mode = OFF`),
+/// `trusted_schema` off (a view, trigger, CHECK, DEFAULT, generated column or index in the
+/// file cannot call a function that is not innocuous, nor use a virtual table that is not),
+/// no extension loading, and limits on the length of SQL and the depth of expressions. What
+/// the file's schema says can then make liteshift neither run code nor damage the file while
+/// it reads, plans or migrates.
+pub fn harden(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    // SAFETY: a valid handle, owned by `conn` for the call; SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION
+    // takes an int and an int* (which may be NULL); sqlite3_limit takes a handle and two ints.
+    unsafe {
+        let db = conn.handle();
+        let rc = rusqlite::ffi::sqlite3_db_config(
+            db,
+            rusqlite::ffi::SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION,
+            0 as std::os::raw::c_int,
+            std::ptr::null_mut::<std::os::raw::c_int>(),
+        );
+        if rc != rusqlite::ffi::SQLITE_OK {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rc),
+                Some("cannot switch extension loading off".into()),
+            ));
+        }
+        rusqlite::ffi::sqlite3_limit(db, rusqlite::ffi::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_LENGTH);
+        rusqlite::ffi::sqlite3_limit(db, rusqlite::ffi::SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH);
+    }
+    Ok(())
+}
+
+/// Lift `SQLITE_DBCONFIG_DEFENSIVE` (only that) on a [`harden`]ed connection for an online
+/// rebuild, which edits `sqlite_schema` under `writable_schema` to store the declared text
+/// of the table it swaps in and its prebuilt indexes (without it, the indexes are built in
+/// the swap, under the write lock). `trusted_schema` stays off.
+pub fn allow_schema_edits(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false)?;
+    Ok(())
 }

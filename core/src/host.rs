@@ -88,6 +88,7 @@ impl HostError {
         let by_code = match self.code.map(|c| c & 0xff) {
             Some(5) | Some(6) => Some(ErrorKind::Busy),
             Some(8) => Some(ErrorKind::ReadOnly),
+            Some(10) => Some(ErrorKind::IoErr),
             Some(11) => Some(ErrorKind::Corrupt),
             Some(13) => Some(ErrorKind::Full),
             Some(14) => Some(ErrorKind::CannotOpen),
@@ -108,6 +109,8 @@ impl HostError {
             ErrorKind::Busy
         } else if has("database disk image is malformed") || has("sqlite_corrupt") {
             ErrorKind::Corrupt
+        } else if has("disk i/o error") || has("sqlite_ioerr") {
+            ErrorKind::IoErr
         } else if has("database or disk is full") || has("sqlite_full") {
             ErrorKind::Full
         } else if has("file is not a database") || has("file is encrypted") {
@@ -134,6 +137,9 @@ pub enum ErrorKind {
     Busy,
     ReadOnly,
     Corrupt,
+    /// The operating system failed a read, write or sync (SQLITE_IOERR): the file may be
+    /// intact; not to be called corruption.
+    IoErr,
     Full,
     CannotOpen,
     Constraint,
@@ -274,6 +280,8 @@ pub(crate) fn database_path(host: &dyn Host) -> String {
 #[cfg(feature = "rusqlite")]
 mod rusqlite_host;
 #[cfg(feature = "rusqlite")]
-pub use rusqlite_host::host_error;
+pub(crate) use rusqlite_host::clear_errno;
 #[cfg(feature = "rusqlite")]
 pub(crate) use rusqlite_host::StandIns;
+#[cfg(feature = "rusqlite")]
+pub use rusqlite_host::{host_error, host_error_on};

@@ -481,6 +481,7 @@ fn fatal(e: &HostError) -> bool {
         e.kind(),
         ErrorKind::Busy
             | ErrorKind::Corrupt
+            | ErrorKind::IoErr
             | ErrorKind::Full
             | ErrorKind::CannotOpen
             | ErrorKind::NotADatabase

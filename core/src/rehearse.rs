@@ -108,6 +108,7 @@ pub fn rehearse(
         path: db.display().to_string(),
         message: crate::error::sqlite_message(&e),
     })?;
+    crate::fleet::harden(&src)?;
     let size = database_bytes(&src).map_err(|e| crate::apply::database_error(&src, e))?;
     let dest = ro.to.clone().unwrap_or_else(|| {
         let mut s = db.as_os_str().to_owned();
@@ -159,6 +160,10 @@ pub fn rehearse(
         });
     }));
     let mut conn = Connection::open(&dest)?;
+    crate::fleet::harden(&conn)?;
+    if opts.online.is_some() {
+        crate::fleet::allow_schema_edits(&conn)?;
+    }
     let started = Instant::now();
     let report = crate::migrate(&mut conn, schema_sql, &rehearsal_opts)?;
     let migration_ms = ms(started);

@@ -233,8 +233,11 @@ pub fn render_summary(plan: &Plan) -> String {
             .filter_map(|s| s.cost.estimate())
             .collect();
         if !rewritten.is_empty() {
-            let rows: u64 = rewritten.iter().map(|e| e.rows).sum();
-            let bytes: u64 = rewritten.iter().map(|e| e.bytes).sum();
+            // Estimates of a damaged file can be anything: saturate rather than overflow.
+            let rows = rewritten.iter().fold(0u64, |a, e| a.saturating_add(e.rows));
+            let bytes = rewritten
+                .iter()
+                .fold(0u64, |a, e| a.saturating_add(e.bytes));
             s.push_str(&format!(
                 "Rewrites ~{} row(s) (~{}) in all; every other step is O(1) or reads/frees as the script's comments say.\n",
                 crate::cost::thousands(rows),

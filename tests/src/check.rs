@@ -445,3 +445,171 @@ pub fn check_pair_from_bytes(data: &[u8]) -> Result<(), String> {
     let pair = crate::gen::pair(&mut Arb(&mut u), edits);
     check_pair(&pair, rows, allow).map(|_| ())
 }
+
+/// The schema of the database images the `database_image` fuzz target starts from
+/// ([`seed_image`]), and the declaration each mutated image is migrated to: a rebuild
+/// (`child.payload` NOT NULL, NOCASE), `ADD COLUMN`s (O(1)), an index, a view.
+pub const IMAGE_SCHEMA: &str = "
+CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), payload TEXT, n INTEGER);
+CREATE INDEX child_parent ON child(parent_id);
+CREATE TABLE tags(name TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;
+CREATE VIEW sizes AS SELECT parent_id, count(*) AS n FROM child GROUP BY parent_id;
+CREATE TRIGGER child_n AFTER INSERT ON child BEGIN UPDATE parent SET name = name WHERE id = new.parent_id; END;
+";
+
+pub const IMAGE_TARGET: &str = "
+CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT);
+CREATE TABLE child(id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), payload TEXT NOT NULL DEFAULT '' COLLATE NOCASE, n INTEGER);
+CREATE INDEX child_parent ON child(parent_id);
+CREATE INDEX child_n ON child(n);
+CREATE TABLE tags(name TEXT PRIMARY KEY, n INTEGER, extra BLOB) WITHOUT ROWID;
+CREATE VIEW sizes AS SELECT parent_id, count(*) AS n, 1 AS one FROM child GROUP BY parent_id;
+CREATE TRIGGER child_n AFTER INSERT ON child BEGIN UPDATE parent SET name = name WHERE id = new.parent_id; END;
+";
+
+/// A valid database image of [`IMAGE_SCHEMA`] with `rows` child rows (pages of 1 KB, so that
+/// a small image has many pages).
+pub fn seed_image(rows: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.db");
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch("PRAGMA page_size = 1024").unwrap();
+    c.execute_batch(IMAGE_SCHEMA).unwrap();
+    c.execute_batch(&format!(
+        "WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM i WHERE x < 5) INSERT INTO parent SELECT x, 'p' || x FROM i;
+         WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM i WHERE x < {rows}) INSERT INTO child SELECT x, 1 + x % 5, printf('%030d', x), x FROM i;
+         INSERT INTO tags VALUES ('a', 1), ('b', 2);"
+    ))
+    .unwrap();
+    drop(c);
+    fs::read(&path).unwrap()
+}
+
+/// Images larger than this are not tried (a fuzzer's inputs stay small and fast).
+pub const MAX_IMAGE: usize = 256 * 1024;
+
+/// A database image, perhaps damaged: liteshift inspects, checks, plans and migrates it (to
+/// [`IMAGE_TARGET`]) on connections it opens itself, each statement interrupted after a few
+/// seconds. Never a panic; an error is a clean one; whenever the migration fails, the file is
+/// byte for byte as it was; when it succeeds, the file is then in sync.
+pub fn check_database_image(data: &[u8]) -> Result<(), String> {
+    if data.len() > MAX_IMAGE {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let path = dir.path().join("image.db");
+    fs::write(&path, data).map_err(|e| e.to_string())?;
+    let timeout = std::time::Duration::from_secs(1);
+    let opened = |write: bool| {
+        let mut c = liteshift::fleet::open_existing(&path, write, timeout)?;
+        // A time limit per input: every statement is interrupted after 3 s.
+        let started = std::time::Instant::now();
+        c.progress_handler(
+            1000,
+            Some(move || started.elapsed() > std::time::Duration::from_secs(3)),
+        )?;
+        Ok::<_, Error>(c)
+    };
+    let opts = Options::default();
+    // inspect, plan, check: they only read.
+    if let Ok(c) = opened(false) {
+        let _ = liteshift::introspect(&c);
+        let _ = plan_migration(&c, IMAGE_TARGET, &opts).map(|p| liteshift::render_sql(&p.plan));
+    }
+    let _ = liteshift::fleet::run(
+        std::slice::from_ref(&path),
+        IMAGE_TARGET,
+        &opts,
+        liteshift::fleet::Mode::Check,
+        1,
+        &|_| {},
+    );
+    let before = fs::read(&path).map_err(|e| e.to_string())?;
+    if before != data {
+        return Err("reading the image changed the file".into());
+    }
+    // apply.
+    let mut c = match opened(true) {
+        Ok(c) => c,
+        Err(_) => return Ok(()),
+    };
+    let applied = migrate(&mut c, IMAGE_TARGET, &opts);
+    drop(c);
+    match applied {
+        Err(e) => {
+            let message = e.to_string();
+            if message.trim().is_empty() {
+                return Err("an error without a message".into());
+            }
+            let after = fs::read(&path).map_err(|e| e.to_string())?;
+            if after != before {
+                return Err(format!(
+                    "the migration failed ({message}) and the file changed"
+                ));
+            }
+            Ok(())
+        }
+        Ok(r) if r.steps_applied == 0 => Ok(()),
+        Ok(_) => {
+            let c = opened(false).map_err(|e| format!("the migrated file does not open: {e}"))?;
+            match plan_migration(&c, IMAGE_TARGET, &opts) {
+                Ok(p) if !p.plan.steps.is_empty() => {
+                    Err(format!("migrated, but not in sync: {:?}", p.plan.changes))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Deterministic damage to an image, for the ordinary tests (a fuzzer does better): byte `seed`
+/// picks what — bytes flipped, a page zeroed or filled with junk, the file cut short, header
+/// fields changed, a byte of `sqlite_schema` rows.
+pub fn damage_image(image: &[u8], seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut out = image.to_vec();
+    let page = 1024usize;
+    let pages = out.len() / page;
+    match seed % 6 {
+        0 => {
+            for _ in 0..1 + next() % 8 {
+                let i = (next() as usize) % out.len();
+                out[i] ^= 1 << (next() % 8);
+            }
+        }
+        1 => {
+            let p = (next() as usize) % pages.max(1);
+            out[p * page..(p + 1) * page].fill(0);
+        }
+        2 => {
+            let p = 1 + (next() as usize) % pages.saturating_sub(1).max(1);
+            for b in &mut out[(p * page).min(image.len())..] {
+                *b = next() as u8;
+            }
+        }
+        3 => {
+            let keep = (next() as usize) % out.len();
+            out.truncate(keep);
+        }
+        4 => {
+            // A header field: page size, counts, schema cookie, format numbers.
+            let i = [
+                16usize, 17, 18, 19, 20, 21, 28, 29, 30, 31, 40, 43, 44, 47, 56, 59,
+            ][(next() % 16) as usize];
+            out[i] = next() as u8;
+        }
+        _ => {
+            // The text of sqlite_schema rows, near the end of page 1.
+            let i = page - 1 - (next() as usize) % 700;
+            out[i] = next() as u8;
+        }
+    }
+    out
+}

@@ -83,6 +83,7 @@ pub fn fk_violations(conn: &Connection) -> usize {
 }
 
 pub mod check;
+pub mod faultvfs;
 pub mod gen;
 pub mod hosts;
 

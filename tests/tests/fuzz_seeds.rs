@@ -52,3 +52,55 @@ fn plan_pairs_seeds() {
         }
     }
 }
+
+/// The `database_image` target's seeds (valid images), and a few hundred deterministic kinds
+/// of damage to them (`check::damage_image`).
+#[test]
+fn database_image_seeds() {
+    use liteshift_tests::check::{check_database_image, damage_image};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/database_image");
+    let inputs = files(&root);
+    assert!(inputs.len() >= 3);
+    let damaged = std::env::var("LITESHIFT_IMAGE_DAMAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120u64);
+    for f in &inputs {
+        let image = fs::read(f).unwrap();
+        if let Err(e) = check_database_image(&image) {
+            panic!("{}: {e}", f.display());
+        }
+        for seed in 0..damaged {
+            let bad = damage_image(&image, seed);
+            if let Err(e) = check_database_image(&bad) {
+                panic!("{} damaged with seed {seed}: {e}", f.display());
+            }
+        }
+    }
+    eprintln!(
+        "database_image: {} seeds, {damaged} kinds of damage each",
+        inputs.len()
+    );
+}
+
+/// The seeds are what `check::seed_image` makes (regenerate them with
+/// `LITESHIFT_WRITE_IMAGE_SEEDS=1`).
+#[test]
+fn database_image_seeds_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/database_image");
+    if std::env::var_os("LITESHIFT_WRITE_IMAGE_SEEDS").is_some() {
+        fs::create_dir_all(&root).unwrap();
+        for rows in [0u32, 40, 400] {
+            fs::write(
+                root.join(format!("rows{rows}.db")),
+                liteshift_tests::check::seed_image(rows),
+            )
+            .unwrap();
+        }
+    }
+    for rows in [0u32, 40, 400] {
+        let f = root.join(format!("rows{rows}.db"));
+        let image = fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert_eq!(&image[..16], b"SQLite format 3\0");
+    }
+}

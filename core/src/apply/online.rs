@@ -90,7 +90,10 @@ fn run_online(
     let before = online.prepare.len() + online.tables.len();
     let total = before + plan.steps.len();
     let health: Vec<_> = online.tables.iter().map(|t| t.health.clone()).collect();
-    read_transaction(host, || check_health(host, &health))?;
+    read_transaction(host, || {
+        check_health(host, &health)?;
+        check_readable(host, &introspect(host)?)
+    })?;
     let prepared = match prepare(host, plan, online, total, opts, replan)? {
         Ok(p) => p,
         Err(ran) => return Ok(ran),
@@ -320,8 +323,14 @@ fn copy_chunk(
                     Ok(n.int().unwrap_or(0).max(0) as u64)
                 }
                 Err(e) => {
-                    host.execute_script("ROLLBACK TO liteshift_chunk; RELEASE liteshift_chunk")?;
-                    Err(e)
+                    // After an I/O error or a full disk SQLite has rolled the whole
+                    // transaction back, savepoint included: the first error is the one to tell.
+                    let undo =
+                        host.execute_script("ROLLBACK TO liteshift_chunk; RELEASE liteshift_chunk");
+                    match undo {
+                        Err(u) if e.kind() == ErrorKind::Constraint => Err(u),
+                        _ => Err(e),
+                    }
                 }
             }
         };

@@ -25,6 +25,86 @@ pub fn host_error(e: rusqlite::Error) -> HostError {
     }
 }
 
+/// A rusqlite error of `conn`, as [`host_error`] — except SQLITE_CORRUPT where the operating
+/// system failed a read with EIO or ENXIO: SQLite's unix VFS reports those as
+/// SQLITE_IOERR_CORRUPTFS, which reaches the caller as SQLITE_CORRUPT ("database disk image
+/// is malformed") although the file may be intact and the next read succeed. That is an I/O
+/// error (SQLITE_IOERR_CORRUPTFS), and says so. The errno is the thread's, cleared before each
+/// statement (`clear_errno`; where it cannot be cleared, SQLite's word stands).
+pub fn host_error_on(conn: &Connection, e: rusqlite::Error) -> HostError {
+    let error = host_error(e);
+    if error.code.map(|c| c & 0xff) != Some(rusqlite::ffi::SQLITE_CORRUPT) {
+        return error;
+    }
+    // SAFETY: a valid handle, owned by `conn`.
+    let recorded = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+    let thread = if CAN_CLEAR_ERRNO {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    } else {
+        0
+    };
+    let Some(errno) = [recorded, thread].into_iter().find(|e| is_read_failure(*e)) else {
+        return error;
+    };
+    HostError {
+        code: Some(rusqlite::ffi::SQLITE_IOERR | (33 << 8)),
+        message: format!(
+            "disk I/O error: a read of the file failed ({}), which SQLite reports as \"{}\"",
+            std::io::Error::from_raw_os_error(errno),
+            error.message
+        ),
+        offset: error.offset,
+    }
+}
+
+/// EIO or ENXIO: the errnos SQLite's unix VFS turns into SQLITE_IOERR_CORRUPTFS (also the
+/// `ERANGE` it lists, left out here: too common an errno to be sure of).
+#[cfg(unix)]
+fn is_read_failure(errno: i32) -> bool {
+    matches!(errno, libc::EIO | libc::ENXIO)
+}
+#[cfg(not(unix))]
+fn is_read_failure(_errno: i32) -> bool {
+    false
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const CAN_CLEAR_ERRNO: bool = true;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn errno_location() -> *mut std::os::raw::c_int {
+    // SAFETY: returns this thread's errno.
+    unsafe { libc::__errno_location() }
+}
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+const CAN_CLEAR_ERRNO: bool = true;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+fn errno_location() -> *mut std::os::raw::c_int {
+    // SAFETY: returns this thread's errno.
+    unsafe { libc::__error() }
+}
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+const CAN_CLEAR_ERRNO: bool = false;
+
+/// Set this thread's errno to 0 before a statement, so that an EIO after it is the
+/// statement's (see [`host_error_on`]).
+pub(crate) fn clear_errno() {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios"
+    ))]
+    // SAFETY: this thread's errno, a plain int.
+    unsafe {
+        *errno_location() = 0;
+    }
+}
+
 fn value(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
@@ -52,11 +132,13 @@ fn query(conn: &Connection, sql: &str) -> rusqlite::Result<Rows> {
 
 impl Host for Connection {
     fn execute(&self, sql: &str) -> Result<(), HostError> {
-        self.execute_batch(sql).map_err(host_error)
+        clear_errno();
+        self.execute_batch(sql).map_err(|e| host_error_on(self, e))
     }
 
     fn query(&self, sql: &str) -> Result<Rows, HostError> {
-        query(self, sql).map_err(host_error)
+        clear_errno();
+        query(self, sql).map_err(|e| host_error_on(self, e))
     }
 
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
@@ -64,7 +146,8 @@ impl Host for Connection {
     }
 
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {
-        self.execute_batch(sql).map_err(host_error)
+        clear_errno();
+        self.execute_batch(sql).map_err(|e| host_error_on(self, e))
     }
 
     fn in_transaction(&self) -> Result<bool, HostError> {
@@ -94,7 +177,8 @@ impl Host for Connection {
                 (&mut counter as *mut RowCounter<'_>).cast(),
             );
         }
-        let result = self.execute_batch(sql).map_err(host_error);
+        clear_errno();
+        let result = self.execute_batch(sql).map_err(|e| host_error_on(self, e));
         // SAFETY: as above; a null callback removes the hook.
         unsafe {
             rusqlite::ffi::sqlite3_update_hook(self.handle(), None, std::ptr::null_mut());
@@ -121,7 +205,16 @@ impl Host for Connection {
             dest,
             None::<fn(rusqlite::backup::Progress)>,
         )
-        .map_err(|e| crate::error::sqlite_message(&e))
+        .map_err(|e| {
+            // A copy that stopped part way is no backup: nothing is left that could pass for
+            // one (apply made sure `dest` did not exist).
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut p = dest.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+            crate::error::sqlite_message(&e)
+        })
     }
 }
 
