@@ -9,8 +9,10 @@
 //! `cargo bench -p liteshift-tests --bench online [-- ROWS...]` (default 1000000; the README
 //! reports 1000000 and 10000000). Each size runs `LITESHIFT_BENCH_RUNS` pairs (default 3,
 //! blocking then online, each on a fresh copy): the times are the medians, the worst wait the
-//! worst of all runs. `LITESHIFT_BENCH_INDEX=1` adds an index on the table, which
-//! the online rebuild builds in its final transaction.
+//! worst of all runs. `LITESHIFT_BENCH_INDEX=1` adds an index on the table (on `name`, whose
+//! values follow the rowids); `LITESHIFT_BENCH_INDEX=scattered` an index on a column `n` whose
+//! values are scattered (not in rowid order: every chunk of the copy inserts keys all over the
+//! index).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -20,27 +22,42 @@ use liteshift::apply::OnlineOptions;
 use liteshift::{migrate, Options};
 use rusqlite::Connection;
 
-fn schemas(index: bool) -> (String, String) {
-    let idx = if index {
-        "\nCREATE INDEX item_name ON item(name);"
-    } else {
-        ""
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Index {
+    None,
+    /// On `name`, in rowid order.
+    Ordered,
+    /// On `n`, scattered.
+    Scattered,
+}
+
+fn schemas(index: Index) -> (String, String) {
+    let (n, idx) = match index {
+        Index::None => ("", ""),
+        Index::Ordered => ("", "\nCREATE INDEX item_name ON item(name);"),
+        Index::Scattered => (", n INTEGER", "\nCREATE INDEX item_n ON item(n);"),
     };
     (
-        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL NOT NULL, note TEXT);{idx}"),
-        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL CHECK (price >= 0), note TEXT);{idx}"),
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL NOT NULL, note TEXT{n});{idx}"),
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL CHECK (price >= 0), note TEXT{n});{idx}"),
     )
 }
 
-fn database(dir: &Path, rows: u64, before: &str) -> PathBuf {
+fn database(dir: &Path, rows: u64, before: &str, index: Index) -> PathBuf {
     let path = dir.join(format!("base-{rows}.db"));
     let c = Connection::open(&path).unwrap();
     c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
     c.execute_batch(before).unwrap();
+    // n: a permutation-like scatter of the rowids (golden-ratio steps modulo a prime: consecutive rowids land far apart).
+    let n = if index == Index::Scattered {
+        ", (i * 2654435761) % 4294967291"
+    } else {
+        ""
+    };
     c.execute_batch(&format!(
         "BEGIN;
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
-         INSERT INTO item SELECT i, 'item ' || i, i * 0.5, hex(randomblob(8)) FROM n;
+         INSERT INTO item SELECT i, 'item ' || i, i * 0.5, hex(randomblob(8)){n} FROM n;
          COMMIT;
          PRAGMA wal_checkpoint(TRUNCATE);"
     ))
@@ -217,15 +234,23 @@ fn main() {
     } else {
         sizes
     };
-    let index = std::env::var("LITESHIFT_BENCH_INDEX").is_ok_and(|v| v == "1");
+    let index = match std::env::var("LITESHIFT_BENCH_INDEX").as_deref() {
+        Ok("1") => Index::Ordered,
+        Ok("scattered") => Index::Scattered,
+        _ => Index::None,
+    };
     let (before, after) = schemas(index);
     println!(
         "online rebuild vs blocking, a writer inserting every 10 ms{}:",
-        if index { " (table with an index)" } else { "" }
+        match index {
+            Index::None => "",
+            Index::Ordered => " (table with an index in rowid order)",
+            Index::Scattered => " (table with an index on scattered values)",
+        }
     );
     for rows in sizes {
         let dir = tempfile::tempdir_in(".").unwrap();
-        let base = database(dir.path(), rows, &before);
+        let base = database(dir.path(), rows, &before, index);
         let runs: usize = std::env::var("LITESHIFT_BENCH_RUNS")
             .ok()
             .and_then(|v| v.parse().ok())
