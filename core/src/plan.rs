@@ -24,7 +24,7 @@ mod strategy;
 
 use checks::{data_checks, health_check};
 use dependents::Dependents;
-pub use online::{abandon_sql, Online, OnlineTable};
+pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};

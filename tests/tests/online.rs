@@ -442,6 +442,10 @@ fn the_swap_renames_the_old_table_away_and_its_pages_are_freed_after_it() {
         "the swap drops no table of rows: {:#?}",
         planned.plan.steps
     );
+    // A rendered script drops the old table after the swap, in its own transaction.
+    let script = liteshift::render_sql(&planned.plan);
+    let swap_end = script.find("COMMIT;\n-- liteshift frees").expect(&script);
+    assert!(script[swap_end..].contains("DROP TABLE IF EXISTS \"_liteshift_online_1_old\""));
     migrate(&mut conn, &after, &online_opts(None)).unwrap();
     assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
     assert_eq!(integrity(&conn), "ok");

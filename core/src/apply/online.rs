@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::plan::{abandon_sql, Online, OnlineTable, Step};
+use crate::plan::{abandon_sql, free_sql, Online, OnlineTable, Step};
 
 /// How an online rebuild shares the write lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,16 +452,8 @@ fn free_old(host: &dyn Host, online: &Online, opts: &ApplyOptions) {
         }
         Ok::<(), HostError>(())
     });
-    if freed.is_ok() {
-        let mut sql: Vec<String> = olds
-            .iter()
-            .map(|o| format!("DROP TABLE IF EXISTS {}", crate::sqltext::quote_ident(o)))
-            .collect();
-        sql.push(format!(
-            "DROP TABLE IF EXISTS {}",
-            crate::sqltext::quote_ident(crate::model::ONLINE_REGISTRY)
-        ));
-        let _ = in_transaction(&sql.join(";\n"));
+    if let (Ok(()), Some(sql)) = (freed, free_sql(&online.tables)) {
+        let _ = in_transaction(&sql);
     }
 }
 

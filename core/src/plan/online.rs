@@ -479,6 +479,22 @@ pub(super) fn cleanup_steps(leftovers: &[Leftover]) -> Vec<Step> {
     )]
 }
 
+/// The old tables the swap renamed away, and the registry, dropped (what apply does last,
+/// after freeing their pages in short transactions; a rendered script's whole free). `None`
+/// when the swap dropped them.
+pub fn free_sql(tables: &[OnlineTable]) -> Option<String> {
+    let mut sql: Vec<String> = tables
+        .iter()
+        .filter_map(|ot| ot.old.as_ref())
+        .map(|o| format!("DROP TABLE IF EXISTS {}", q(o)))
+        .collect();
+    if sql.is_empty() {
+        return None;
+    }
+    sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
+    Some(sql.join(";\n"))
+}
+
 /// The teardown of `tables` after a failed online run, in one transaction's statements.
 pub fn abandon_sql(tables: &[OnlineTable]) -> String {
     let mut sql: Vec<String> = Vec::new();
