@@ -446,7 +446,9 @@ fn free_old(host: &dyn Host, online: &Online, opts: &ApplyOptions) {
             in_transaction(&format!("DELETE FROM {t} WHERE rowid BETWEEN {lo} AND {hi}"))?;
             if let Some(s) = started {
                 let took = s.elapsed();
-                rows = adapt(rows, took, opts.online.chunk_time);
+                // Half the copy's chunk time: a delete's time per row varies more (whole
+                // leaves freed, interior pages rebalanced), and the migration is done.
+                rows = adapt(rows, took, opts.online.chunk_time / 2);
                 std::thread::sleep(opts.online.pause.min(took));
             }
         }
