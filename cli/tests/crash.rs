@@ -114,7 +114,7 @@ fn declared_fingerprint(sql: &str) -> String {
 }
 
 /// Kills `kills` runs; counts those that left the old schema, the new one, and (online) the
-/// old one with the online rebuild's objects, which the next run removed.
+/// old or new one with the online rebuild's objects, which the next run removed.
 fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.db");
@@ -191,9 +191,11 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
         );
         assert_eq!(s.integrity, "ok", "{label}");
         if online && s.leftovers > 0 {
-            assert_eq!(
-                s.fingerprint, old_fp,
-                "{label}: leftovers with the new schema"
+            // The old schema with the copy's objects, or (killed after the swap, while the
+            // old table's pages were freed) the new one with the old table renamed away.
+            assert!(
+                s.fingerprint == old_fp || s.fingerprint == new_fp,
+                "{label}: leftovers with neither schema"
             );
             assert_eq!(s.counts, before.counts, "{label}: rows lost");
             // `check` names them; the next apply removes them and migrates.
@@ -273,6 +275,6 @@ fn sigkill_during_an_online_rebuild_leaves_the_old_schema_or_the_new_one() {
     let (o1, n1, l1) = run_kills(false, true, kills / 2, &mut rng);
     let (o2, n2, l2) = run_kills(true, true, kills - kills / 2, &mut rng);
     eprintln!(
-        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old with leftovers (removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
+        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old or new with leftovers (removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
     );
 }

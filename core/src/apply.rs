@@ -389,7 +389,7 @@ fn run(
         still_in_transaction(host)?;
         run_steps(host, plan, &later, opts)?;
         check_no_new_fk_violations(host, plan, &fk_before)?;
-        verify(host, target, policy)?;
+        verify(host, plan, target, policy)?;
         still_in_transaction(host)?;
         Ok(Ran::Done(Report {
             steps_applied: plan.steps.len(),
@@ -834,10 +834,19 @@ fn check_no_new_fk_violations(host: &dyn Host, plan: &Plan, before: &[Violation]
 }
 
 /// The database, read again, must diff empty against the target (and hold nothing an
-/// online rebuild left).
-fn verify(host: &dyn Host, target: &Schema, policy: Policy) -> Result<()> {
+/// online rebuild left but the old tables its swap renamed away, and their registry).
+fn verify(host: &dyn Host, plan: &Plan, target: &Schema, policy: Policy) -> Result<()> {
     let after = introspect(host)?;
-    if !after.leftovers.is_empty() {
+    let olds: Vec<&String> = plan
+        .online
+        .iter()
+        .flat_map(|o| o.tables.iter().filter_map(|t| t.old.as_ref()))
+        .collect();
+    let left_to_free = |name: &str| {
+        olds.iter().any(|o| o.eq_ignore_ascii_case(name))
+            || (!olds.is_empty() && name == crate::model::ONLINE_REGISTRY)
+    };
+    if after.leftovers.iter().any(|l| !left_to_free(&l.name)) {
         return Err(Error::Verification(format!(
             "objects of an online rebuild are still there ({}). This is a liteshift bug; please report it with both schemas",
             after.leftovers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")

@@ -74,7 +74,11 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
         rows
     } else {
         rows.into_iter()
-            .filter(|(_, name, ..)| !left.contains(&name.to_ascii_lowercase()))
+            // An old table left to free keeps its own indexes (renamed away).
+            .filter(|(_, name, tbl, ..)| {
+                !left.contains(&name.to_ascii_lowercase())
+                    && !left.contains(&tbl.to_ascii_lowercase())
+            })
             .collect()
     };
 

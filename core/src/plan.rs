@@ -24,7 +24,7 @@ mod strategy;
 
 use checks::{data_checks, health_check};
 use dependents::Dependents;
-pub use online::{abandon_sql, Online, OnlineTable};
+pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};
@@ -538,11 +538,21 @@ pub fn plan(
             Strategy::Rebuild(why) => match online {
                 // The shadow is created and filled before the swap, which renames it in.
                 Some((ot, prepare)) => {
+                    let all = rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
+                    // The old table renamed away rather than dropped, where it can be.
+                    let away = online::old_away(&ot, current);
+                    let swap = all.into_iter().skip(2).map(|st| match &away {
+                        Some(away) if st.sql.starts_with("DROP TABLE") => away.clone(),
+                        _ => st,
+                    });
+                    let swap = swap.chain(online::declared_text(t, caps)).collect();
+                    let mut ot = ot;
+                    if away.is_none() {
+                        ot.old = None;
+                    }
                     online_tables.push(ot);
                     online_prepare.push(prepare);
-                    let all = rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
-                    let swap = all.into_iter().skip(2);
-                    swap.chain(online::declared_text(t, caps)).collect()
+                    swap
                 }
                 None => {
                     let swap = Swap::blocking(c, current, caps);
@@ -638,10 +648,14 @@ pub fn plan(
         None
     } else {
         steps.splice(0..0, online::swap_steps(&online_tables));
-        steps.push(step(
-            format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
-            "online rebuild: done".into(),
-        ));
+        steps.push(
+            online::registry_after_swap(&online_tables).unwrap_or_else(|| {
+                step(
+                    format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
+                    "online rebuild: done".into(),
+                )
+            }),
+        );
         let registry = step(
             format!(
                 "CREATE TABLE {}(kind TEXT NOT NULL, name TEXT NOT NULL)",

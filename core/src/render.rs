@@ -142,7 +142,18 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             s.push_str(&format!("{g};\n"));
         }
     }
+    // The old tables an online swap renamed away: apply frees them after it, in short
+    // transactions; a script drops them (in the runner's transaction, or its own).
+    let free = plan
+        .online
+        .as_ref()
+        .and_then(|o| crate::plan::free_sql(&o.tables));
     if !own {
+        if let Some(free) = free {
+            s.push_str(&format!(
+                "-- the old tables renamed away, dropped:\n{free};\n"
+            ));
+        }
         return s;
     }
     match &plan.fk_checks {
@@ -154,6 +165,11 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         }
     }
     s.push_str("COMMIT;\n");
+    if let Some(free) = free {
+        s.push_str(&format!(
+            "-- liteshift frees the old tables' pages after the swap, in short transactions (their indexes, then their rows in rowid ranges); here as one:\n{BEGIN};\n{free};\nCOMMIT;\n"
+        ));
+    }
     if fk_off {
         s.push_str(&format!(
             "-- restore foreign-key enforcement if it was on before\n{FK_ON};\n"

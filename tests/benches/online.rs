@@ -2,45 +2,64 @@
 //! N rows (a CHECK and NOT NULL added: a rebuild on every SQLite), another *process* inserts
 //! a row into it every 10 ms and records how long each insert took (its wait for the write
 //! lock included; busy timeout 60 s). Reported for each mode: the migration's wall time, the
-//! writer's worst and 99th-percentile insert, and how many inserts it made; and the online
+//! writer's worst and 99th-percentile insert, and how many inserts it made; when the new
+//! schema was in place (the last step done: after it, the online rebuild frees the old
+//! table's pages in short transactions); and the online
 //! rebuild's time as a ratio of the blocking one, measured in the same run on copies of the
 //! same file. WAL mode, `synchronous = NORMAL` (what a server sets).
 //!
 //! `cargo bench -p liteshift-tests --bench online [-- ROWS...]` (default 1000000; the README
 //! reports 1000000 and 10000000). Each size runs `LITESHIFT_BENCH_RUNS` pairs (default 3,
 //! blocking then online, each on a fresh copy): the times are the medians, the worst wait the
-//! worst of all runs. `LITESHIFT_BENCH_INDEX=1` adds an index on the table, which
-//! the online rebuild builds in its final transaction.
+//! worst of all runs. `LITESHIFT_BENCH_INDEX=1` adds an index on the table (on `name`, whose
+//! values follow the rowids); `LITESHIFT_BENCH_INDEX=scattered` an index on a column `n` whose
+//! values are scattered (not in rowid order: every chunk of the copy inserts keys all over the
+//! index).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use liteshift::apply::OnlineOptions;
-use liteshift::{migrate, Options};
+use liteshift::{migrate, Options, Progress, ProgressObserver};
 use rusqlite::Connection;
 
-fn schemas(index: bool) -> (String, String) {
-    let idx = if index {
-        "\nCREATE INDEX item_name ON item(name);"
-    } else {
-        ""
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Index {
+    None,
+    /// On `name`, in rowid order.
+    Ordered,
+    /// On `n`, scattered.
+    Scattered,
+}
+
+fn schemas(index: Index) -> (String, String) {
+    let (n, idx) = match index {
+        Index::None => ("", ""),
+        Index::Ordered => ("", "\nCREATE INDEX item_name ON item(name);"),
+        Index::Scattered => (", n INTEGER", "\nCREATE INDEX item_n ON item(n);"),
     };
     (
-        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL NOT NULL, note TEXT);{idx}"),
-        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL CHECK (price >= 0), note TEXT);{idx}"),
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT, price REAL NOT NULL, note TEXT{n});{idx}"),
+        format!("CREATE TABLE item(id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL CHECK (price >= 0), note TEXT{n});{idx}"),
     )
 }
 
-fn database(dir: &Path, rows: u64, before: &str) -> PathBuf {
+fn database(dir: &Path, rows: u64, before: &str, index: Index) -> PathBuf {
     let path = dir.join(format!("base-{rows}.db"));
     let c = Connection::open(&path).unwrap();
     c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
     c.execute_batch(before).unwrap();
+    // n: a permutation-like scatter of the rowids (golden-ratio steps modulo a prime: consecutive rowids land far apart).
+    let n = if index == Index::Scattered {
+        ", (i * 2654435761) % 4294967291"
+    } else {
+        ""
+    };
     c.execute_batch(&format!(
         "BEGIN;
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
-         INSERT INTO item SELECT i, 'item ' || i, i * 0.5, hex(randomblob(8)) FROM n;
+         INSERT INTO item SELECT i, 'item ' || i, i * 0.5, hex(randomblob(8)){n} FROM n;
          COMMIT;
          PRAGMA wal_checkpoint(TRUNCATE);"
     ))
@@ -96,6 +115,9 @@ fn epoch_us() -> u64 {
 
 struct Run {
     total: Duration,
+    /// When the last step (the swap's last) finished: the new schema in place; the rest of
+    /// `total` is the old table's pages freed.
+    swapped: Duration,
     worst_ms: f64,
     /// When the worst insert began, from the start of `migrate`.
     worst_at: f64,
@@ -140,15 +162,25 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     std::thread::sleep(Duration::from_millis(300));
     let mut conn = Connection::open(&work).unwrap();
     conn.execute_batch("PRAGMA synchronous = NORMAL").unwrap();
+    let t = Instant::now();
+    let last_step = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let seen = last_step.clone();
     let opts = Options {
+        on_progress: Some(ProgressObserver::new(move |p| {
+            if let Progress::Finished { total, done } = p {
+                if done.number == *total {
+                    *seen.lock().unwrap() = t.elapsed();
+                }
+            }
+        })),
         online: online.then(online_options),
         busy_timeout: Duration::from_secs(60),
         ..Options::default()
     };
-    let t = Instant::now();
     let started = epoch_us();
     let report = migrate(&mut conn, after, &opts).unwrap();
     let total = t.elapsed();
+    let swapped = *last_step.lock().unwrap();
     assert!(report.steps_applied > 0);
     assert_eq!(report.plan.online.is_some(), online);
     std::thread::sleep(Duration::from_millis(300));
@@ -179,6 +211,7 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let worst = *times.last().unwrap();
     Run {
         total,
+        swapped,
         worst_ms: worst.0 as f64 / 1000.0,
         worst_at: (worst.1 as f64 - started as f64) / 1e6,
         p99_ms: p99 as f64 / 1000.0,
@@ -217,15 +250,23 @@ fn main() {
     } else {
         sizes
     };
-    let index = std::env::var("LITESHIFT_BENCH_INDEX").is_ok_and(|v| v == "1");
+    let index = match std::env::var("LITESHIFT_BENCH_INDEX").as_deref() {
+        Ok("1") => Index::Ordered,
+        Ok("scattered") => Index::Scattered,
+        _ => Index::None,
+    };
     let (before, after) = schemas(index);
     println!(
         "online rebuild vs blocking, a writer inserting every 10 ms{}:",
-        if index { " (table with an index)" } else { "" }
+        match index {
+            Index::None => "",
+            Index::Ordered => " (table with an index in rowid order)",
+            Index::Scattered => " (table with an index on scattered values)",
+        }
     );
     for rows in sizes {
         let dir = tempfile::tempdir_in(".").unwrap();
-        let base = database(dir.path(), rows, &before);
+        let base = database(dir.path(), rows, &before, index);
         let runs: usize = std::env::var("LITESHIFT_BENCH_RUNS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -239,8 +280,9 @@ fn main() {
         let (blocking, online) = (summary(b), summary(o));
         for (name, r) in [("blocking", &blocking), ("online", &online)] {
             println!(
-                "  {rows:>9} rows  {name:<8}  {:>7.2} s   writer worst {:>8.1} ms (at {:+.2} s)  p99 {:>6.1} ms  ({} writes)",
+                "  {rows:>9} rows  {name:<8}  {:>7.2} s (new schema at {:.2} s)   writer worst {:>8.1} ms (at {:+.2} s)  p99 {:>6.1} ms  ({} writes)",
                 r.total.as_secs_f64(),
+                r.swapped.as_secs_f64(),
                 r.worst_ms,
                 r.worst_at,
                 r.p99_ms,
@@ -248,8 +290,9 @@ fn main() {
             );
         }
         println!(
-            "  {rows:>9} rows  online / blocking time: {:.2}x",
-            online.total.as_secs_f64() / blocking.total.as_secs_f64()
+            "  {rows:>9} rows  online / blocking time: {:.2}x (to the new schema in place: {:.2}x)",
+            online.total.as_secs_f64() / blocking.total.as_secs_f64(),
+            online.swapped.as_secs_f64() / blocking.swapped.as_secs_f64()
         );
     }
 }

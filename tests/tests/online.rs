@@ -408,3 +408,128 @@ fn a_writer_thread_keeps_inserting_while_the_rows_are_copied() {
     assert_eq!(count, 100_000 + written);
     assert!(leftovers(&conn).is_empty());
 }
+
+#[test]
+fn the_swap_renames_the_old_table_away_and_its_pages_are_freed_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = "CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER);\nCREATE INDEX t_n ON t(n);\nCREATE TABLE audit(n INTEGER);\nCREATE TRIGGER t_audit AFTER INSERT ON t BEGIN INSERT INTO audit VALUES (new.n); END;";
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        &format!("{before}\nWITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 3000) INSERT INTO t SELECT i, (i * 7919) % 3001 FROM k;\nDELETE FROM audit;"),
+    );
+    let after = before.replace("n INTEGER);\nCREATE INDEX", "n TEXT);\nCREATE INDEX");
+    let planned = plan_migration(&conn, &after, &online_opts(None)).unwrap();
+    let online = planned.plan.online.as_ref().unwrap();
+    assert_eq!(
+        online.tables[0].old.as_deref(),
+        Some("_liteshift_online_1_old")
+    );
+    assert!(
+        planned
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.sql.contains("RENAME TO \"_liteshift_online_1_old\"")),
+        "{:#?}",
+        planned.plan.steps
+    );
+    assert!(
+        !planned
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.sql == "DROP TABLE \"t\"" || s.sql == "DROP TABLE t"),
+        "the swap drops no table of rows: {:#?}",
+        planned.plan.steps
+    );
+    // A rendered script drops the old table after the swap, in its own transaction.
+    let script = liteshift::render_sql(&planned.plan);
+    let swap_end = script.find("COMMIT;\n-- liteshift frees").expect(&script);
+    assert!(script[swap_end..].contains("DROP TABLE IF EXISTS \"_liteshift_online_1_old\""));
+    migrate(&mut conn, &after, &online_opts(None)).unwrap();
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+    let freelist: i64 = conn
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    assert!(freelist > 0, "the old table's pages are free");
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM t WHERE typeof(n) = 'text'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(rows, 3000);
+    // The declared trigger is on the new table, the AUTOINCREMENT mark kept.
+    conn.execute_batch("INSERT INTO t(n) VALUES (5)").unwrap();
+    let (id, audited): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT max(id) FROM t), (SELECT count(*) FROM audit)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((id, audited), (3001, 1));
+    assert!(plan_migration(&conn, &after, &Options::default())
+        .unwrap()
+        .plan
+        .is_empty());
+}
+
+#[test]
+fn a_crash_between_the_swap_and_the_free_leaves_the_old_table_named_and_the_next_run_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let before =
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER UNIQUE);\nCREATE INDEX t_n ON t(n);";
+    let mut conn = small(
+        &dir.path().join("a.db"),
+        &format!("{before}\nINSERT INTO t VALUES (1, 10), (2, 20);"),
+    );
+    let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT UNIQUE);\nCREATE INDEX t_n ON t(n);";
+    let planned = plan_migration(&conn, after, &online_opts(None)).unwrap();
+    let online = planned.plan.online.as_ref().unwrap();
+    // What a crash after the swap's commit leaves: prepare, copy and swap, no free.
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    for step in &online.prepare {
+        conn.execute_batch(&step.sql).unwrap();
+    }
+    conn.execute_batch(&online.tables[0].copy.sql).unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    for step in &planned.plan.steps {
+        conn.execute_batch(&step.sql).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let mut left = leftovers(&conn);
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "_liteshift_online",
+            "_liteshift_online_1_old",
+            "_liteshift_online_1_old_i1"
+        ],
+        "the old table (its index renamed away with it; its UNIQUE index is sqlite_autoindex_…) and the registry"
+    );
+    // The new schema is in place; the leftovers are named, and the next plan removes them.
+    let schema = liteshift::introspect(&conn).unwrap();
+    assert_eq!(schema.tables.len(), 1, "{:?}", schema.tables.keys());
+    assert_eq!(schema.indexes.len(), 1, "{:?}", schema.indexes.keys());
+    assert_eq!(schema.leftovers.len(), 2, "{:?}", schema.leftovers);
+    let planned = plan_migration(&conn, after, &Options::default()).unwrap();
+    assert_eq!(planned.plan.steps.len(), 1, "{:?}", planned.plan.steps);
+    assert!(
+        planned.plan.changes[0].contains("_liteshift_online_1_old"),
+        "{:?}",
+        planned.plan.changes
+    );
+    migrate(&mut conn, after, &Options::default()).unwrap();
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+    let n: Vec<String> = conn
+        .prepare("SELECT n FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(n, ["10", "20"]);
+}

@@ -57,6 +57,13 @@ pub struct OnlineTable {
     pub may_replace: bool,
     /// The table's `quick_check`, run before the copy, outside the write lock.
     pub health: HealthCheck,
+    /// The name the swap renames the old table to, instead of dropping it under the write
+    /// lock: its pages are freed after the swap, in short transactions, and it is in the
+    /// registry until then. `None`: the swap drops it (a table with foreign keys, whose rows
+    /// would still restrict the parents' writes; a SQLite whose schema cannot be edited,
+    /// which could not rename its indexes away).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
     /// `INSERT INTO shadow (…) SELECT … FROM table`, to which a chunk adds its range.
     #[serde(skip)]
     insert: String,
@@ -183,6 +190,14 @@ pub(super) fn online_table(
     let rk = rowid_name(c).unwrap_or("rowid");
     let sk = rowid_name(t).unwrap_or("rowid");
     let (cols, exprs) = copied_columns_named(a, c, t, false);
+    let old = (caps.writable_schema
+        && c.canon().is_some_and(|k| k.foreign_keys.is_empty())
+        && current
+            .indexes
+            .values()
+            .filter(|i| i.table.eq_ignore_ascii_case(&c.name))
+            .all(|i| crate::sqltext::index_on(&i.sql, "x", "y").is_some()))
+    .then(|| format!("_liteshift_online_{n}_old"));
     let insert = format!(
         "INSERT INTO {} ({}) SELECT {} FROM {}",
         q(&shadow),
@@ -247,6 +262,7 @@ pub(super) fn online_table(
         shadow_key: sk.to_string(),
         may_replace: may_replace(c, current),
         health: checks::health_check(&c.name, caps),
+        old,
         insert,
     };
     let copy_sql = ot.chunk_sql(i64::MIN, i64::MAX);
@@ -352,6 +368,75 @@ pub(super) fn declared_text(t: &Table, caps: Capabilities) -> Option<Step> {
     })
 }
 
+/// The swap's step in place of the old table's `DROP TABLE` (which frees every page of it under
+/// the write lock), where [`OnlineTable::old`] names it: its triggers dropped (the plan
+/// creates the declared ones on the new table), the table renamed away (`legacy_alter_table`:
+/// nothing else that names it follows it), its indexes renamed away (with the schema
+/// editing [`prebuilt_index`] does: the declared names go to the new table's). Apply frees
+/// its pages after the swap; the registry names it until then.
+pub(super) fn old_away(ot: &OnlineTable, current: &Schema) -> Option<Step> {
+    let old = ot.old.as_ref()?;
+    let mut sql: Vec<String> = current
+        .triggers
+        .values()
+        .filter(|tr| tr.table.eq_ignore_ascii_case(&ot.table))
+        .map(|tr| format!("DROP TRIGGER IF EXISTS {}", q(&tr.name)))
+        .collect();
+    sql.push(format!(
+        "{LEGACY_ALTER_ON};\nALTER TABLE {} RENAME TO {};\n{LEGACY_ALTER_OFF}",
+        q(&ot.table),
+        q(old)
+    ));
+    let indexes: Vec<String> = current
+        .indexes
+        .values()
+        .filter(|i| i.table.eq_ignore_ascii_case(&ot.table))
+        .enumerate()
+        .map(|(k, i)| {
+            let tmp = format!("{old}_i{}", k + 1);
+            let text = crate::sqltext::index_on(&i.sql, &tmp, old)?;
+            Some(format!(
+                "UPDATE sqlite_schema SET name = {}, sql = {} WHERE type = 'index' AND name = {}",
+                quote_str(&tmp),
+                quote_str(&text),
+                quote_str(&i.name)
+            ))
+        })
+        .collect::<Option<_>>()?;
+    if !indexes.is_empty() {
+        sql.push("PRAGMA writable_schema = ON".into());
+        sql.extend(indexes);
+        sql.push("PRAGMA writable_schema = RESET".into());
+    }
+    Some(step(
+        sql.join(";\n"),
+        format!(
+            "online rebuild of {}: rename the old table away as {old} (its pages are freed after the swap, in short transactions)",
+            ot.table
+        ),
+    ))
+}
+
+/// The swap's last step where old tables are left to free after it: the registry names only
+/// them.
+pub(super) fn registry_after_swap(tables: &[OnlineTable]) -> Option<Step> {
+    let olds: Vec<String> = tables
+        .iter()
+        .filter_map(|ot| ot.old.as_ref())
+        .map(|o| format!("('table', {})", quote_str(o)))
+        .collect();
+    (!olds.is_empty()).then(|| {
+        step(
+            format!(
+                "DELETE FROM {r};\nINSERT INTO {r}(kind, name) VALUES {}",
+                olds.join(", "),
+                r = q(ONLINE_REGISTRY)
+            ),
+            "online rebuild: done but for the old tables, named in the registry until their pages are freed".into(),
+        )
+    })
+}
+
 /// The swap's drain of a table where `REPLACE` can delete rows unlogged: once the logged rows
 /// are out of the shadow, it holds the unlogged rows of the old table plus any such deleted
 /// row; when the counts say there are some, they go, before the logged rows come back.
@@ -392,6 +477,22 @@ pub(super) fn cleanup_steps(leftovers: &[Leftover]) -> Vec<Step> {
         sql.join(";\n"),
         "remove what an interrupted online rebuild left (its copy, change log and triggers)".into(),
     )]
+}
+
+/// The old tables the swap renamed away, and the registry, dropped (what apply does last,
+/// after freeing their pages in short transactions; a rendered script's whole free). `None`
+/// when the swap dropped them.
+pub fn free_sql(tables: &[OnlineTable]) -> Option<String> {
+    let mut sql: Vec<String> = tables
+        .iter()
+        .filter_map(|ot| ot.old.as_ref())
+        .map(|o| format!("DROP TABLE IF EXISTS {}", q(o)))
+        .collect();
+    if sql.is_empty() {
+        return None;
+    }
+    sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
+    Some(sql.join(";\n"))
 }
 
 /// The teardown of `tables` after a failed online run, in one transaction's statements.
