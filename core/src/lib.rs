@@ -305,6 +305,18 @@ fn plan_if_unchanged_at(
     Ok(planned.plan.steps.is_empty().then_some(planned))
 }
 
+/// The options a batch is planned with: enforcement on (a batch cannot switch it off inside
+/// its transaction); `keep_undeclared` refused (the guards compare the whole schema).
+fn batch_options(opts: &Options) -> Result<Options> {
+    if opts.keep_undeclared {
+        return Err(Error::InvalidOption("keep_undeclared cannot be checked inside a batch yet: the batch's guards compare the whole schema; migrate without it".into()));
+    }
+    Ok(Options {
+        foreign_keys_enforced: true,
+        ..opts.clone()
+    })
+}
+
 /// [`plan_migration`] for a host whose transaction is a batch and whose foreign-key
 /// enforcement stays on (Cloudflare D1's `batch()`): the database is read on `host` as for any
 /// plan, the plan is made with enforcement on ([`Options::foreign_keys_enforced`]), and it
@@ -316,13 +328,7 @@ pub fn plan_migration_for_batch(
     schema_sql: &str,
     opts: &Options,
 ) -> Result<Planned> {
-    if opts.keep_undeclared {
-        return Err(Error::InvalidOption("keep_undeclared cannot be checked inside a batch yet: the batch's guards compare the whole schema; migrate without it".into()));
-    }
-    let opts = Options {
-        foreign_keys_enforced: true,
-        ..opts.clone()
-    };
+    let opts = batch_options(opts)?;
     let connection = connection_version(host)?;
     let mut planned = plan_migration_at(host, schema_sql, &opts, connection)?;
     if planned.plan.steps.is_empty() {
@@ -455,13 +461,7 @@ pub fn plan_diff_for_batch(
     to_sql: &str,
     opts: &Options,
 ) -> Result<Planned> {
-    if opts.keep_undeclared {
-        return Err(Error::InvalidOption("keep_undeclared cannot be checked inside a batch yet: the batch's guards compare the whole schema; migrate without it".into()));
-    }
-    let opts = Options {
-        foreign_keys_enforced: true,
-        ..opts.clone()
-    };
+    let opts = batch_options(opts)?;
     let (from_db, to_db) = (
         declared::own_scratch(opts.host_modules)?,
         declared::own_scratch(opts.host_modules)?,
