@@ -210,6 +210,20 @@ pub struct JsErrorValue {
     pub steps: Option<Vec<String>>,
 }
 
+impl JsErrorValue {
+    /// An error with a code and a message only (no position, violations or steps).
+    pub fn plain(code: &str, message: String) -> Self {
+        JsErrorValue {
+            code: code.into(),
+            message,
+            line: None,
+            column: None,
+            violations: None,
+            steps: None,
+        }
+    }
+}
+
 impl From<&Error> for JsErrorValue {
     fn from(e: &Error) -> Self {
         let mut v = JsErrorValue {
@@ -300,16 +314,7 @@ pub fn migrate_on(
 
 #[cfg(not(feature = "bundled"))]
 fn adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
-    JsAdapter::new(db).map_err(|message| {
-        to_js(&JsErrorValue {
-            code: "unsupported_host".into(),
-            message,
-            line: None,
-            column: None,
-            violations: None,
-            steps: None,
-        })
-    })
+    JsAdapter::new(db).map_err(|message| to_js(&JsErrorValue::plain("unsupported_host", message)))
 }
 
 /// Errors are returned as plain objects (`{ code, message, ... }`); the JS glue turns them
@@ -369,14 +374,7 @@ fn to_js<T: Serialize>(v: &T) -> JsValue {
 
 /// An `invalid_option` error value.
 fn invalid(message: String) -> JsValue {
-    to_js(&JsErrorValue {
-        code: "invalid_option".into(),
-        message,
-        line: None,
-        column: None,
-        violations: None,
-        steps: None,
-    })
+    to_js(&JsErrorValue::plain("invalid_option", message))
 }
 
 /// The option names `options` accepts (a misspelt one is an error, not silently ignored).

@@ -21,16 +21,8 @@ use crate::{js_error, options, to_js, JsAdapter, JsErrorValue, JsHost, JsOptions
 
 /// The adapter of a synchronous host with liteshift's own scratch SQLite.
 fn own_scratch_adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
-    JsAdapter::with_own_scratch(db).map_err(|message| {
-        to_js(&JsErrorValue {
-            code: "unsupported_host".into(),
-            message,
-            line: None,
-            column: None,
-            violations: None,
-            steps: None,
-        })
-    })
+    JsAdapter::with_own_scratch(db)
+        .map_err(|message| to_js(&JsErrorValue::plain("unsupported_host", message)))
 }
 
 /// Declared virtual tables may use modules liteshift's own SQLite lacks (the host has them).
@@ -213,14 +205,7 @@ pub fn plan_replay_raw(
 #[wasm_bindgen(js_name = batchFailedRaw)]
 pub fn batch_failed_raw(host_message: &str) -> JsValue {
     let (code, message) = liteshift::batch::failure(host_message);
-    to_js(&JsErrorValue {
-        code: code.into(),
-        message,
-        line: None,
-        column: None,
-        violations: None,
-        steps: None,
-    })
+    to_js(&JsErrorValue::plain(code, message))
 }
 
 fn read_answers(v: &JsValue) -> Result<Vec<(String, Answer)>, JsValue> {
