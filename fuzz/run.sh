@@ -16,4 +16,6 @@ if [ "$target" = declared_schema ] && [ -d ../../shared/corpus ]; then
     p=$(basename "$(dirname "$f")"); cp -n "$f" "$corpus/$p-$(basename "$f")"
   done
 fi
+# glibc's thread-local destructor list is not a leak of ours (see lsan.supp).
+export LSAN_OPTIONS="suppressions=$PWD/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 cargo +nightly fuzz run "$target" "$corpus" -- -max_total_time="$secs" -print_final_stats=1

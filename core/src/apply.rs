@@ -191,7 +191,7 @@ pub fn apply_replanning(
             Ran::Again(next) => plan = next,
         }
     }
-    let actual = introspect(host)?.fingerprint();
+    let actual = introspect(host)?.stored_fingerprint();
     Err(Error::StalePlan {
         planned: plan.fingerprint,
         actual,
@@ -362,7 +362,7 @@ fn run(
     let outcome = (|| -> Result<Ran> {
         let current = introspect(host).map_err(|e| as_database_error(host, e))?;
         check_readable(host, &current)?;
-        let actual = current.fingerprint();
+        let actual = current.stored_fingerprint();
         let mut remade = None;
         if actual != plan.fingerprint {
             let Some(replan) = replan else {

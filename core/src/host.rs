@@ -31,6 +31,14 @@ impl Value {
     /// The value as text: TEXT as is, an integer (or an integral REAL) in decimal; NULL, BLOB
     /// and other REALs as `None` (nothing the core reads as text is one, and leaving float
     /// formatting out keeps the npm module small).
+    /// The text of a `Text` value, borrowed (`None` for any other).
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn text(&self) -> Option<String> {
         match self {
             Value::Text(s) => Some(s.clone()),
@@ -58,6 +66,40 @@ impl Value {
 
 /// The rows of a query, each a list of values in column order.
 pub type Rows = Vec<Vec<Value>>;
+
+/// A value of a row being read, borrowed from the host for one call of the row callback of
+/// [`Host::query_each`]. Text is SQLite's bytes (UTF-8 unchecked).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+impl ValueRef<'_> {
+    /// The bytes of a text or blob (`None` for any other).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl Value {
+    /// This value, borrowed.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
 
 /// An error a host's SQLite reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,6 +201,22 @@ pub trait Host {
 
     /// Run one query and return all its rows.
     fn query(&self, sql: &str) -> Result<Rows, HostError>;
+
+    /// Run one query, calling `on_row` with each row's values, borrowed for that call. The
+    /// default reads every row with [`Host::query`] first; a host that can lend its own
+    /// buffers saves a copy of every value (the rusqlite host: an in-sync start-up is mostly
+    /// this one read of `sqlite_schema`).
+    fn query_each(
+        &self,
+        sql: &str,
+        on_row: &mut dyn FnMut(&[ValueRef<'_>]),
+    ) -> Result<(), HostError> {
+        for row in self.query(sql)? {
+            let refs: Vec<ValueRef<'_>> = row.iter().map(Value::as_ref).collect();
+            on_row(&refs);
+        }
+        Ok(())
+    }
 
     /// Open a fresh, empty in-memory database on the same SQLite library (same version, same
     /// compile options, same virtual-table modules). The declared schema is loaded there.

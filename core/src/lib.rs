@@ -59,7 +59,7 @@ pub use declared::{load_catalog, load_declared};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
 pub use error::{Error, Refusal, Result, Violation};
-pub use host::{Host, HostError, Rows, Value};
+pub use host::{Host, HostError, Rows, Value, ValueRef};
 pub use introspect::{host_version, introspect};
 pub use model::Schema;
 pub use plan::{plan, Capabilities, Plan, Policy, SqliteVersion, Step};
@@ -305,6 +305,25 @@ fn plan_if_unchanged_at(
     Ok(planned.plan.steps.is_empty().then_some(planned))
 }
 
+/// The plan of an in-sync database, when it is one, told as cheaply as it can be: from the
+/// stored text alone ([`unchanged::stored_in_sync`]), else from the database's model
+/// ([`plan_if_unchanged`]); `None` when only the full path can tell.
+fn in_sync_at(
+    host: &dyn Host,
+    schema_sql: &str,
+    opts: &Options,
+    version: SqliteVersion,
+) -> Result<Option<Plan>> {
+    let stored = unchanged::stored_in_sync(host, schema_sql, opts)
+        .map_err(|e| as_database_error(host, e))?;
+    if let Some(fingerprint) = stored {
+        let mut caps = Capabilities::new(opts.sqlite_version.unwrap_or(version));
+        caps.foreign_keys_enforced = opts.foreign_keys_enforced;
+        return Ok(Some(Plan::in_sync(fingerprint, caps)));
+    }
+    Ok(plan_if_unchanged_at(host, schema_sql, opts, version)?.map(|p| p.plan))
+}
+
 /// The options a batch is planned with: enforcement on (a batch cannot switch it off inside
 /// its transaction); `keep_undeclared` refused (the guards compare the whole schema).
 fn batch_options(opts: &Options) -> Result<Options> {
@@ -544,12 +563,12 @@ pub fn migrate_with(
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Report> {
     let version = connection_version(host)?;
-    if let Some(planned) = plan_if_unchanged_at(host, schema_sql, opts, version)? {
-        on_plan(&planned.plan);
+    if let Some(plan) = in_sync_at(host, schema_sql, opts, version)? {
+        on_plan(&plan);
         return Ok(apply::Report {
             steps_applied: 0,
             foreign_keys_toggled: false,
-            plan: planned.plan,
+            plan,
             backup: None,
         });
     }

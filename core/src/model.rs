@@ -51,8 +51,29 @@ impl Schema {
             || self.triggers.contains_key(key)
     }
 
-    /// A stable fingerprint of the schema's meaning (normalised definitions, not raw text), used
-    /// to refuse applying a plan to a database whose schema changed since it was planned.
+    /// The fingerprint of the schema as stored: each object's kind, name and `sqlite_schema.sql`
+    /// text (see [`StoredFingerprint`]). A plan carries it, and apply refuses a plan whose
+    /// database no longer has it: any change to the stored schema — a space in a `CREATE`
+    /// included — since the plan was made.
+    pub fn stored_fingerprint(&self) -> String {
+        let mut f = StoredFingerprint::default();
+        for t in self.tables.values() {
+            f.add(t.sql.as_bytes());
+        }
+        for i in self.indexes.values() {
+            f.add(i.sql.as_bytes());
+        }
+        for v in self.views.values() {
+            f.add(v.sql.as_bytes());
+        }
+        for t in self.triggers.values() {
+            f.add(t.sql.as_bytes());
+        }
+        f.finish()
+    }
+
+    /// A stable fingerprint of the schema's meaning (normalised definitions, not raw text): two
+    /// schemas that mean the same (spacing, comments, keyword case aside) have the same.
     pub fn fingerprint(&self) -> String {
         let mut h = Fnv::new();
         for (k, t) in &self.tables {
@@ -76,6 +97,24 @@ impl Schema {
             h.write(t.norm.as_bytes());
         }
         format!("{:016x}", h.0)
+    }
+}
+
+/// The fingerprint of a stored schema, built from its objects in any order: the wrapping sum
+/// of one XXH3-64 per object's stored text (which names the object and says its kind). The
+/// same objects give the same figure whether they come from a model
+/// ([`Schema::stored_fingerprint`]) or straight from `sqlite_schema` rows (the in-sync
+/// start-up, which reads nothing else).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StoredFingerprint(u64);
+
+impl StoredFingerprint {
+    pub fn add(&mut self, sql: &[u8]) {
+        self.0 = self.0.wrapping_add(xxhash_rust::xxh3::xxh3_64(sql));
+    }
+
+    pub fn finish(self) -> String {
+        format!("{:016x}", self.0)
     }
 }
 

@@ -267,7 +267,8 @@ pub struct HealthCheck {
 /// The migration: ordered steps plus everything apply needs to run them safely.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
-    /// Fingerprint of the schema the plan was computed from.
+    /// Fingerprint of the stored schema the plan was computed from
+    /// ([`Schema::stored_fingerprint`]): apply refuses the plan when the database's differs.
     pub fingerprint: String,
     /// SQLite version the plan targets.
     pub sqlite_version: String,
@@ -421,6 +422,30 @@ fn guarded(steps: Vec<Step>, caps: Capabilities) -> Vec<Step> {
 /// A new table, from its declared text.
 fn create_table(t: &Table) -> Step {
     step(t.sql.clone(), format!("create table {}", t.name))
+}
+
+impl Plan {
+    /// The plan of a database already at the declared schema, told without reading either
+    /// schema's model (the in-sync start-up, [`crate::unchanged`]): no steps, no checks, and none
+    /// of what only a plan with steps needs (warnings, foreign-key scopes).
+    pub fn in_sync(fingerprint: String, caps: Capabilities) -> Plan {
+        Plan {
+            fingerprint,
+            sqlite_version: caps.version.to_string(),
+            foreign_keys_off: false,
+            health_checks: Vec::new(),
+            checks: Vec::new(),
+            fk_checks: Some(Vec::new()),
+            online: None,
+            steps: Vec::new(),
+            changes: Vec::new(),
+            suggestions: Vec::new(),
+            warnings: Vec::new(),
+            batch: None,
+            foreign_keys_enforced: caps.foreign_keys_enforced,
+            kept: Vec::new(),
+        }
+    }
 }
 
 /// Build the migration plan.
@@ -692,7 +717,7 @@ pub fn plan(
         steps = guarded(steps, caps);
     }
     Plan {
-        fingerprint: current.fingerprint(),
+        fingerprint: current.stored_fingerprint(),
         sqlite_version: caps.version.to_string(),
         foreign_keys_off: fk_off,
         health_checks: healthy,

@@ -1,6 +1,13 @@
-//! The start-up fast path: most starts find the database already at the declared schema, and
+//! The start-up fast paths: most starts find the database already at the declared schema, and
 //! then loading the declared schema into a scratch database (most of a no-op's time) cannot
 //! give a different model.
+//!
+//! The first, [`stored_in_sync`], reads `sqlite_schema` and nothing else: when the declared
+//! text is, statement by statement, byte for byte the stored text (the `CREATE` keywords before
+//! the name aside, which SQLite rewrites), the database is at the declared schema, and the
+//! in-sync plan needs only the stored schema's fingerprint. No tokenizing, no parsing, no
+//! model: a start-up costs about one read of the catalog. A database whose stored text differs
+//! (a native `ADD COLUMN` appends to it in its own spacing) takes the second path.
 //!
 //! When every object's stored `sqlite_schema.sql` is, token for token, a declared statement
 //! (and the two sets of objects are the same), the database was made by those very
@@ -15,13 +22,366 @@
 //! `tests/tests/properties.rs` checks that it never says "in sync" where the full path
 //! plans a step.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::declared::{self, Declared};
-use crate::host::{Host, Value};
+use crate::host::{Host, Value, ValueRef};
+use crate::model::{StoredFingerprint, ONLINE_REGISTRY};
 use crate::share::{platform_of, Ignore};
 use crate::sqltext;
 use crate::{Options, Result};
+
+/// The stored schema's fingerprint when the database is at the declared schema `schema_sql`,
+/// told from `sqlite_schema` alone (see the module comment); `None` when that cannot be told
+/// so (the caller takes the next path): a difference in the text, annotations or options that
+/// need the declared schema loaded, virtual tables (their shadow tables are not declared), or
+/// what an interrupted online rebuild left.
+pub fn stored_in_sync(host: &dyn Host, schema_sql: &str, opts: &Options) -> Result<Option<String>> {
+    if !opts.hints.is_empty()
+        || opts.deny_dangling_foreign_keys
+        || opts.host_modules
+        || opts.keep_undeclared
+        || schema_sql.contains("liteshift:")
+    {
+        return Ok(None);
+    }
+    let not_ours = Ignore::new(opts.ignore.iter().map(String::as_str))?;
+    let mut catalog = Catalog::new(schema_sql.as_bytes());
+    // Only the text: the kind, the name and the table are in it, and every value read costs
+    // about as much as a row. As a blob: SQLite copies a text to end it with a NUL.
+    host.query_each(
+        "SELECT CAST(sql AS BLOB) FROM main.sqlite_master WHERE sql IS NOT NULL",
+        &mut |row| {
+            let sql = row.first().and_then(ValueRef::bytes).unwrap_or_default();
+            catalog.add(sql, &not_ours);
+        },
+    )?;
+    Ok(catalog.declared_by())
+}
+
+/// The stored texts of `sqlite_schema`, compared with a declared schema as they are read: in
+/// the declared order first (a database made from this very text has its catalog in that
+/// order), the rest kept for [`declared_as_text`]; and the fingerprint of all the objects a
+/// model has ([`crate::Schema::stored_fingerprint`]).
+struct Catalog<'d> {
+    /// The declared text not yet matched in order.
+    declared: &'d [u8],
+    /// The texts that did not come in the declared order, one after the other, and where each is.
+    texts: Vec<u8>,
+    ranges: Vec<std::ops::Range<usize>>,
+    fingerprint: StoredFingerprint,
+    /// Something only a model can tell (a virtual table, an online rebuild's leftovers, a
+    /// text not in SQLite's stored form).
+    unknown: bool,
+}
+
+impl<'d> Catalog<'d> {
+    fn new(declared: &'d [u8]) -> Self {
+        Catalog {
+            declared,
+            texts: Vec::new(),
+            ranges: Vec::new(),
+            fingerprint: StoredFingerprint::default(),
+            unknown: false,
+        }
+    }
+
+    /// One row: an object's stored text. SQLite's own objects and a platform's (or on a
+    /// platform's table) are not the schema's; ignored ones are in the fingerprint (a model
+    /// has them) and not compared.
+    fn add(&mut self, sql: &[u8], not_ours: &Ignore) {
+        let Some(StoredForm {
+            prefix,
+            name,
+            table,
+        }) = stored_form(sql)
+        else {
+            self.unknown = true;
+            return;
+        };
+        let name = dequote(name);
+        let table = table.map(dequote);
+        let table = table.as_deref().unwrap_or(&name);
+        if is_sqlite_own(&name) || platform_of(&name).is_some() || platform_of(table).is_some() {
+            return;
+        }
+        if name.eq_ignore_ascii_case(ONLINE_REGISTRY) || prefix == b"CREATE VIRTUAL TABLE " {
+            self.unknown = true;
+            return;
+        }
+        self.fingerprint.add(sql);
+        if not_ours.matching_object(&name, Some(table)).is_some() {
+            return;
+        }
+        match next_statement_is(self.declared, sql) {
+            Some(rest) => self.declared = rest,
+            None => {
+                let start = self.texts.len();
+                self.texts.extend_from_slice(sql);
+                self.ranges.push(start..self.texts.len());
+            }
+        }
+    }
+
+    /// The fingerprint, when the declared text is exactly the compared texts.
+    fn declared_by(self) -> Option<String> {
+        let rest: Vec<&[u8]> = self.ranges.iter().map(|r| &self.texts[r.clone()]).collect();
+        (!self.unknown && declared_as_text(self.declared, &rest)).then(|| self.fingerprint.finish())
+    }
+}
+
+/// What a stored text says before its definition.
+struct StoredForm<'a> {
+    /// `CREATE TABLE `…, as [`stored_prefix`] gives them.
+    prefix: &'static [u8],
+    /// The object's name token.
+    name: &'a [u8],
+    /// An index's or a trigger's table token.
+    table: Option<&'a [u8]>,
+}
+
+/// The form of a stored text; `None` for a text SQLite would not have stored.
+fn stored_form(sql: &[u8]) -> Option<StoredForm<'_>> {
+    const FORMS: [(&[u8], bool); 6] = [
+        (b"CREATE TABLE ", false),
+        (b"CREATE INDEX ", true),
+        (b"CREATE UNIQUE INDEX ", true),
+        (b"CREATE VIEW ", false),
+        (b"CREATE TRIGGER ", true),
+        (b"CREATE VIRTUAL TABLE ", false),
+    ];
+    let (prefix, on_table) = FORMS.into_iter().find(|(f, _)| sql.starts_with(f))?;
+    let at_name = &sql[prefix.len()..];
+    let name = name_token(at_name)?;
+    let table = if on_table {
+        Some(table_after_on(&at_name[name.len()..])?)
+    } else {
+        None
+    };
+    Some(StoredForm {
+        prefix,
+        name,
+        table,
+    })
+}
+
+/// The table token after the first `ON` keyword of `text`, the rest of an index's or a
+/// trigger's stored text after its name (`ON t(x)`, `AFTER UPDATE OF a, "b" ON main.t …`: no
+/// column list of a trigger holds a bare `ON`).
+fn table_after_on(mut text: &[u8]) -> Option<&[u8]> {
+    loop {
+        text = skip_space(text)?;
+        let token = match name_token(text) {
+            Some(t) => t,
+            None => text.get(..1)?,
+        };
+        text = &text[token.len()..];
+        if token.eq_ignore_ascii_case(b"ON") {
+            let text = skip_space(text)?;
+            let first = name_token(text)?;
+            // A schema-qualified table: its name is the second token.
+            return match skip_space(&text[first.len()..])?.strip_prefix(b".") {
+                Some(rest) => name_token(skip_space(rest)?),
+                None => Some(first),
+            };
+        }
+    }
+}
+
+/// The text after the next statement of `declared` when that statement is `stored` (in the
+/// sense of [`declared_as_text`]), and the `;` ending it.
+fn next_statement_is<'d>(declared: &'d [u8], stored: &[u8]) -> Option<&'d [u8]> {
+    let mut rest = skip_space(declared)?;
+    while let Some(r) = rest.strip_prefix(b";") {
+        rest = skip_space(r)?;
+    }
+    let (prefix, at_name) = stored_prefix(rest)?;
+    let body = stored.strip_prefix(prefix)?;
+    let after = skip_space(at_name.strip_prefix(body)?)?;
+    match after.strip_prefix(b";") {
+        Some(r) => Some(r),
+        None => after.is_empty().then_some(after),
+    }
+}
+
+/// SQLite's own objects (`sqlite_sequence`, `sqlite_stat1`…), never in a model.
+fn is_sqlite_own(name: &str) -> bool {
+    name.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+}
+
+/// A name token without its quotes, as `sqlite_schema.name` has it.
+fn dequote(token: &[u8]) -> Cow<'_, str> {
+    let close = match token.first() {
+        Some(b'"') => b'"',
+        Some(b'`') => b'`',
+        Some(b'\'') => b'\'',
+        Some(b'[') => b']',
+        _ => return String::from_utf8_lossy(token),
+    };
+    let inner = String::from_utf8_lossy(&token[1..token.len() - 1]);
+    let c = char::from(close);
+    if close == b']' || !inner.contains(c) {
+        return inner;
+    }
+    Cow::Owned(inner.replace(&format!("{c}{c}"), &c.to_string()))
+}
+
+/// Whether `schema_sql`'s statements are exactly the `stored` texts, each once, in any order:
+/// byte for byte from the object's name to the statement's last token, the keywords before
+/// the name in the form SQLite stores them ([`stored_prefix`]), anything else between
+/// statements space, comments and `;`. Every answer in doubt is `false`.
+fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
+    let mut used = vec![false; stored.len()];
+    let mut by_name: Option<HashMap<&[u8], usize>> = None;
+    let (mut rest, mut next, mut matched) = (schema_sql, 0, 0);
+    loop {
+        let Some(r) = skip_space(rest) else {
+            return false;
+        };
+        rest = r;
+        if let Some(r) = rest.strip_prefix(b";") {
+            rest = r;
+            continue;
+        }
+        if rest.is_empty() {
+            return matched == stored.len();
+        }
+        let Some((prefix, at_name)) = stored_prefix(rest) else {
+            return false;
+        };
+        let fits = |i: usize| {
+            !used[i]
+                && stored[i].starts_with(prefix)
+                && at_name.starts_with(&stored[i][prefix.len()..])
+        };
+        // Usually the database was made from this very text, and its catalog is in its order.
+        let found = if next < stored.len() && fits(next) {
+            Some(next)
+        } else {
+            let names = by_name.get_or_insert_with(|| names_of(stored));
+            name_token(at_name)
+                .and_then(|n| names.get(n).copied())
+                .filter(|&i| fits(i))
+        };
+        let Some(i) = found else {
+            return false;
+        };
+        used[i] = true;
+        (next, matched) = (i + 1, matched + 1);
+        let Some(r) = skip_space(&at_name[stored[i].len() - prefix.len()..]) else {
+            return false;
+        };
+        rest = r;
+        if !(rest.is_empty() || rest.starts_with(b";")) {
+            return false;
+        }
+    }
+}
+
+/// The stored texts by the name token that follows their `CREATE` keywords.
+fn names_of<'a>(stored: &[&'a [u8]]) -> HashMap<&'a [u8], usize> {
+    stored
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let (_, at_name) = stored_prefix(s)?;
+            Some((name_token(at_name)?, i))
+        })
+        .collect()
+}
+
+/// SQLite's white space.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+/// `text` after the space and comments it starts with; `None` in an unterminated `/*`.
+fn skip_space(mut text: &[u8]) -> Option<&[u8]> {
+    loop {
+        let spaces = text.iter().take_while(|&&b| is_space(b)).count();
+        text = &text[spaces..];
+        if let Some(comment) = text.strip_prefix(b"--") {
+            text = match comment.iter().position(|&b| b == b'\n') {
+                Some(end) => &comment[end..],
+                None => &[],
+            };
+        } else if let Some(comment) = text.strip_prefix(b"/*") {
+            let end = comment.windows(2).position(|w| w == b"*/")?;
+            text = &comment[end + 2..];
+        } else {
+            return Some(text);
+        }
+    }
+}
+
+/// The keywords a `CREATE` statement starts with, as SQLite stores them (`CREATE TABLE `,
+/// `CREATE UNIQUE INDEX `…: capitals, single spaces, no `IF NOT EXISTS`), and the text from
+/// the object's name on. `None` for anything else (TEMP included) or a comment among the
+/// keywords.
+fn stored_prefix(statement: &[u8]) -> Option<(&'static [u8], &[u8])> {
+    let rest = keyword(statement, b"CREATE")?;
+    let (prefix, rest): (&'static [u8], _) = if let Some(r) = keyword(rest, b"TABLE") {
+        (b"CREATE TABLE ", r)
+    } else if let Some(r) = keyword(rest, b"INDEX") {
+        (b"CREATE INDEX ", r)
+    } else if let Some(r) = keyword(rest, b"UNIQUE").and_then(|r| keyword(r, b"INDEX")) {
+        (b"CREATE UNIQUE INDEX ", r)
+    } else if let Some(r) = keyword(rest, b"VIEW") {
+        (b"CREATE VIEW ", r)
+    } else if let Some(r) = keyword(rest, b"TRIGGER") {
+        (b"CREATE TRIGGER ", r)
+    } else if let Some(r) = keyword(rest, b"VIRTUAL").and_then(|r| keyword(r, b"TABLE")) {
+        (b"CREATE VIRTUAL TABLE ", r)
+    } else {
+        return None;
+    };
+    let rest = keyword(rest, b"IF")
+        .and_then(|r| keyword(r, b"NOT"))
+        .and_then(|r| keyword(r, b"EXISTS"))
+        .unwrap_or(rest);
+    Some((prefix, rest))
+}
+
+/// The text after the keyword `word` (any case) that `text` starts with and the space after it.
+fn keyword<'a>(text: &'a [u8], word: &[u8]) -> Option<&'a [u8]> {
+    let head = text.get(..word.len())?;
+    if !head.eq_ignore_ascii_case(word) {
+        return None;
+    }
+    let rest = &text[word.len()..];
+    let spaces = rest.iter().take_while(|&&b| is_space(b)).count();
+    (spaces > 0).then(|| &rest[spaces..])
+}
+
+/// The name token `text` starts with, as written: quoted (`"…"`, `` `…` ``, `[…]`, `'…'`) or
+/// a run of identifier characters.
+fn name_token(text: &[u8]) -> Option<&[u8]> {
+    let close = match text.first()? {
+        b'"' => b'"',
+        b'`' => b'`',
+        b'\'' => b'\'',
+        b'[' => b']',
+        _ => {
+            let end = text
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80))
+                .unwrap_or(text.len());
+            return (end > 0).then(|| &text[..end]);
+        }
+    };
+    // A doubled quote is one quote character inside the name.
+    let mut i = 1;
+    loop {
+        let at = i + text.get(i..)?.iter().position(|&b| b == close)?;
+        if close != b']' && text.get(at + 1) == Some(&close) {
+            i = at + 2;
+            continue;
+        }
+        return Some(&text[..=at]);
+    }
+}
 
 /// The declared schema as the database's own model, when the database's stored schema is
 /// exactly the declared statements; `None` otherwise (or when the options rule it out).
@@ -171,7 +531,121 @@ fn canonical(sql: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical, same_statements};
+    use super::{
+        canonical, declared_as_text, dequote, name_token, same_statements, stored_form, Catalog,
+    };
+    use crate::share::Ignore;
+
+    #[test]
+    fn the_declared_text_is_the_stored_text_statement_by_statement() {
+        let stored = [
+            "CREATE TABLE a(x INTEGER PRIMARY KEY, y TEXT -- note\n)",
+            "CREATE UNIQUE INDEX a_y ON a(y)",
+            "CREATE VIEW v AS SELECT x FROM a",
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END",
+        ];
+        let stored: Vec<&[u8]> = stored.iter().map(|s| s.as_bytes()).collect();
+        let yes = |sql: &str| assert!(declared_as_text(sql.as_bytes(), &stored), "{sql}");
+        let no = |sql: &str| assert!(!declared_as_text(sql.as_bytes(), &stored), "{sql}");
+        let exact = "CREATE TABLE a(x INTEGER PRIMARY KEY, y TEXT -- note\n);\nCREATE UNIQUE INDEX a_y ON a(y);\nCREATE VIEW v AS SELECT x FROM a;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END;\n";
+        yes(exact);
+        // Keywords before the name in any case and spacing, IF NOT EXISTS; comments and empty
+        // statements between statements; another order; no final `;`.
+        yes("-- app schema\n/* v2 */ create  unique\tindex if not exists a_y ON a(y) ;;\nCREATE VIEW v AS SELECT x FROM a -- trailing\n;\ncreate table IF NOT EXISTS a(x INTEGER PRIMARY KEY, y TEXT -- note\n);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END");
+        // From the name on, every byte counts.
+        no(&exact.replace("a(x INTEGER", "a(x  INTEGER"));
+        no(&exact.replace("AS SELECT x", "AS select x"));
+        no(&exact.replace("CREATE TABLE a(", "CREATE TABLE \"a\"("));
+        // An object more or less, twice, or a longer statement.
+        no(&exact.replace("CREATE VIEW v AS SELECT x FROM a;", ""));
+        no(&format!("{exact}CREATE VIEW v AS SELECT x FROM a;"));
+        no(&format!("{exact}CREATE TABLE b(z);"));
+        no(&exact.replace("ON a(y);", "ON a(y) WHERE y > 0;"));
+        no(&exact.replace("SELECT 2; END;", "SELECT 2; END; SELECT 3;"));
+        // What SQLite stores differently, or not at all; a comment among the keywords.
+        no(&exact.replace("CREATE TABLE a(", "CREATE TEMP TABLE a("));
+        no(&exact.replace("CREATE TABLE a(", "CREATE TABLE main.a("));
+        no(&exact.replace("CREATE VIEW", "CREATE /* c */ VIEW"));
+        no(&format!("{exact}/* unterminated"));
+        no("");
+        assert!(declared_as_text(b"-- nothing\n", &[]));
+    }
+
+    #[test]
+    fn the_catalog_is_compared_as_it_is_read_in_any_order() {
+        let declared = "CREATE TABLE a(x);\nCREATE TABLE b(y);\nCREATE INDEX b_y ON b(y);\n";
+        let rows = [
+            "CREATE TABLE a(x)",
+            "CREATE TABLE sqlite_sequence(name,seq)",
+            "CREATE TABLE \"android_metadata\"(locale TEXT)",
+            "CREATE TABLE b(y)",
+            "CREATE INDEX b_y ON b(y)",
+            "CREATE TRIGGER \"android on\" AFTER UPDATE OF \"on\", locale ON android_metadata BEGIN SELECT 1; END",
+        ];
+        let none = Ignore::new([]).unwrap();
+        let read = |order: &[usize], ignore: &Ignore| {
+            let mut c = Catalog::new(declared.as_bytes());
+            for &i in order {
+                c.add(rows[i].as_bytes(), ignore);
+            }
+            c.declared_by()
+        };
+        let fp = read(&[0, 1, 2, 3, 4, 5], &none).expect("in order");
+        assert_eq!(
+            read(&[4, 2, 5, 3, 1, 0], &none),
+            Some(fp.clone()),
+            "any order"
+        );
+        assert_eq!(read(&[0, 1, 2, 3], &none), None, "an object missing");
+        // An ignored object is not compared, and is in the fingerprint.
+        let ignore_b = Ignore::new(["b*"]).unwrap();
+        assert_eq!(
+            read(&[0, 1, 2, 3, 4], &ignore_b),
+            None,
+            "declared and ignored"
+        );
+        let mut c = Catalog::new(b"CREATE TABLE a(x);");
+        for sql in rows {
+            c.add(sql.as_bytes(), &ignore_b);
+        }
+        assert_eq!(c.declared_by(), Some(fp));
+        let mut c = Catalog::new(declared.as_bytes());
+        c.add(b"CREATE VIRTUAL TABLE f USING fts5(x)", &none);
+        assert_eq!(c.declared_by(), None, "a virtual table");
+    }
+
+    #[test]
+    fn the_table_of_an_index_or_trigger() {
+        let t = |s: &'static str| stored_form(s.as_bytes()).and_then(|f| f.table).map(dequote);
+        assert_eq!(t("CREATE INDEX i ON t(x)").as_deref(), Some("t"));
+        assert_eq!(
+            t("CREATE UNIQUE INDEX \"i on\" ON \"T 1\" (x)").as_deref(),
+            Some("T 1")
+        );
+        assert_eq!(
+            t("CREATE TRIGGER g INSTEAD OF UPDATE OF \"on\", b ON v BEGIN SELECT 1; END")
+                .as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            t("CREATE TRIGGER g AFTER INSERT ON main . t BEGIN SELECT 1; END").as_deref(),
+            Some("t")
+        );
+        assert_eq!(t("CREATE TABLE t(x)"), None);
+    }
+
+    #[test]
+    fn name_tokens() {
+        let t = |s: &'static str| name_token(s.as_bytes()).map(|n| dequote(n));
+        assert_eq!(t("abc(x)").as_deref(), Some("abc"));
+        assert_eq!(t("\"a b\"(x)").as_deref(), Some("a b"));
+        assert_eq!(t("\"a\"\"b\"(x)").as_deref(), Some("a\"b"));
+        assert_eq!(t("[a b] AS").as_deref(), Some("a b"));
+        assert_eq!(t("'it''s' AS").as_deref(), Some("it's"));
+        assert_eq!(t("ünï(x)").as_deref(), Some("ünï"));
+        assert_eq!(t("(x)"), None);
+        assert_eq!(t("\"open"), None);
+    }
 
     #[test]
     fn byte_identical_statements_pair_up_and_the_rest_by_tokens() {

@@ -95,9 +95,10 @@ proptest! {
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
 
-    /// The start-up fast path (`liteshift::unchanged`) never says "in sync" where the full
-    /// path plans a step, gives the full path's plan when it answers, and answers for a
-    /// database made by the very statements declared (spacing and keyword case aside).
+    /// The start-up fast paths (`liteshift::unchanged`) never say "in sync" where the full
+    /// path plans a step, give the full path's plan (the stored-text path: its fingerprint)
+    /// when they answer, and answer for a database made by the very statements declared
+    /// (spacing and case of the keywords before the name aside).
     #[test]
     fn the_in_sync_fast_path_agrees_with_the_full_path(seed in any::<u64>(), edits in 0usize..4) {
         let p = pair(&mut Seeded(seed), edits.max(1));
@@ -108,14 +109,20 @@ proptest! {
         let targets: Vec<&str> = if edits == 0 { vec![&p.a, &respaced] } else { vec![&p.b] };
         for target in targets {
             let fast = liteshift::plan_if_unchanged(&conn, target, &opts).unwrap();
+            let stored = liteshift::unchanged::stored_in_sync(&conn, target, &opts).unwrap();
             let declared = liteshift::load_declared(target, "<schema>").unwrap();
             let full = liteshift::plan_loaded(&conn, &declared, &opts).unwrap();
             if let Some(fast) = &fast {
                 prop_assert!(full.plan.steps.is_empty(), "fast path said in sync, full path plans:\n{}\n--- a:\n{}\n--- target:\n{}", liteshift::render_sql(&full.plan), p.a, target);
                 prop_assert_eq!(&fast.plan, &full.plan);
             }
+            if let Some(fingerprint) = &stored {
+                prop_assert!(full.plan.steps.is_empty(), "the stored-text path said in sync, full path plans:\n{}\n--- a:\n{}\n--- target:\n{}", liteshift::render_sql(&full.plan), p.a, target);
+                prop_assert_eq!(fingerprint, &full.plan.fingerprint);
+            }
             if edits == 0 {
                 prop_assert!(fast.is_some(), "the fast path did not answer for the very statements stored:\n{}", target);
+                prop_assert!(stored.is_some(), "the stored-text path did not answer for the very statements stored:\n{}", target);
             }
         }
     }

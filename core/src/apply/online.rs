@@ -151,7 +151,7 @@ fn prepare(
     host.execute(BEGIN).map_err(|e| database_error(host, e))?;
     let done = (|| -> Result<std::result::Result<Prepared, Ran>> {
         let current = introspect(host).map_err(|e| as_database_error(host, e))?;
-        let actual = current.fingerprint();
+        let actual = current.stored_fingerprint();
         if actual != plan.fingerprint {
             return match replan {
                 Some(replan) => Ok(Err(Ran::Again(replan(current)?))),

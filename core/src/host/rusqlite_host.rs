@@ -8,6 +8,43 @@ use rusqlite::Connection;
 
 use super::{Host, HostError, Rows, Value};
 
+/// A rusqlite value as the core's borrowed value (the same bytes).
+fn value_ref(v: ValueRef<'_>) -> super::ValueRef<'_> {
+    match v {
+        ValueRef::Null => super::ValueRef::Null,
+        ValueRef::Integer(i) => super::ValueRef::Integer(i),
+        ValueRef::Real(f) => super::ValueRef::Real(f),
+        ValueRef::Text(t) => super::ValueRef::Text(t),
+        ValueRef::Blob(b) => super::ValueRef::Blob(b),
+    }
+}
+
+fn query_each(
+    conn: &Connection,
+    sql: &str,
+    on_row: &mut dyn FnMut(&[super::ValueRef<'_>]),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        // On the stack for the narrow queries this is for.
+        let mut few = [super::ValueRef::Null; 4];
+        let mut many = Vec::new();
+        let row = if n <= few.len() {
+            &mut few[..n]
+        } else {
+            many.resize(n, super::ValueRef::Null);
+            &mut many[..]
+        };
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = value_ref(r.get_ref(i)?);
+        }
+        on_row(row);
+    }
+    Ok(())
+}
+
 /// A rusqlite error as a host error: SQLite's result code, its message once, and the offset
 /// of a syntax error.
 pub fn host_error(e: rusqlite::Error) -> HostError {
@@ -139,6 +176,15 @@ impl Host for Connection {
     fn query(&self, sql: &str) -> Result<Rows, HostError> {
         clear_errno();
         query(self, sql).map_err(|e| host_error_on(self, e))
+    }
+
+    fn query_each(
+        &self,
+        sql: &str,
+        on_row: &mut dyn FnMut(&[super::ValueRef<'_>]),
+    ) -> Result<(), HostError> {
+        clear_errno();
+        query_each(self, sql, on_row).map_err(|e| host_error_on(self, e))
     }
 
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
