@@ -210,9 +210,13 @@ fn prepare(
     }
 }
 
-/// Whether the interrupted run a plan continues is still as the plan found it: the same
-/// objects, each copy where it was (another run may have moved it on, or removed it).
+/// Whether the interrupted run a plan continues (if it continues one) is still as the plan
+/// found it: the same objects, each copy where it was (another run may have moved it on, or
+/// removed it).
 fn still_resumable(online: &Online, current: &Schema) -> bool {
+    if online.tables.iter().all(|ot| ot.resumed.is_none()) {
+        return true;
+    }
     let mut found = current.leftovers.clone();
     let mut planned = online.continues.clone();
     found.sort();
