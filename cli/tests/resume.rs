@@ -131,8 +131,11 @@ fn copy_finished(events: &[serde_json::Value]) -> &serde_json::Value {
 }
 
 type Rows = Vec<(i64, String, Option<String>)>;
+/// The catalog: type, name, text.
+type Objects = Vec<(String, String, Option<String>)>;
 
-fn result(db: &Path) -> (String, Rows, Vec<(String, String, Option<String>)>) {
+/// `integrity_check`, the rows of `items` with their rowids, and the catalog.
+fn result(db: &Path) -> (String, Rows, Objects) {
     let c = Connection::open(db).unwrap();
     let integrity: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -539,10 +539,11 @@ fn a_crash_between_the_swap_and_the_free_leaves_the_old_table_named_and_the_next
     assert_eq!(n, ["10", "20"]);
 }
 
+/// A catalog row: type, name, table, text.
+type CatalogRow = (String, String, String, Option<String>);
+
 /// The rows of `t` in rowid order, every column as text, and its schema.
-fn rows_and_schema(
-    conn: &Connection,
-) -> (Vec<String>, Vec<(String, String, String, Option<String>)>) {
+fn rows_and_schema(conn: &Connection) -> (Vec<String>, Vec<CatalogRow>) {
     let rows = conn
         .prepare("SELECT rowid, * FROM t ORDER BY rowid")
         .unwrap()
