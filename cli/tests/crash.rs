@@ -4,7 +4,8 @@
 //! schema is exactly the old or exactly the new one, every row is there, and no temporary
 //! objects are left. Both rollback-journal and WAL databases. The same with `apply --online`,
 //! which commits as it copies: after a kill its shadow tables and triggers may be there, and
-//! then `check` names them and the next `apply` removes them and completes the migration.
+//! then `check` names them and the next `apply` continues the copy (or removes them after the
+//! swap) and completes the migration; `resume.rs` measures the rows a resumed copy copies.
 //!
 //! CI runs 20 kills. The long mode runs more:
 //! `LITESHIFT_CRASH_KILLS=200 cargo test --release -p liteshift-cli --test crash -- --nocapture`
@@ -198,7 +199,8 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
                 "{label}: leftovers with neither schema"
             );
             assert_eq!(s.counts, before.counts, "{label}: rows lost");
-            // `check` names them; the next apply removes them and migrates.
+            // `check` names them; the next apply continues the copy (the same online plan) or
+            // removes them, and migrates.
             let checked = Command::new(env!("CARGO_BIN_EXE_liteshift"))
                 .args([
                     "check",
