@@ -6,8 +6,8 @@
 //! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, and
 //! after a failure the removal of its own objects) or a read; between chunks it holds no lock.
 //! A failure at any point leaves the old tables with all their rows: the objects it created
-//! are removed before it returns, or (a crash) by the next plan, which finds them in the
-//! registry. Foreign-key enforcement is off on this connection only, for the whole run.
+//! (or continued) are removed before it returns, or (a crash) continued or removed by the
+//! next plan, which finds them in the registry. Foreign-key enforcement is off on this connection only, for the whole run.
 //! Each chunk records in the registry, in its own transaction, the last rowid it copied: a
 //! plan made after a crash continues from there (see [`crate::plan::OnlineTable::resumed`]),
 //! once the prepare transaction has checked that what it continues is as the plan found it.
