@@ -277,6 +277,6 @@ fn sigkill_during_an_online_rebuild_leaves_the_old_schema_or_the_new_one() {
     let (o1, n1, l1) = run_kills(false, true, kills / 2, &mut rng);
     let (o2, n2, l2) = run_kills(true, true, kills - kills / 2, &mut rng);
     eprintln!(
-        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old or new with leftovers (removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
+        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old or new with leftovers (continued or removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
     );
 }
