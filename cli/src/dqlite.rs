@@ -33,6 +33,23 @@ pub fn open(db: &Path, write: bool) -> anyhow::Result<Box<dyn Host>> {
     }
 }
 
+/// Open `--db` for `plan`: as [`open`], read-only; with `--online`, a file's connection may
+/// edit its schema as `apply --online`'s does (see [`open_for_apply`]), so the plan shown is
+/// the one apply runs — its indexes built during the copy, and whether it resumes an
+/// interrupted copy, depend on it.
+pub fn open_for_plan(db: &Path, online: bool) -> anyhow::Result<Box<dyn Host>> {
+    match db.to_str() {
+        Some(url) if is_url(url) => Ok(Box::new(connect(url)?)),
+        _ => {
+            let conn = crate::open_db(db, false)?;
+            if online {
+                liteshift::fleet::allow_schema_edits(&conn)?;
+            }
+            Ok(Box::new(conn))
+        }
+    }
+}
+
 /// Open `--db` for `apply`: as [`open`]; a file migrated online may edit its own schema (the
 /// one setting of the hardened connection an online rebuild lifts: see
 /// `liteshift::fleet::allow_schema_edits`).

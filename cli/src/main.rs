@@ -495,7 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let opts = planning.options(&target.schema)?;
             let sql = read_schema(&target.schema)?;
-            let conn = dqlite::open(&target.one()?, false)?;
+            let conn = dqlite::open_for_plan(&target.one()?, opts.online.is_some())?;
             let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
             print_plan(&planned.plan, format, script.wrapping(), None);
             if let Some(q) = queries {

@@ -4,7 +4,8 @@
 //! schema is exactly the old or exactly the new one, every row is there, and no temporary
 //! objects are left. Both rollback-journal and WAL databases. The same with `apply --online`,
 //! which commits as it copies: after a kill its shadow tables and triggers may be there, and
-//! then `check` names them and the next `apply` removes them and completes the migration.
+//! then `check` names them and the next `apply` continues the copy (or removes them after the
+//! swap) and completes the migration; `resume.rs` measures the rows a resumed copy copies.
 //!
 //! CI runs 20 kills. The long mode runs more:
 //! `LITESHIFT_CRASH_KILLS=200 cargo test --release -p liteshift-cli --test crash -- --nocapture`
@@ -198,7 +199,8 @@ fn run_kills(wal: bool, online: bool, kills: usize, rng: &mut Rng) -> (usize, us
                 "{label}: leftovers with neither schema"
             );
             assert_eq!(s.counts, before.counts, "{label}: rows lost");
-            // `check` names them; the next apply removes them and migrates.
+            // `check` names them; the next apply continues the copy (the same online plan) or
+            // removes them, and migrates.
             let checked = Command::new(env!("CARGO_BIN_EXE_liteshift"))
                 .args([
                     "check",
@@ -275,6 +277,6 @@ fn sigkill_during_an_online_rebuild_leaves_the_old_schema_or_the_new_one() {
     let (o1, n1, l1) = run_kills(false, true, kills / 2, &mut rng);
     let (o2, n2, l2) = run_kills(true, true, kills - kills / 2, &mut rng);
     eprintln!(
-        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old or new with leftovers (removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
+        "online crash test (seed {seed}): {kills} kills; rollback journal: {o1} old / {l1} old or new with leftovers (continued or removed by the next run) / {n1} new; WAL: {o2} old / {l2} with leftovers / {n2} new; all intact"
     );
 }

@@ -64,7 +64,7 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
         .into_iter()
         .filter(|(_, name, tbl, ..)| platform_of(name).is_none() && platform_of(tbl).is_none())
         .collect();
-    let leftovers = online_leftovers(host, &rows)?;
+    let (leftovers, copies) = online_leftovers(host, &rows)?;
     let left: BTreeSet<String> = leftovers
         .iter()
         .map(|l| l.name.to_ascii_lowercase())
@@ -135,6 +135,7 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
 
     let mut schema = Schema {
         leftovers,
+        copies,
         ..Schema::default()
     };
     for (ty, name, tbl_name, sql, seq) in rows {
@@ -202,32 +203,55 @@ pub fn introspect_at(host: &dyn Host, version: SqliteVersion) -> Result<Schema> 
 }
 
 /// The objects an interrupted online rebuild left, from its registry (when the catalog has
-/// one): each named object that still exists, and the registry itself.
-fn online_leftovers(host: &dyn Host, rows: &[CatalogEntry]) -> Result<Vec<Leftover>> {
-    let exists = |kind: &str, name: &str| {
+/// one): each named object that still exists, with its text, and the registry itself; and
+/// the progress of its copies (the registry's `copy` rows, in a registry that has the
+/// columns for them).
+fn online_leftovers(
+    host: &dyn Host,
+    rows: &[CatalogEntry],
+) -> Result<(Vec<Leftover>, Vec<CopyProgress>)> {
+    let find = |kind: &str, name: &str| {
         rows.iter()
-            .any(|(ty, n, ..)| ty == kind && n.eq_ignore_ascii_case(name))
+            .find(|(ty, n, ..)| ty == kind && n.eq_ignore_ascii_case(name))
     };
-    if !exists("table", ONLINE_REGISTRY) {
-        return Ok(Vec::new());
+    let Some(registry) = find("table", ONLINE_REGISTRY) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let registry_sql = registry.3.clone();
+    let registered = host.query(&format!(
+        "SELECT * FROM main.{}",
+        quote_ident(ONLINE_REGISTRY)
+    ))?;
+    let mut out = Vec::new();
+    let mut copies = Vec::new();
+    for r in &registered {
+        let (Some(kind), Some(name)) = (
+            r.first().and_then(Value::text),
+            r.get(1).and_then(Value::text),
+        ) else {
+            continue;
+        };
+        if kind == "copy" {
+            let int = |i: usize| r.get(i).and_then(Value::int);
+            copies.push(CopyProgress {
+                shadow: name,
+                range: int(2).zip(int(3)),
+                copied: int(4),
+            });
+        } else if let Some(found) = find(&kind, &name) {
+            out.push(Leftover {
+                kind,
+                name,
+                sql: found.3.clone(),
+            });
+        }
     }
-    let mut out: Vec<Leftover> = host
-        .query(&format!(
-            "SELECT kind, name FROM main.{}",
-            quote_ident(ONLINE_REGISTRY)
-        ))?
-        .into_iter()
-        .filter_map(|r| {
-            let kind = r.first().and_then(Value::text)?;
-            let name = r.get(1).and_then(Value::text)?;
-            exists(&kind, &name).then_some(Leftover { kind, name })
-        })
-        .collect();
     out.push(Leftover {
         kind: "table".into(),
         name: ONLINE_REGISTRY.into(),
+        sql: registry_sql,
     });
-    Ok(out)
+    Ok((out, copies))
 }
 
 /// `PRAGMA table_list` (SQLite 3.37+): name key -> (type, strict, without rowid). Empty before.

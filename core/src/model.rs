@@ -24,14 +24,33 @@ pub struct Schema {
     /// logs, mirror triggers and the registry naming them; see [`crate::plan::Online`]). Not part of
     /// the schema's meaning (nor of its fingerprint): every plan removes them first.
     pub leftovers: Vec<Leftover>,
+    /// How far the copies of that interrupted online rebuild got, from its registry: an
+    /// online plan the same as the interrupted one resumes them (see
+    /// [`crate::plan::OnlineTable::resumed`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<CopyProgress>,
 }
 
 /// An object of an online rebuild, as its registry `_liteshift_online` names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Leftover {
-    /// `table` or `trigger`.
+    /// `table`, `index` or `trigger`.
     pub kind: String,
     pub name: String,
+    /// Its text in `sqlite_schema`: what a plan compares with the statement it would run.
+    #[serde(skip)]
+    pub sql: Option<String>,
+}
+
+/// One table's copy in an online rebuild's registry: the rowids its table had when the
+/// mirror triggers were created (`None`: it was empty), and the last rowid copied, recorded
+/// in each chunk's transaction (`None`: no chunk committed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyProgress {
+    /// The shadow table the rows are copied into.
+    pub shadow: String,
+    pub range: Option<(i64, i64)>,
+    pub copied: Option<i64>,
 }
 
 /// The registry of an online rebuild in progress: one row (kind, name) per object it created.

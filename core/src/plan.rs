@@ -681,28 +681,53 @@ pub fn plan(
                 )
             }),
         );
-        let registry = step(
-            format!(
-                "CREATE TABLE {}(kind TEXT NOT NULL, name TEXT NOT NULL)",
-                q(ONLINE_REGISTRY)
-            ),
-            "online rebuild: the registry of the objects it creates (the next run removes them if this one is interrupted)".into(),
-        );
-        Some(Online {
-            prepare: cleanup
-                .into_iter()
-                .chain(std::iter::once(registry))
-                .chain(online_prepare)
-                .collect(),
-            tables: online_tables,
+        let prepare: Vec<Step> = std::iter::once(online::registry_step())
+            .chain(online_prepare)
+            .collect();
+        // What an interrupted run of this same plan left: its copy continues.
+        Some(match online::resumed(current, &prepare, &online_tables) {
+            Some(tables) => Online {
+                prepare: Vec::new(),
+                tables,
+                continues: current.leftovers.clone(),
+            },
+            None => Online {
+                prepare: cleanup.into_iter().chain(prepare).collect(),
+                tables: online_tables,
+                continues: Vec::new(),
+            },
         })
     };
     let mut summary = changes.summary();
-    if !current.leftovers.is_empty() {
+    let resumes: Vec<&OnlineTable> = online
+        .iter()
+        .flat_map(|o| o.tables.iter().filter(|t| t.resumed.is_some()))
+        .collect();
+    if !resumes.is_empty() {
         summary.insert(
             0,
             format!(
-                "remove what an interrupted online rebuild left: {}",
+                "resume the interrupted online rebuild of {} (its registry, triggers and copy are this plan's)",
+                resumes
+                    .iter()
+                    .map(|t| match t.resumed.as_ref().and_then(|r| r.copied) {
+                        Some(c) => format!("{} after rowid {c}", t.table),
+                        None => format!("{} from its first row", t.table),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    } else if !current.leftovers.is_empty() {
+        let theirs = if online.is_some() {
+            " (not what this plan would create: it starts over)"
+        } else {
+            ""
+        };
+        summary.insert(
+            0,
+            format!(
+                "remove what an interrupted online rebuild left{theirs}: {}",
                 current
                     .leftovers
                     .iter()

@@ -84,14 +84,16 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         s.push_str(
             "-- online rebuild: other connections keep writing until the final transaction\n",
         );
-        if own {
+        // A resumed online rebuild prepares nothing: its copy continues.
+        let prepares = !online.prepare.is_empty();
+        if own && prepares {
             s.push_str(&format!("{BEGIN};\n"));
         }
         for st in &online.prepare {
             number += 1;
             s.push_str(&step_text(number, st));
         }
-        if own {
+        if own && prepares {
             s.push_str("COMMIT;\n");
         }
         for t in &online.tables {

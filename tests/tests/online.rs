@@ -340,7 +340,12 @@ fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
         "{:?}",
         planned.plan.changes
     );
-    // An online run removes them in its prepare transaction and completes.
+    // An online run of the same plan continues the copy (none of it committed: from the
+    // first row) with them, and completes.
+    let resumed = plan_migration(&conn, after, &online_opts(None)).unwrap();
+    let online = resumed.plan.online.unwrap();
+    assert!(online.prepare.is_empty());
+    assert_eq!(online.tables[0].resumed.as_ref().unwrap().copied, None);
     migrate(&mut conn, after, &online_opts(None)).unwrap();
     assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
     let n: Vec<String> = conn
@@ -532,4 +537,225 @@ fn a_crash_between_the_swap_and_the_free_leaves_the_old_table_named_and_the_next
         .map(Result::unwrap)
         .collect();
     assert_eq!(n, ["10", "20"]);
+}
+
+/// A catalog row: type, name, table, text.
+type CatalogRow = (String, String, String, Option<String>);
+
+/// The rows of `t` in rowid order, every column as text, and its schema.
+fn rows_and_schema(conn: &Connection) -> (Vec<String>, Vec<CatalogRow>) {
+    let rows = conn
+        .prepare("SELECT rowid, * FROM t ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((0..3)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join(" | "))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (rows, catalog(conn))
+}
+
+const RESUME_BEFORE: &str =
+    "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER);\nCREATE INDEX t_n ON t(n);";
+const RESUME_AFTER: &str =
+    "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT);\nCREATE INDEX t_n ON t(n);";
+const RESUME_WRITES: &str = "UPDATE t SET n = -10 WHERE id = 10; UPDATE t SET n = -900 WHERE id = 900; DELETE FROM t WHERE id IN (20, 950); INSERT INTO t VALUES (2000, 2000); UPDATE t SET id = 3000 WHERE id = 30;";
+
+fn resume_db(path: &Path) -> Connection {
+    small(
+        path,
+        &format!("{RESUME_BEFORE}\nWITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000) INSERT INTO t SELECT i, i FROM s;"),
+    )
+}
+
+/// What an interrupted run leaves: the prepare transaction, then the chunks of `1..=upto`
+/// as apply commits them (the log drained first).
+fn interrupted_run(conn: &Connection, upto: i64) {
+    let planned = plan_migration(conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    let online = planned.plan.online.unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN")
+        .unwrap();
+    for step in &online.prepare {
+        conn.execute_batch(&step.sql).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let ot = &online.tables[0];
+    for (lo, hi) in [(1, upto / 2), (upto / 2 + 1, upto)] {
+        conn.execute_batch(&format!(
+            "BEGIN; {}; {}; COMMIT",
+            ot.drain,
+            ot.chunk_sql(lo, hi)
+        ))
+        .unwrap();
+    }
+}
+
+#[test]
+fn an_interrupted_copy_is_resumed_from_its_last_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = resume_db(&dir.path().join("a.db"));
+    interrupted_run(&conn, 400);
+    // Writes after the crash, to rows copied and not yet copied: the triggers log them.
+    conn.execute_batch(RESUME_WRITES).unwrap();
+
+    let planned = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    let online = planned.plan.online.as_ref().unwrap();
+    assert!(online.prepare.is_empty(), "{:?}", online.prepare);
+    let ot = &online.tables[0];
+    assert_eq!(ot.resumed.as_ref().unwrap().copied, Some(400));
+    assert_eq!(ot.resumed.as_ref().unwrap().range, Some((1, 1000)));
+    assert!(ot.copy.sql.contains("BETWEEN 401 AND"), "{}", ot.copy.sql);
+    assert!(
+        planned.plan.changes[0]
+            .starts_with("resume the interrupted online rebuild of t after rowid 400"),
+        "{:?}",
+        planned.plan.changes
+    );
+    // The script shows the same: no prepare, the copy from rowid 401.
+    let script = liteshift::render_sql(&planned.plan);
+    assert!(!script.contains("CREATE TRIGGER"), "{script}");
+    assert!(script.contains(&ot.copy.sql), "{script}");
+
+    let copied = Arc::new(Mutex::new(Vec::new()));
+    let sink = copied.clone();
+    let observer = ProgressObserver::new(move |p| {
+        if let Progress::Finished { done, .. } = p {
+            if done
+                .step
+                .reason
+                .contains("resume the interrupted copy after rowid 400")
+            {
+                sink.lock().unwrap().push(done.rows_changed);
+            }
+        }
+    });
+    migrate(&mut conn, RESUME_AFTER, &online_opts(Some(observer))).unwrap();
+    // Rows 401..=1000 but the one deleted: no row copied twice.
+    assert_eq!(*copied.lock().unwrap(), [599]);
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+
+    // The same as a run never interrupted, the same writes made before it.
+    let reference = resume_db(&dir.path().join("b.db"));
+    reference.execute_batch(RESUME_WRITES).unwrap();
+    let mut reference = reference;
+    migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
+    assert_eq!(rows_and_schema(&conn), rows_and_schema(&reference));
+}
+
+#[test]
+fn leftovers_of_another_plan_are_removed_and_the_copy_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = resume_db(&dir.path().join("a.db"));
+    interrupted_run(&conn, 400);
+    // Another declared schema: the shadow it would create is not the one there.
+    let other = "CREATE TABLE t(id INTEGER PRIMARY KEY, n REAL);\nCREATE INDEX t_n ON t(n);";
+    let planned = plan_migration(&conn, other, &online_opts(None)).unwrap();
+    let online = planned.plan.online.as_ref().unwrap();
+    assert!(online.tables[0].resumed.is_none());
+    assert!(
+        online.prepare[0].sql.starts_with("DROP TRIGGER"),
+        "{}",
+        online.prepare[0].sql
+    );
+    assert!(
+        planned.plan.changes[0].starts_with(
+            "remove what an interrupted online rebuild left (not what this plan would create: it starts over)"
+        ),
+        "{:?}",
+        planned.plan.changes
+    );
+    let copied = Arc::new(Mutex::new(0));
+    let sink = copied.clone();
+    let observer = ProgressObserver::new(move |p| {
+        if let Progress::Finished { done, .. } = p {
+            if done.step.rewrites_rows {
+                *sink.lock().unwrap() += done.rows_changed;
+            }
+        }
+    });
+    migrate(&mut conn, other, &online_opts(Some(observer))).unwrap();
+    assert_eq!(*copied.lock().unwrap(), 1000, "every row copied again");
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+    let n: f64 = conn
+        .query_row("SELECT n FROM t WHERE id = 7", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 7.0);
+}
+
+#[test]
+fn a_missing_trigger_or_an_edited_leftover_makes_the_copy_start_over() {
+    let dir = tempfile::tempdir().unwrap();
+    for (k, edit) in [
+        // A write made without it would be missing from the shadow.
+        "DROP TRIGGER _liteshift_online_1_au",
+        // Not the text this plan creates.
+        "DROP TABLE _liteshift_online_1_log; CREATE TABLE _liteshift_online_1_log(k)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut conn = resume_db(&dir.path().join(format!("{k}.db")));
+        interrupted_run(&conn, 400);
+        conn.execute_batch(edit).unwrap();
+        conn.execute_batch(RESUME_WRITES).unwrap();
+        let planned = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+        let online = planned.plan.online.as_ref().unwrap();
+        assert!(online.tables[0].resumed.is_none(), "{edit}");
+        assert!(!online.prepare.is_empty(), "{edit}");
+        migrate(&mut conn, RESUME_AFTER, &online_opts(None)).unwrap();
+        assert!(
+            leftovers(&conn).is_empty(),
+            "{edit}: {:?}",
+            leftovers(&conn)
+        );
+        let mut reference = resume_db(&dir.path().join(format!("{k}-ref.db")));
+        reference.execute_batch(RESUME_WRITES).unwrap();
+        migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
+        assert_eq!(
+            rows_and_schema(&conn),
+            rows_and_schema(&reference),
+            "{edit}"
+        );
+    }
+}
+
+#[test]
+fn a_plan_made_before_another_run_moved_the_copy_on_is_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = resume_db(&dir.path().join("a.db"));
+    interrupted_run(&conn, 400);
+    let planned = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    // Another run copies on, and is interrupted again, after the plan was made.
+    let ot = &planned.plan.online.as_ref().unwrap().tables[0];
+    conn.execute_batch(&format!(
+        "BEGIN; {}; {}; COMMIT",
+        ot.drain,
+        ot.chunk_sql(401, 600)
+    ))
+    .unwrap();
+    let err = liteshift::apply::apply(
+        &mut conn,
+        &planned.plan,
+        &planned.target,
+        liteshift::plan::Policy {
+            online: true,
+            ..Default::default()
+        },
+        liteshift::apply::ApplyOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::StalePlan { .. }), "{err}");
+    // Made again, the plan continues from the new point.
+    let planned = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    let ot = &planned.plan.online.as_ref().unwrap().tables[0];
+    assert_eq!(ot.resumed.as_ref().unwrap().copied, Some(600));
+    migrate(&mut conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    assert!(leftovers(&conn).is_empty());
+    assert_eq!(integrity(&conn), "ok");
 }

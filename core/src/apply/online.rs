@@ -6,12 +6,16 @@
 //! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, and
 //! after a failure the removal of its own objects) or a read; between chunks it holds no lock.
 //! A failure at any point leaves the old tables with all their rows: the objects it created
-//! are removed before it returns, or (a crash) by the next plan, which finds them in the
-//! registry. Foreign-key enforcement is off on this connection only, for the whole run.
+//! (or continued) are removed before it returns, or (a crash) continued or removed by the
+//! next plan, which finds them in the registry. Foreign-key enforcement is off on this connection only, for the whole run.
+//! Each chunk records in the registry, in its own transaction, the last rowid it copied: a
+//! plan made after a crash continues from there (see [`crate::plan::OnlineTable::resumed`]),
+//! once the prepare transaction has checked that what it continues is as the plan found it.
 
 use std::time::Duration;
 
 use super::*;
+use crate::model::CopyProgress;
 use crate::plan::{abandon_sql, free_sql, Online, OnlineTable, Step};
 
 /// How an online rebuild shares the write lock.
@@ -161,6 +165,17 @@ fn prepare(
                 }),
             };
         }
+        if !still_resumable(online, &current) {
+            return match replan {
+                Some(replan) => Ok(Err(Ran::Again(replan(current)?))),
+                None => Err(Error::StalePlan {
+                    planned: plan.fingerprint.clone(),
+                    actual: format!(
+                        "{actual}, with the interrupted online rebuild it continues changed since"
+                    ),
+                }),
+            };
+        }
         for (i, step) in online.prepare.iter().enumerate() {
             run_step(host, i + 1, total, step, opts)
                 .map_err(|e| step_error(host, i, &step.reason, e))?;
@@ -168,7 +183,10 @@ fn prepare(
         let ranges = online
             .tables
             .iter()
-            .map(|ot| rowid_range(host, ot))
+            .map(|ot| match &ot.resumed {
+                Some(r) => Ok(rest_to_copy(r)),
+                None => rowid_range(host, ot),
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Ok(Prepared {
             ranges,
@@ -190,6 +208,36 @@ fn prepare(
             other
         }
     }
+}
+
+/// Whether the interrupted run a plan continues (if it continues one) is still as the plan
+/// found it: the same objects, each copy where it was (another run may have moved it on, or
+/// removed it).
+fn still_resumable(online: &Online, current: &Schema) -> bool {
+    if online.tables.iter().all(|ot| ot.resumed.is_none()) {
+        return true;
+    }
+    let mut found = current.leftovers.clone();
+    let mut planned = online.continues.clone();
+    found.sort();
+    planned.sort();
+    found == planned
+        && online
+            .tables
+            .iter()
+            .filter_map(|ot| ot.resumed.as_ref())
+            .all(|r| current.copies.contains(r))
+}
+
+/// The rowids a resumed copy has left (`None`: none), from what its registry recorded.
+fn rest_to_copy(r: &CopyProgress) -> Option<(i64, i64)> {
+    let (lo, hi) = r.range?;
+    let from = match r.copied {
+        Some(c) if c >= hi => return None,
+        Some(c) => c + 1,
+        None => lo,
+    };
+    Some((from, hi))
 }
 
 /// The lowest and highest rowid of `ot`'s table (`None`: empty).

@@ -2,6 +2,9 @@
 //! and the SQL of each phase — the shadow table, change log and mirror triggers created first,
 //! the rows copied in rowid ranges, the rows changed meanwhile copied again ("drained") at the
 //! start of every chunk and of the final swap. [`crate::apply`] runs it (its `online` module).
+//! It also decides whether what an interrupted run left is exactly what this plan creates,
+//! and then continues that run's copy from the last chunk it committed instead of starting
+//! over ([`resumed`]).
 //!
 //! Architecture invariant: this module never decides whether a table is rebuilt (`strategy`
 //! does) and builds no other step of the swap than the drain and the removal of its own
@@ -32,6 +35,10 @@ pub struct Online {
     /// table's shadow, change log and mirror triggers are created and registered.
     pub prepare: Vec<Step>,
     pub tables: Vec<OnlineTable>,
+    /// The objects of the interrupted run whose copies this one continues (see
+    /// [`OnlineTable::resumed`]), as the plan found them: apply checks they are still so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub continues: Vec<Leftover>,
 }
 
 /// One table rebuilt online.
@@ -64,6 +71,11 @@ pub struct OnlineTable {
     /// which could not rename its indexes away).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
+    /// Where an interrupted run of this same plan left the copy, which this one continues
+    /// (its triggers, log and shadow are kept; `copy` is the rest of the rows): `None`, a
+    /// copy from the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<CopyProgress>,
     /// `INSERT INTO shadow (…) SELECT … FROM table`, to which a chunk adds its range.
     #[serde(skip)]
     insert: String,
@@ -71,10 +83,13 @@ pub struct OnlineTable {
 
 impl OnlineTable {
     /// The copy of the rows whose rowid is in `lo..=hi`: any row the drains put there is
-    /// replaced by the current version.
+    /// replaced by the current version. The registry records, in the same transaction, that
+    /// the rows up to `hi` are copied (first: the statement's `changes()` is the insert's).
     pub fn chunk_sql(&self, lo: i64, hi: i64) -> String {
         format!(
-            "DELETE FROM {shadow} WHERE {sk} BETWEEN {lo} AND {hi};\n{insert} WHERE {rk} BETWEEN {lo} AND {hi}",
+            "UPDATE {registry} SET copied = {hi} WHERE kind = 'copy' AND name = {name};\nDELETE FROM {shadow} WHERE {sk} BETWEEN {lo} AND {hi};\n{insert} WHERE {rk} BETWEEN {lo} AND {hi}",
+            registry = q(ONLINE_REGISTRY),
+            name = quote_str(&self.shadow),
             shadow = q(&self.shadow),
             sk = self.shadow_key,
             rk = self.source_key,
@@ -235,6 +250,13 @@ pub(super) fn online_table(
         q(ONLINE_REGISTRY),
         registered.join(", ")
     ));
+    // The rows to copy: those there when the triggers begin logging (later ones are drained).
+    sql.push(format!(
+        "INSERT INTO {}(kind, name, lo, hi) SELECT 'copy', {}, (SELECT min({rk}) FROM {t}), (SELECT max({rk}) FROM {t})",
+        q(ONLINE_REGISTRY),
+        quote_str(&shadow),
+        t = q(&c.name),
+    ));
     let prepare = step(
         sql.join(";\n"),
         format!(
@@ -263,6 +285,7 @@ pub(super) fn online_table(
         may_replace: may_replace(c, current),
         health: checks::health_check(&c.name, caps),
         old,
+        resumed: None,
         insert,
     };
     let copy_sql = ot.chunk_sql(i64::MIN, i64::MAX);
@@ -451,6 +474,113 @@ fn swap_drain(ot: &OnlineTable) -> String {
         rk = ot.source_key,
         insert = ot.insert,
     )
+}
+
+/// The registry of an online rebuild: one row per object it creates (`kind`, `name`), and
+/// one per copy (`kind` `copy`, the shadow's name): the rowids to copy, `lo..=hi`, and the
+/// last one copied.
+pub(super) fn registry_step() -> Step {
+    step(
+        format!(
+            "CREATE TABLE {}(kind TEXT NOT NULL, name TEXT NOT NULL, lo INTEGER, hi INTEGER, copied INTEGER)",
+            q(ONLINE_REGISTRY)
+        ),
+        "online rebuild: the registry of the objects it creates and of how far each copy got (the next run continues the copy, or removes them)".into(),
+    )
+}
+
+/// Whether what an interrupted online rebuild left is what `prepare` (this plan's prepare
+/// steps, without any cleanup) creates — the same objects with the same text, none missing
+/// (the triggers, created in the registry's transaction, have logged every write since), none
+/// more — with a recorded copy for each of `tables`: then `tables` continue those copies,
+/// and nothing is prepared again. `None`: the leftovers are another plan's (or there are
+/// none), and the plan removes them first and copies from the start.
+pub(super) fn resumed(
+    current: &Schema,
+    prepare: &[Step],
+    tables: &[OnlineTable],
+) -> Option<Vec<OnlineTable>> {
+    if current.leftovers.is_empty() || current.copies.len() != tables.len() {
+        return None;
+    }
+    let mut created: Vec<(String, String, String)> = prepare
+        .iter()
+        .flat_map(|st| created_objects(&st.sql))
+        .collect();
+    let mut left: Vec<(String, String, String)> = current
+        .leftovers
+        .iter()
+        .map(|l| Some((l.kind.clone(), l.name.to_ascii_lowercase(), l.sql.clone()?)))
+        .collect::<Option<_>>()?;
+    created.sort();
+    left.sort();
+    if created != left {
+        return None;
+    }
+    tables
+        .iter()
+        .map(|ot| {
+            let progress = current.copies.iter().find(|c| c.shadow == ot.shadow)?;
+            Some(resume_table(ot, progress))
+        })
+        .collect()
+}
+
+/// `ot` continuing the copy `progress` records: its copy step the rows after the last one
+/// copied.
+fn resume_table(ot: &OnlineTable, progress: &CopyProgress) -> OnlineTable {
+    let lo = match (progress.copied, progress.range) {
+        (Some(c), _) => c.saturating_add(1),
+        (None, Some((lo, _))) => lo,
+        (None, None) => i64::MIN,
+    };
+    let reason = match progress.copied {
+        Some(c) => format!(
+            "online rebuild of {}: resume the interrupted copy after rowid {c} (the rows up to it are copied), in short transactions",
+            ot.table
+        ),
+        None => format!(
+            "online rebuild of {}: resume the interrupted copy from its first row (its triggers have logged the writes since it began), in short transactions",
+            ot.table
+        ),
+    };
+    OnlineTable {
+        copy: Step {
+            sql: ot.chunk_sql(lo, i64::MAX),
+            reason,
+            ..ot.copy.clone()
+        },
+        resumed: Some(progress.clone()),
+        ..ot.clone()
+    }
+}
+
+/// The objects `sql`'s `CREATE TABLE`, `INDEX` and `TRIGGER` statements create: kind, name
+/// key, and the text SQLite stores.
+fn created_objects(sql: &str) -> Vec<(String, String, String)> {
+    crate::sqltext::split_statements(sql)
+        .into_iter()
+        .filter_map(|r| {
+            let text = &sql[r];
+            let words: Vec<String> = text
+                .split_whitespace()
+                .take(3)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let kind = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["create", "table", ..] => "table",
+                ["create", "index", ..] | ["create", "unique", "index"] => "index",
+                ["create", "trigger", ..] => "trigger",
+                _ => return None,
+            };
+            let name = crate::sqltext::create_name_range(text)?;
+            Some((
+                kind.to_string(),
+                crate::sqltext::unquote(&text[name]).to_ascii_lowercase(),
+                text.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Removal of what an interrupted online rebuild left (see [`Schema::leftovers`]): triggers
