@@ -84,6 +84,17 @@ pub const PLATFORM_OBJECTS: &[PlatformObject] = &[
     },
 ];
 
+/// Whether a platform may own an object whose name starts with `first` (a cheap test before
+/// [`platform_of`], for a name not yet unquoted).
+pub(crate) fn platform_may_own(first: u8) -> bool {
+    PLATFORM_OBJECTS.iter().any(|p| {
+        let (NameMatch::Exact(n) | NameMatch::Prefix(n)) = p.name;
+        n.as_bytes()
+            .first()
+            .is_some_and(|b| b.eq_ignore_ascii_case(&first))
+    })
+}
+
 /// The platform that owns objects named `name`, if one does.
 pub fn platform_of(name: &str) -> Option<&'static str> {
     PLATFORM_OBJECTS

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::declared::{self, Declared};
 use crate::host::{Host, Value, ValueRef};
 use crate::model::{StoredFingerprint, ONLINE_REGISTRY};
-use crate::share::{platform_of, Ignore};
+use crate::share::{platform_may_own, platform_of, Ignore};
 use crate::sqltext;
 use crate::{Options, Result};
 
@@ -100,20 +100,37 @@ impl<'d> Catalog<'d> {
             self.unknown = true;
             return;
         };
-        let name = dequote(name);
-        let table = table.map(dequote);
-        let table = table.as_deref().unwrap_or(&name);
-        if is_sqlite_own(&name) || platform_of(&name).is_some() || platform_of(table).is_some() {
-            return;
-        }
-        if name.eq_ignore_ascii_case(ONLINE_REGISTRY) || prefix == b"CREATE VIRTUAL TABLE " {
+        if prefix == b"CREATE VIRTUAL TABLE " {
             self.unknown = true;
             return;
         }
-        self.fingerprint.add(sql);
-        if not_ours.matching_object(&name, Some(table)).is_some() {
-            return;
+        // Most names cannot be SQLite's, a platform's or liteshift's own: only the others (or
+        // all, with ignore patterns) are unquoted and looked at.
+        let special = |token: &[u8]| {
+            let first = match token {
+                [b'"' | b'`' | b'\'' | b'[', c, ..] | [c, ..] => *c,
+                [] => return false,
+            };
+            first.eq_ignore_ascii_case(&b's') || first == b'_' || platform_may_own(first)
+        };
+        if !not_ours.is_empty() || special(name) || table.is_some_and(special) {
+            let name = dequote(name);
+            let table = table.map(dequote);
+            let table = table.as_deref().unwrap_or(&name);
+            if is_sqlite_own(&name) || platform_of(&name).is_some() || platform_of(table).is_some()
+            {
+                return;
+            }
+            if name.eq_ignore_ascii_case(ONLINE_REGISTRY) {
+                self.unknown = true;
+                return;
+            }
+            if not_ours.matching_object(&name, Some(table)).is_some() {
+                self.fingerprint.add(sql);
+                return;
+            }
         }
+        self.fingerprint.add(sql);
         match next_statement_is(self.declared, sql) {
             Some(rest) => self.declared = rest,
             None => {
@@ -196,9 +213,15 @@ fn next_statement_is<'d>(declared: &'d [u8], stored: &[u8]) -> Option<&'d [u8]> 
     while let Some(r) = rest.strip_prefix(b";") {
         rest = skip_space(r)?;
     }
-    let (prefix, at_name) = stored_prefix(rest)?;
-    let body = stored.strip_prefix(prefix)?;
-    let after = skip_space(at_name.strip_prefix(body)?)?;
+    // A declared statement written as SQLite stores it (keywords included) is one comparison.
+    let after = match rest.strip_prefix(stored) {
+        Some(after) => after,
+        None => {
+            let (prefix, at_name) = stored_prefix(rest)?;
+            at_name.strip_prefix(stored.strip_prefix(prefix)?)?
+        }
+    };
+    let after = skip_space(after)?;
     match after.strip_prefix(b";") {
         Some(r) => Some(r),
         None => after.is_empty().then_some(after),
@@ -211,6 +234,14 @@ fn is_sqlite_own(name: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
 }
 
+/// `bytes` as text (checked without copying when they are UTF-8, as a name almost always is).
+fn utf8(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// A name token without its quotes, as `sqlite_schema.name` has it.
 fn dequote(token: &[u8]) -> Cow<'_, str> {
     let close = match token.first() {
@@ -218,9 +249,9 @@ fn dequote(token: &[u8]) -> Cow<'_, str> {
         Some(b'`') => b'`',
         Some(b'\'') => b'\'',
         Some(b'[') => b']',
-        _ => return String::from_utf8_lossy(token),
+        _ => return utf8(token),
     };
-    let inner = String::from_utf8_lossy(&token[1..token.len() - 1]);
+    let inner = utf8(&token[1..token.len() - 1]);
     let c = char::from(close);
     if close == b']' || !inner.contains(c) {
         return inner;
@@ -581,6 +612,7 @@ mod tests {
             "CREATE TABLE b(y)",
             "CREATE INDEX b_y ON b(y)",
             "CREATE TRIGGER \"android on\" AFTER UPDATE OF \"on\", locale ON android_metadata BEGIN SELECT 1; END",
+            "CREATE INDEX m ON \"android_metadata\"(locale)",
         ];
         let none = Ignore::new([]).unwrap();
         let read = |order: &[usize], ignore: &Ignore| {
