@@ -22,9 +22,10 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::host::{query_value, Host};
-use crate::plan::{Plan, SqliteVersion};
+use crate::plan::Plan;
 use crate::share::not_platform_sql;
 use crate::sqltext::{quote_ident, quote_str};
+use crate::version::SqliteVersion;
 
 /// The guard table a batch creates, fills and drops.
 pub const GUARD_TABLE: &str = "_liteshift_guard";

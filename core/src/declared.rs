@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::host::{Host, HostError, Value};
 use crate::introspect::{host_version, introspect_at};
 use crate::model::Schema;
-use crate::plan::SqliteVersion;
 use crate::share::{platform_of, Ignore};
 use crate::sqltext::{ident_key, line_col, quote_ident};
+use crate::version::SqliteVersion;
 
 /// A declared schema: the objects it creates and the rename hints its annotations carry.
 #[derive(Debug, Clone)]

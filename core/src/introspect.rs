@@ -23,9 +23,9 @@ use sqlite3_parser::{Bump, FallibleIterator};
 use crate::error::Result;
 use crate::host::{Host, Value};
 use crate::model::*;
-use crate::plan::SqliteVersion;
 use crate::share::{not_platform_sql, platform_of};
 use crate::sqltext::{ident_key, norm_node, normalize_sql, quote_ident, unquote};
+use crate::version::SqliteVersion;
 
 /// The SQLite version of a host: `sqlite_version()`, or where the host refuses it (D1,
 /// Durable Objects) the release of the newest feature it compiles (see

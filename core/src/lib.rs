@@ -50,6 +50,7 @@ pub mod sqltext;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod unchanged;
+pub mod version;
 
 use std::time::Duration;
 
@@ -62,8 +63,9 @@ pub use error::{Error, Refusal, Result, Violation};
 pub use host::{Host, HostError, Rows, Value, ValueRef};
 pub use introspect::{host_version, introspect};
 pub use model::Schema;
-pub use plan::{plan, Capabilities, Plan, Policy, SqliteVersion, Step};
+pub use plan::{plan, Capabilities, Plan, Policy, Step};
 pub use render::{render_script, render_sql, render_summary, Wrapping};
+pub use version::SqliteVersion;
 
 /// Everything a migration can be told.
 #[derive(Debug, Clone)]

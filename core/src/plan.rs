@@ -28,45 +28,8 @@ pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
 pub use strategy::{table_strategy, Strategy};
-
-/// A SQLite version, `major.minor.patch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct SqliteVersion(pub u32, pub u32, pub u32);
-
-impl SqliteVersion {
-    /// Parse `3.45.1` (a missing patch is 0).
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut it = s.trim().split('.').map(|p| p.parse::<u32>());
-        let major = it.next()?.ok()?;
-        let minor = it.next().unwrap_or(Ok(0)).ok()?;
-        let patch = it.next().unwrap_or(Ok(0)).ok()?;
-        if it.next().is_some() {
-            return None;
-        }
-        Some(SqliteVersion(major, minor, patch))
-    }
-    /// A version as a user names it: `3.45.1`, or a platform release (`android-26`,
-    /// `ios-15`; see [`crate::platform`]). The error says what is expected.
-    pub fn from_option(s: &str) -> Result<Self, String> {
-        if let Some(found) = crate::platform::lookup(s) {
-            return found;
-        }
-        Self::parse(s).ok_or_else(|| {
-            format!("{s:?}: expected a SQLite version like 3.40.0, or a platform release like android-26 or ios-15")
-        })
-    }
-    /// The SQLite linked into this build.
-    #[cfg(feature = "rusqlite")]
-    pub fn bundled() -> Self {
-        Self::parse(rusqlite::version()).unwrap_or(SqliteVersion(3, 0, 0))
-    }
-}
-
-impl std::fmt::Display for SqliteVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
+// Where plans have always named it.
+pub use crate::version::SqliteVersion;
 
 /// What the SQLite that will run the plan can do natively, for this migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,7 +11,20 @@
 //! API 34 shipped 3.39 and was later updated to 3.42, so 34 is 3.39); for iOS, the SQLite
 //! version each SDK's `libsqlite3` reports (Apple publishes no table).
 
-use crate::plan::SqliteVersion;
+use crate::version::SqliteVersion;
+
+impl SqliteVersion {
+    /// A version as a user names it: `3.45.1`, or a platform release (`android-26`,
+    /// `ios-15`; see [`crate::platform`]). The error says what is expected.
+    pub fn from_option(s: &str) -> Result<Self, String> {
+        if let Some(found) = lookup(s) {
+            return found;
+        }
+        Self::parse(s).ok_or_else(|| {
+            format!("{s:?}: expected a SQLite version like 3.40.0, or a platform release like android-26 or ios-15")
+        })
+    }
+}
 
 /// (platform release, SQLite major.minor), ascending. A release between two entries has the
 /// lower entry's SQLite.

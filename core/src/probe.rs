@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::host::{database_path, query_value, ErrorKind, Host, HostError, Value};
-use crate::plan::SqliteVersion;
+use crate::version::SqliteVersion;
 
 /// What a host's SQLite connection allows a migration to do, as [`probe`] found it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
