@@ -185,6 +185,53 @@ pub struct ObjectChange {
     pub action: Action,
 }
 
+/// What changed in a kept column's definition. The planner decides from these (only a NOT NULL
+/// change can be native), never from their text, which is for people (and the JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnChange {
+    /// The declared type, as written before and after.
+    Type {
+        from: String,
+        to: String,
+    },
+    /// `NOT NULL` added (true) or dropped.
+    NotNull {
+        added: bool,
+    },
+    Default,
+    Collation,
+    GeneratedExpression,
+}
+
+impl std::fmt::Display for ColumnChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnChange::Type { from, to } => write!(f, "type {from:?} -> {to:?}"),
+            ColumnChange::NotNull { added: true } => f.write_str("NOT NULL added"),
+            ColumnChange::NotNull { added: false } => f.write_str("NOT NULL dropped"),
+            ColumnChange::Default => f.write_str("default"),
+            ColumnChange::Collation => f.write_str("collation"),
+            ColumnChange::GeneratedExpression => f.write_str("generated expression"),
+        }
+    }
+}
+
+/// As its text (the JSON shape `diff` and `plan` have always printed).
+impl Serialize for ColumnChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `changes` for people: "type \"INT\" -> \"TEXT\", default".
+pub fn describe_column_changes(changes: &[ColumnChange]) -> String {
+    changes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How one table differs. Names are keys (lower-cased).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TableAlter {
@@ -199,7 +246,7 @@ pub struct TableAlter {
     /// Current column keys not carried over.
     pub dropped_columns: Vec<String>,
     /// Columns whose definition changed: (target key, what changed).
-    pub modified_columns: Vec<(String, Vec<String>)>,
+    pub modified_columns: Vec<(String, Vec<ColumnChange>)>,
     /// Table CHECK constraints (after renames) only in the target.
     pub checks_added: Vec<Check>,
     /// Table CHECK constraints only in the current table.
@@ -243,7 +290,10 @@ impl TableAlter {
             out.push(format!("drop column {t}.{c}"));
         }
         for (c, what) in &self.modified_columns {
-            out.push(format!("change column {t}.{c}: {}", what.join(", ")));
+            out.push(format!(
+                "change column {t}.{c}: {}",
+                describe_column_changes(what)
+            ));
         }
         for c in &self.checks_added {
             out.push(format!("add CHECK ({}) on {t}", c.sql));
@@ -892,7 +942,7 @@ fn modified_columns(
     tc: &CanonTable,
     col_src: &BTreeMap<String, String>,
     all_map: &BTreeMap<String, String>,
-) -> Vec<(String, Vec<String>)> {
+) -> Vec<(String, Vec<ColumnChange>)> {
     let mut out = Vec::new();
     for tcol in &tc.columns {
         let src = col_src.get(&tcol.key).cloned().unwrap_or(tcol.key.clone());
@@ -901,27 +951,25 @@ fn modified_columns(
         };
         let mut what = Vec::new();
         if ccol.decl_type != tcol.decl_type {
-            what.push(format!("type {:?} -> {:?}", ccol.decl_type, tcol.decl_type));
+            what.push(ColumnChange::Type {
+                from: ccol.decl_type.clone(),
+                to: tcol.decl_type.clone(),
+            });
         }
         if ccol.not_null != tcol.not_null {
-            what.push(
-                if tcol.not_null.is_some() {
-                    "NOT NULL added"
-                } else {
-                    "NOT NULL dropped"
-                }
-                .to_string(),
-            );
+            what.push(ColumnChange::NotNull {
+                added: tcol.not_null.is_some(),
+            });
         }
         if ccol.default != tcol.default {
-            what.push("default".into());
+            what.push(ColumnChange::Default);
         }
         if ccol.collate != tcol.collate {
-            what.push("collation".into());
+            what.push(ColumnChange::Collation);
         }
         let cg = ccol.generated.as_ref().map(|g| rename_tokens(g, all_map));
         if cg != tcol.generated {
-            what.push("generated expression".into());
+            what.push(ColumnChange::GeneratedExpression);
         }
         if !what.is_empty() {
             out.push((tcol.key.clone(), what));

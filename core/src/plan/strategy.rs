@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::diff::TableAlter;
+use crate::diff::{describe_column_changes, ColumnChange, TableAlter};
 use crate::sqltext::quote_ident as q;
 
 /// How one altered table is carried out.
@@ -139,7 +139,7 @@ impl Alter<'_> {
         } = self;
         let mut alters = Vec::new();
         for (col, what) in &a.modified_columns {
-            let only_nn = what.len() == 1 && what[0].starts_with("NOT NULL");
+            let only_nn = matches!(what[..], [ColumnChange::NotNull { .. }]);
             let (Some(ccol), Some(tcol)) = (
                 cc.column(
                     &a.column_renames
@@ -175,11 +175,11 @@ impl Alter<'_> {
             } else if only_nn && !caps.alter_constraints() {
                 why.push(format!(
                     "column {col}: {} (native form needs SQLite 3.53.0, target {})",
-                    what.join(", "),
+                    describe_column_changes(what),
                     caps.version
                 ));
             } else {
-                why.push(format!("column {col}: {}", what.join(", ")));
+                why.push(format!("column {col}: {}", describe_column_changes(what)));
             }
         }
 
