@@ -181,9 +181,10 @@ pub fn apply_replanning(
     // transaction, is run again from here: a few times at most, as other writers allow.
     for _ in 0..4 {
         let ran = match &plan.online {
-            Some(online) => {
+            Some(online) if cfg!(feature = "online") => {
                 online::apply_online(host, &plan, online, target, policy, &opts, replan)?
             }
+            Some(_) => return Err(Error::InvalidOption(crate::NO_ONLINE.into())),
             None => apply_once(host, &plan, target, policy, &opts, replan)?,
         };
         match ran {

@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlite3_parser::ast::fmt::ToTokens;
 use sqlite3_parser::ast::{
     Cmd, ColumnConstraint, CreateTableBody, SortOrder, Stmt, TabFlags, TableConstraint,
 };
@@ -500,7 +499,7 @@ impl Parts {
         }
         let text = declared
             .map(str::to_string)
-            .unwrap_or_else(|| Sql(cd).to_string());
+            .unwrap_or_else(|| crate::sqltext::sql_node(cd));
         self.column_sql.insert(key.clone(), text);
         let own: Vec<String> = self.fks.difference(&fks_before).cloned().collect();
         if !own.is_empty() {
@@ -680,15 +679,7 @@ impl Parts {
 fn check_text(sql: &str, name: Option<&str>, expr: &sqlite3_parser::ast::Expr<'_>) -> String {
     name.and_then(|n| crate::sqltext::named_check_text(sql, &ident_key(n)))
         .map(str::to_string)
-        .unwrap_or_else(|| expr.to_string())
-}
-
-/// Display an AST node as SQL.
-struct Sql<'a, T: ToTokens>(&'a T);
-impl<T: ToTokens> std::fmt::Display for Sql<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.to_fmt(f)
-    }
+        .unwrap_or_else(|| crate::sqltext::sql_node(expr))
 }
 
 /// A primary key's normalised text: `(cols) on conflict … autoincrement`.

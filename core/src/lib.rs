@@ -199,6 +199,10 @@ fn as_database_error(host: &dyn Host, e: Error) -> Error {
     }
 }
 
+/// Asking for an online rebuild of a build without the `online` feature (the npm package).
+const NO_ONLINE: &str =
+    "online: this build of liteshift has no online rebuild (the core's `online` feature)";
+
 /// Plan the migration of `current` to the declared schema `target`. An explicit rename hint
 /// (`opts.hints`) that cannot apply is an error; the schema's own annotations apply only while
 /// they can.
@@ -208,6 +212,9 @@ pub fn plan_schemas(
     opts: &Options,
     caps: Capabilities,
 ) -> Result<Planned> {
+    if opts.online.is_some() && !cfg!(feature = "online") {
+        return Err(Error::InvalidOption(NO_ONLINE.into()));
+    }
     let mut target_schema = target.schema.clone();
     let ignore = share::Ignore::new(target.ignore.iter().map(String::as_str))?;
     share::carry_ignored(&current, &mut target_schema, &ignore);
@@ -395,7 +402,8 @@ fn capabilities_at(
     let mut caps = Capabilities::new(version);
     caps.foreign_keys_enforced = opts.foreign_keys_enforced
         || probe::foreign_keys_enforced(host).map_err(|e| as_database_error(host, e))?;
-    caps.writable_schema = opts.online.is_some()
+    caps.writable_schema = cfg!(feature = "online")
+        && opts.online.is_some()
         && version >= SqliteVersion(3, 40, 0)
         && connection >= SqliteVersion(3, 40, 0)
         && probe::schema_editable(host);

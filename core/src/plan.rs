@@ -444,6 +444,8 @@ pub fn plan(
         .collect();
     let mut warnings = changes.warnings.clone();
     let mut policy = policy;
+    // Without the `online` feature no table is rebuilt online, and that code is left out.
+    policy.online &= cfg!(feature = "online");
     // Where enforcement stays on, the tables that reference a rebuilt or dropped one are
     // rebuilt with it (see `enforced`).
     let joined;
