@@ -20,6 +20,7 @@
 
 use serde::Serialize;
 
+use super::keyed::KeyedIndex;
 use super::rebuild::{copied_columns_named, rowid_name, shadow_name};
 use super::*;
 use crate::diff::TableAlter;
@@ -64,6 +65,10 @@ pub struct OnlineTable {
     /// which could not rename its indexes away).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
+    /// Its indexes built in key order after the copy (see [`super::keyed`]); the others are
+    /// on the shadow from the start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keyed: Vec<KeyedIndex>,
     /// `INSERT INTO shadow (…) SELECT … FROM table`, to which a chunk adds its range.
     #[serde(skip)]
     insert: String,
@@ -91,6 +96,18 @@ impl OnlineTable {
             rk = self.source_key,
             t = q(&self.table),
         )
+    }
+    /// `k` built in key order: the drain keeps its helper up to date.
+    pub(super) fn add_keyed(&mut self, k: KeyedIndex) {
+        let logged = format!("(SELECT k FROM {})", q(&self.log));
+        let tail = format!(";\nDELETE FROM {}", q(&self.log));
+        let body = self.drain.strip_suffix(&tail).unwrap_or(&self.drain);
+        self.drain = format!(
+            "{};\n{body};\n{}{tail}",
+            k.drain_before(&logged),
+            k.drain_after(&logged)
+        );
+        self.keyed.push(k);
     }
     /// The triggers and the log: removed by the swap (or after a failure).
     fn teardown(&self) -> Vec<String> {
@@ -263,6 +280,7 @@ pub(super) fn online_table(
         may_replace: may_replace(c, current),
         health: checks::health_check(&c.name, caps),
         old,
+        keyed: Vec::new(),
         insert,
     };
     let copy_sql = ot.chunk_sql(i64::MIN, i64::MAX);
@@ -500,6 +518,7 @@ pub fn abandon_sql(tables: &[OnlineTable]) -> String {
     let mut sql: Vec<String> = Vec::new();
     for ot in tables {
         sql.extend(ot.teardown());
+        sql.extend(ot.keyed.iter().flat_map(KeyedIndex::teardown));
         sql.push(format!("DROP TABLE IF EXISTS {}", q(&ot.shadow)));
     }
     sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
