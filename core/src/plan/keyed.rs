@@ -16,11 +16,13 @@
 //! Why the helper holds exactly the shadow's keys at the swap: it only ever holds pairs
 //! `(key, rowid)` that are the shadow's current ones. A shadow row changes only in a drain
 //! (which removes the row's pair from the helper before and adds the new one after, the same
-//! for the NULL list) or in a chunk's copy, which writes what the drain just before it left
-//! (the same values). The fill adds the current pair of every rowid of the snapshot (`OR
-//! IGNORE`: a drain may have added it); a row written after the snapshot is added by the
-//! drain that copied it. Tables whose rows `REPLACE` can delete unlogged are not built this
-//! way (the swap's count removes such rows from the shadow without a drain).
+//! for the NULL list, and lists the rowid as *dirty*) or in a chunk's copy, which writes what
+//! the drain just before it left (the same values). So a row that is not dirty still has the
+//! value the snapshot read, and the fill adds the snapshot's pairs of those rows only (`OR
+//! IGNORE`); a dirty row's pair is the one its last drain added. The fill reads nothing but
+//! the snapshot and the dirty list: no lookup in the shadow. Tables whose rows `REPLACE` can
+//! delete unlogged are not built this way (the swap's count removes such rows from the
+//! shadow without a drain).
 
 use serde::Serialize;
 
@@ -37,6 +39,8 @@ pub struct KeyedIndex {
     pub helper: String,
     /// The rowids of the shadow's rows with a NULL key.
     pub nulls: String,
+    /// The rowids the drains have copied (whose pairs they keep up to date).
+    pub dirty: String,
     /// The `TEMP` table of the shadow's keys and rowids, in key order.
     pub sorted: String,
     /// Creates [`KeyedIndex::sorted`] (outside the write lock: it writes the temp database).
@@ -53,32 +57,30 @@ pub struct KeyedIndex {
 }
 
 impl KeyedIndex {
-    /// The helper filled from the snapshot's rows `lo..=hi` (its rowids): the shadow's current
-    /// pair of each, or its rowid in the NULL list.
+    /// The helper filled from the snapshot's rows `lo..=hi` (its rowids): each pair, or its
+    /// rowid in the NULL list, but for the rows a drain has copied since the triggers exist
+    /// (whose current pair that drain entered).
     pub fn fill_sql(&self, lo: i64, hi: i64) -> String {
         let from = format!(
-            "FROM temp.{} o JOIN {} s ON s.{} = o.r WHERE o.rowid BETWEEN {lo} AND {hi}",
+            "FROM temp.{} WHERE rowid BETWEEN {lo} AND {hi} AND r NOT IN (SELECT r FROM {})",
             q(&self.sorted),
-            q(&self.shadow),
-            self.shadow_key
+            q(&self.dirty),
         );
-        let cols: Vec<String> = self.keys.iter().map(|k| format!("s.{k}")).collect();
-        let snapped: Vec<String> = (1..=self.keys.len()).map(|i| format!("o.k{i}")).collect();
+        let cols: Vec<String> = (1..=self.keys.len()).map(|i| format!("k{i}")).collect();
         format!(
-            "INSERT OR IGNORE INTO {h} SELECT {c}, s.{sk} {from} AND {nn};\nINSERT OR IGNORE INTO {n} SELECT s.{sk} {from} AND ({on}) AND ({sn})",
+            "INSERT OR IGNORE INTO {h} SELECT {c}, r {from} AND {nn};\nINSERT OR IGNORE INTO {n} SELECT r {from} AND ({an})",
             h = q(&self.helper),
             n = q(&self.nulls),
             c = cols.join(", "),
-            sk = self.shadow_key,
             nn = all_not_null(&cols),
-            on = any_null(&snapped),
-            sn = any_null(&cols),
+            an = any_null(&cols),
         )
     }
 
     /// The drain's part before the logged rows leave the shadow: their pairs leave the helper
     /// (looked up by key: `+` keeps the comparison on the helper's key).
-    pub(super) fn drain_before(&self, logged: &str) -> String {
+    pub(super) fn drain_before(&self, log: &str) -> String {
+        let logged = format!("(SELECT k FROM {})", q(log));
         let plus: Vec<String> = self.keys.iter().map(|k| format!("+{k}")).collect();
         let h: Vec<String> = (1..=self.keys.len()).map(|i| format!("k{i}")).collect();
         format!(
@@ -92,11 +94,15 @@ impl KeyedIndex {
         )
     }
 
-    /// The drain's part after the logged rows are copied again: their pairs enter the helper.
-    pub(super) fn drain_after(&self, logged: &str) -> String {
+    /// The drain's part after the logged rows are copied again: their pairs enter the helper,
+    /// their rowids the list of rows the fill leaves to the drains.
+    pub(super) fn drain_after(&self, log: &str) -> String {
+        let logged = format!("(SELECT k FROM {})", q(log));
         format!(
-            "INSERT OR IGNORE INTO {helper} SELECT {keys}, {sk} FROM {shadow} WHERE {sk} IN {logged} AND {nn};\nINSERT OR IGNORE INTO {nulls} SELECT {sk} FROM {shadow} WHERE {sk} IN {logged} AND ({an})",
+            "INSERT OR IGNORE INTO {helper} SELECT {keys}, {sk} FROM {shadow} WHERE {sk} IN {logged} AND {nn};\nINSERT OR IGNORE INTO {nulls} SELECT {sk} FROM {shadow} WHERE {sk} IN {logged} AND ({an});\nINSERT OR IGNORE INTO {dirty} SELECT k FROM {log}",
             helper = q(&self.helper),
+            dirty = q(&self.dirty),
+            log = q(log),
             nulls = q(&self.nulls),
             shadow = q(&self.shadow),
             sk = self.shadow_key,
@@ -111,6 +117,7 @@ impl KeyedIndex {
         vec![
             format!("DROP TABLE IF EXISTS {}", q(&self.helper)),
             format!("DROP TABLE IF EXISTS {}", q(&self.nulls)),
+            format!("DROP TABLE IF EXISTS {}", q(&self.dirty)),
             self.drop_sorted.clone(),
         ]
     }
@@ -187,6 +194,7 @@ pub(super) fn keyed_index(
         index: index.name.clone(),
         helper: tmp.to_string(),
         nulls: format!("{tmp}_null"),
+        dirty: format!("{tmp}_dirty"),
         drop_sorted: format!("DROP TABLE IF EXISTS temp.{}", q(&sorted)),
         sorted,
         snapshot,
@@ -197,14 +205,16 @@ pub(super) fn keyed_index(
     let key_terms: Vec<String> = order.iter().map(|(k, d)| format!("{k}{d}")).collect();
     let prepare = step(
         format!(
-            "CREATE TABLE {}({}, r, PRIMARY KEY ({}, r)) WITHOUT ROWID;\nCREATE TABLE {}(r INTEGER PRIMARY KEY);\nINSERT INTO {}(kind, name) VALUES ('table', {}), ('table', {})",
+            "CREATE TABLE {}({}, r, PRIMARY KEY ({}, r)) WITHOUT ROWID;\nCREATE TABLE {}(r INTEGER PRIMARY KEY);\nCREATE TABLE {}(r INTEGER PRIMARY KEY);\nINSERT INTO {}(kind, name) VALUES ('table', {}), ('table', {}), ('table', {})",
             q(&k.helper),
             defs.join(", "),
             key_terms.join(", "),
             q(&k.nulls),
+            q(&k.dirty),
             q(ONLINE_REGISTRY),
             quote_str(&k.helper),
-            quote_str(&k.nulls)
+            quote_str(&k.nulls),
+            quote_str(&k.dirty)
         ),
         format!(
             "online rebuild of {}: index {} built after the copy, in key order, as {}",
@@ -221,7 +231,7 @@ fn relabel_step(k: &KeyedIndex, index: &Index, t: &Table, rowid: &str) -> Step {
     let same: Vec<String> = k.keys.iter().map(|c| format!("{c} = {c}")).collect();
     step(
         format!(
-            "PRAGMA writable_schema = ON;\nUPDATE sqlite_schema SET type = 'index', name = {}, tbl_name = {}, sql = {} WHERE type = 'table' AND name = {};\nPRAGMA writable_schema = RESET;\nPRAGMA writable_schema = ON;\nUPDATE {} SET {} WHERE {rowid} IN (SELECT r FROM {});\nPRAGMA writable_schema = RESET;\nDROP TABLE {}",
+            "PRAGMA writable_schema = ON;\nUPDATE sqlite_schema SET type = 'index', name = {}, tbl_name = {}, sql = {} WHERE type = 'table' AND name = {};\nPRAGMA writable_schema = RESET;\nPRAGMA writable_schema = ON;\nUPDATE {} SET {} WHERE {rowid} IN (SELECT r FROM {});\nPRAGMA writable_schema = RESET;\nDROP TABLE {};\nDROP TABLE {}",
             quote_str(&index.name),
             quote_str(&t.name),
             quote_str(&index.sql),
@@ -230,6 +240,7 @@ fn relabel_step(k: &KeyedIndex, index: &Index, t: &Table, rowid: &str) -> Step {
             same.join(", "),
             q(&k.nulls),
             q(&k.nulls),
+            q(&k.dirty),
         ),
         format!(
             "online rebuild of {}: make {} index {} as declared, and enter its rows with a NULL key",

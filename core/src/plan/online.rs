@@ -99,13 +99,12 @@ impl OnlineTable {
     }
     /// `k` built in key order: the drain keeps its helper up to date.
     pub(super) fn add_keyed(&mut self, k: KeyedIndex) {
-        let logged = format!("(SELECT k FROM {})", q(&self.log));
         let tail = format!(";\nDELETE FROM {}", q(&self.log));
         let body = self.drain.strip_suffix(&tail).unwrap_or(&self.drain);
         self.drain = format!(
             "{};\n{body};\n{}{tail}",
-            k.drain_before(&logged),
-            k.drain_after(&logged)
+            k.drain_before(&self.log),
+            k.drain_after(&self.log)
         );
         self.keyed.push(k);
     }
