@@ -657,4 +657,31 @@ mod tests {
         );
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
+
+    #[test]
+    fn an_index_of_plain_columns_has_key_columns_and_one_with_an_expression_or_where_none() {
+        let cols =
+            index_key_columns(r#"CREATE INDEX "i" ON t ("a b" COLLATE nocase DESC, c ASC, [d]);"#)
+                .unwrap();
+        let got: Vec<(&str, Option<&str>, bool)> = cols
+            .iter()
+            .map(|k| (k.name.as_str(), k.collate.as_deref(), k.desc))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("\"a b\"", Some("nocase"), true),
+                ("c", None, false),
+                ("[d]", None, false)
+            ]
+        );
+        for sql in [
+            "CREATE INDEX i ON t(lower(a))",
+            "CREATE INDEX i ON t(a + 1)",
+            "CREATE INDEX i ON t(a) WHERE a > 0",
+            "CREATE INDEX i ON main.t(a)",
+        ] {
+            assert_eq!(index_key_columns(sql), None, "{sql}");
+        }
+    }
 }

@@ -3,11 +3,11 @@
 //! for a few milliseconds, then the swap — the plan's steps, run by `apply_once` as one
 //! verified transaction like any plan.
 //!
-//! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, and
-//! after a failure the removal of its own objects) or a read; between chunks it holds no lock.
-//! A failure at any point leaves the old tables with all their rows: the objects it created
-//! are removed before it returns, or (a crash) by the next plan, which finds them in the
-//! registry. Foreign-key enforcement is off on this connection only, for the whole run.
+//! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, an
+//! index's snapshot and fill, and after a failure the removal of its own objects) or a read;
+//! between chunks it holds no lock. A failure at any point leaves the old tables with all
+//! their rows: the objects it created are removed before it returns, or (a crash) by the next
+//! plan, which finds them in the registry. Foreign-key enforcement is off on this connection only, for the whole run.
 
 use std::time::Duration;
 
