@@ -134,11 +134,10 @@ fn any_null(cols: &[String]) -> String {
 }
 
 /// The key-order build of `index` (on `t`, the target's table) for `ot`, where it can be:
-/// the index has plain columns of the default collation, no `WHERE`, is not UNIQUE (the
-/// helper's key would not refuse a duplicate), its columns are neither generated (the swap's `UPDATE` sets them) nor of
-/// REAL affinity (the index stores their integral values as integers), and `REPLACE` cannot
-/// delete rows of the table unlogged. Returns it with its prepare step (the helper and NULL
-/// list created and registered) and the swap's step (the relabel).
+/// the index has plain columns ([`key_columns`]), no `WHERE`, is not UNIQUE (the helper's key
+/// would not refuse a duplicate), and `REPLACE` cannot delete rows of the table unlogged.
+/// Returns it with its prepare step (the helper and the two lists created and registered)
+/// and the swap's step (the relabel).
 pub(super) fn keyed_index(
     index: &Index,
     t: &Table,
@@ -148,29 +147,7 @@ pub(super) fn keyed_index(
     if index.unique || ot.may_replace {
         return None;
     }
-    let cols = index_key_columns(&index.sql)?;
-    let canon = t.canon()?;
-    // Per key column: the helper's column (with the index's collation) and its key term.
-    let mut defs = Vec::new();
-    let mut order = Vec::new();
-    let mut keys = Vec::new();
-    for (i, k) in cols.iter().enumerate() {
-        let c = canon.column(&crate::sqltext::ident_key(&k.name))?;
-        let ty = c.decl_type.to_ascii_uppercase();
-        if c.generated.is_some() || ["REAL", "FLOA", "DOUB"].iter().any(|r| ty.contains(r)) {
-            return None;
-        }
-        // Another collation: the drain's lookup `(k1, …, r) IN (…)` would seek by its first
-        // column only (SQLite 3.40–3.46), scanning every entry with the same key.
-        let collate = k.collate.as_deref().or(c.collate.as_deref());
-        if collate.is_some_and(|c| !crate::sqltext::unquote(c).eq_ignore_ascii_case("binary")) {
-            return None;
-        }
-        let desc = if k.desc { " DESC" } else { "" };
-        defs.push(format!("k{}", i + 1));
-        order.push((format!("k{}", i + 1), desc));
-        keys.push(q(&c.name));
-    }
+    let (keys, descs) = key_columns(index, t)?;
     let sorted = format!("{tmp}_sorted");
     let snapped: Vec<String> = keys
         .iter()
@@ -179,8 +156,8 @@ pub(super) fn keyed_index(
         .collect();
     let sorted_by: Vec<String> = keys
         .iter()
-        .zip(&order)
-        .map(|(k, (_, d))| format!("{k}{d}"))
+        .zip(&descs)
+        .map(|(k, d)| format!("{k}{d}"))
         .collect();
     let snapshot = format!(
         "CREATE TEMP TABLE {} AS SELECT {}, {sk} AS r FROM {} ORDER BY {}, {sk}",
@@ -190,6 +167,12 @@ pub(super) fn keyed_index(
         sorted_by.join(", "),
         sk = ot.shadow_key,
     );
+    let defs: Vec<String> = (1..=keys.len()).map(|i| format!("k{i}")).collect();
+    let key_terms: Vec<String> = defs
+        .iter()
+        .zip(&descs)
+        .map(|(k, d)| format!("{k}{d}"))
+        .collect();
     let k = KeyedIndex {
         index: index.name.clone(),
         helper: tmp.to_string(),
@@ -202,7 +185,6 @@ pub(super) fn keyed_index(
         shadow: ot.shadow.clone(),
         shadow_key: ot.shadow_key.clone(),
     };
-    let key_terms: Vec<String> = order.iter().map(|(k, d)| format!("{k}{d}")).collect();
     let prepare = step(
         format!(
             "CREATE TABLE {}({}, r, PRIMARY KEY ({}, r)) WITHOUT ROWID;\nCREATE TABLE {}(r INTEGER PRIMARY KEY);\nCREATE TABLE {}(r INTEGER PRIMARY KEY);\nINSERT INTO {}(kind, name) VALUES ('table', {}), ('table', {}), ('table', {})",
@@ -223,6 +205,31 @@ pub(super) fn keyed_index(
     );
     let relabel = relabel_step(&k, index, t, &ot.shadow_key);
     Some((k, prepare, relabel))
+}
+
+/// The key columns of `index` (quoted) and each one's `" DESC"` or `""`, where every one is a
+/// column of `t` that is neither generated (the swap's `UPDATE` sets it) nor of REAL affinity
+/// (the index stores its integral values as integers), with the default collation: with
+/// another, the drain's lookup `(k1, …, r) IN (…)` is planned on the first column only,
+/// scanning every entry with the same key.
+fn key_columns(index: &Index, t: &Table) -> Option<(Vec<String>, Vec<&'static str>)> {
+    let canon = t.canon()?;
+    let mut keys = Vec::new();
+    let mut descs = Vec::new();
+    for k in index_key_columns(&index.sql)? {
+        let c = canon.column(&crate::sqltext::ident_key(&k.name))?;
+        let ty = c.decl_type.to_ascii_uppercase();
+        if c.generated.is_some() || ["REAL", "FLOA", "DOUB"].iter().any(|r| ty.contains(r)) {
+            return None;
+        }
+        let collate = k.collate.as_deref().or(c.collate.as_deref());
+        if collate.is_some_and(|c| !crate::sqltext::unquote(c).eq_ignore_ascii_case("binary")) {
+            return None;
+        }
+        keys.push(q(&c.name));
+        descs.push(if k.desc { " DESC" } else { "" });
+    }
+    Some((keys, descs))
 }
 
 /// The swap's step that makes the helper the index (after the shadow is renamed into place),
