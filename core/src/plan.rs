@@ -17,6 +17,7 @@ mod checks;
 mod dependents;
 mod enforced;
 mod fkscope;
+mod keyed;
 mod online;
 mod rebuild;
 mod renames;
@@ -24,6 +25,7 @@ mod strategy;
 
 use checks::{data_checks, health_check};
 use dependents::Dependents;
+pub use keyed::KeyedIndex;
 pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
@@ -619,6 +621,20 @@ pub fn plan(
         let Some(index) = target.indexes.values().find(|i| i.sql == st.sql) else {
             continue;
         };
+        let table = target
+            .tables
+            .values()
+            .find(|t| t.name.eq_ignore_ascii_case(&index.table));
+        let tmp = format!("_liteshift_online_{}_i{}", n + 1, online_prepare.len());
+        let keyed = table
+            .filter(|_| caps.writable_schema)
+            .and_then(|t| keyed::keyed_index(index, t, &online_tables[n], &tmp));
+        if let Some((k, prepare, relabel)) = keyed {
+            online_tables[n].add_keyed(k);
+            online_prepare.push(prepare);
+            *st = relabel;
+            continue;
+        }
         let index = index.name.clone();
         match online::prebuilt_index(st, &index, &online_tables[n], n + 1, online_prepare.len(), caps) {
             Some((prepare, rename)) => {

@@ -107,6 +107,15 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             }
             s.push_str(&format!("{};\n", t.drain));
             s.push_str(&step_text(number, &t.copy));
+            for k in &t.keyed {
+                s.push_str(&format!(
+                    "-- index {} built in key order, in ranges of a sorted snapshot of its keys; here as one range:\n{};\n{};\n{};\n",
+                    k.index,
+                    k.snapshot,
+                    k.fill_sql(i64::MIN, i64::MAX),
+                    k.drop_sorted
+                ));
+            }
             if own {
                 s.push_str("COMMIT;\n");
             }

@@ -423,6 +423,66 @@ pub fn index_on(sql: &str, new_name: &str, new_table: &str) -> Option<String> {
     Some(s)
 }
 
+/// One key column of an index on plain columns: its name and any `COLLATE` and `DESC` as
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyColumn {
+    pub name: String,
+    pub collate: Option<String>,
+    pub desc: bool,
+}
+
+/// The key columns of a `CREATE INDEX … ON table (…)` whose every term is a column name
+/// (with an optional `COLLATE` and `ASC`/`DESC`) and which has no `WHERE`; `None` otherwise
+/// (an expression, a partial index, text the tokenizer cannot read).
+pub fn index_key_columns(sql: &str) -> Option<Vec<KeyColumn>> {
+    let name = create_name_range(sql)?;
+    let toks = tokens(sql)?;
+    let at = toks.iter().position(|t| t.1 == name)?;
+    let text = |j: usize| toks.get(j).map(|t| &sql[t.1.clone()]);
+    let word = |j: usize| text(j).map(str::to_ascii_lowercase);
+    if word(at + 1).as_deref() != Some("on") || word(at + 3).as_deref() != Some("(") {
+        return None;
+    }
+    let close = at
+        + 4
+        + toks[at + 4..]
+            .iter()
+            .position(|t| t.0 == TokenType::TK_RP)?;
+    // Nothing after the list (a `WHERE`) but a `;`.
+    if toks[close + 1..].iter().any(|t| t.0 != TokenType::TK_SEMI) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for term in toks[at + 4..close].split(|t| t.0 == TokenType::TK_COMMA) {
+        let words: Vec<String> = term.iter().map(|t| sql[t.1.clone()].to_string()).collect();
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let (rest, desc) = match lower.last().map(String::as_str) {
+            Some("desc") => (&words[..words.len() - 1], true),
+            Some("asc") => (&words[..words.len() - 1], false),
+            _ => (&words[..], false),
+        };
+        let plain = |w: &str| {
+            w.starts_with(['"', '`', '['])
+                || w.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        };
+        let collate = match rest {
+            [n] if plain(n) => None,
+            [n, c, coll] if plain(n) && c.eq_ignore_ascii_case("collate") && plain(coll) => {
+                Some(coll.clone())
+            }
+            _ => return None,
+        };
+        out.push(KeyColumn {
+            name: rest[0].clone(),
+            collate,
+            desc,
+        });
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// The byte ranges of the statements of `sql`, by SQLite's own rule (`sqlite3_complete`): a `;`
 /// ends a statement, except inside the body of a `CREATE TRIGGER`, which ends at `; END ;`.
 /// Each range starts at the statement's first token and ends before its `;`; comments and
@@ -687,5 +747,32 @@ mod tests {
             "CREATE TABLE IF NOT EXISTS main.\"x\"(a)"
         );
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn an_index_of_plain_columns_has_key_columns_and_one_with_an_expression_or_where_none() {
+        let cols =
+            index_key_columns(r#"CREATE INDEX "i" ON t ("a b" COLLATE nocase DESC, c ASC, [d]);"#)
+                .unwrap();
+        let got: Vec<(&str, Option<&str>, bool)> = cols
+            .iter()
+            .map(|k| (k.name.as_str(), k.collate.as_deref(), k.desc))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("\"a b\"", Some("nocase"), true),
+                ("c", None, false),
+                ("[d]", None, false)
+            ]
+        );
+        for sql in [
+            "CREATE INDEX i ON t(lower(a))",
+            "CREATE INDEX i ON t(a + 1)",
+            "CREATE INDEX i ON t(a) WHERE a > 0",
+            "CREATE INDEX i ON main.t(a)",
+        ] {
+            assert_eq!(index_key_columns(sql), None, "{sql}");
+        }
     }
 }

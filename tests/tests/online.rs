@@ -319,8 +319,9 @@ fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
         conn.execute_batch(&step.sql).unwrap();
     }
     conn.execute_batch("INSERT INTO t VALUES (3, 30)").unwrap();
-    // The shadow, its index, the log, three triggers, the registry.
-    assert_eq!(leftovers(&conn).len(), 7, "{:?}", leftovers(&conn));
+    // The shadow, its index (built after the copy: a helper table and the list of rows with a
+    // NULL key, the list of rows the drains copied), the log, three triggers, the registry.
+    assert_eq!(leftovers(&conn).len(), 9, "{:?}", leftovers(&conn));
 
     let schema = liteshift::introspect(&conn).unwrap();
     assert_eq!(
@@ -329,8 +330,8 @@ fn an_interrupted_online_rebuild_is_named_and_removed_by_the_next_plan() {
         "the shadow and the log are not the user's"
     );
     assert!(schema.triggers.is_empty(), "nor are the mirror triggers");
-    assert_eq!(schema.indexes.len(), 1, "nor the shadow's index");
-    assert_eq!(schema.leftovers.len(), 7);
+    assert_eq!(schema.indexes.len(), 1, "nor the shadow's index's helper");
+    assert_eq!(schema.leftovers.len(), 9);
 
     // Against the old schema: in sync but for the leftovers, which the plan removes.
     let planned = plan_migration(&conn, before, &Options::default()).unwrap();
@@ -607,6 +608,11 @@ fn an_interrupted_copy_is_resumed_from_its_last_chunk() {
     assert!(online.prepare.is_empty(), "{:?}", online.prepare);
     let ot = &online.tables[0];
     assert_eq!(ot.resumed.as_ref().unwrap().copied, Some(400));
+    assert_eq!(
+        ot.keyed.len(),
+        1,
+        "t_n is built in key order after the copy"
+    );
     assert_eq!(ot.resumed.as_ref().unwrap().range, Some((1, 1000)));
     assert!(ot.copy.sql.contains("BETWEEN 401 AND"), "{}", ot.copy.sql);
     assert!(
@@ -645,6 +651,57 @@ fn an_interrupted_copy_is_resumed_from_its_last_chunk() {
     let mut reference = reference;
     migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
     assert_eq!(rows_and_schema(&conn), rows_and_schema(&reference));
+}
+
+#[test]
+fn a_run_killed_while_it_fills_a_key_order_index_is_finished_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let conn = resume_db(&path);
+    let planned = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    let online = planned.plan.online.clone().unwrap();
+    let (ot, k) = (&online.tables[0], &online.tables[0].keyed[0]);
+    // The copy done, the snapshot taken and half of it filled: then the process dies (its
+    // TEMP snapshot with it).
+    interrupted_run(&conn, 1000);
+    conn.execute_batch(&k.snapshot).unwrap();
+    conn.execute_batch(&format!(
+        "BEGIN; {}; {}; COMMIT",
+        ot.drain,
+        k.fill_sql(1, 500)
+    ))
+    .unwrap();
+    drop(conn);
+    let mut conn = Connection::open(&path).unwrap();
+    conn.execute_batch(RESUME_WRITES).unwrap();
+
+    let again = plan_migration(&conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    let resumed = &again.plan.online.as_ref().unwrap().tables[0];
+    assert_eq!(resumed.resumed.as_ref().unwrap().copied, Some(1000));
+    migrate(&mut conn, RESUME_AFTER, &online_opts(None)).unwrap();
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+    let reference = resume_db(&dir.path().join("b.db"));
+    reference.execute_batch(RESUME_WRITES).unwrap();
+    let mut reference = reference;
+    migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
+    assert_eq!(rows_and_schema(&conn), rows_and_schema(&reference));
+    // Every row is in the index, read through it.
+    let through_index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM t INDEXED BY t_n WHERE n IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM t NOT INDEXED WHERE n IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(through_index, rows);
 }
 
 #[test]
@@ -758,4 +815,142 @@ fn a_plan_made_before_another_run_moved_the_copy_on_is_made_again() {
     migrate(&mut conn, RESUME_AFTER, &online_opts(None)).unwrap();
     assert!(leftovers(&conn).is_empty());
     assert_eq!(integrity(&conn), "ok");
+}
+
+/// The scattered-index table: no UNIQUE key (its indexes are built in key order after the
+/// copy), NULL keys, a DESC multi-column index; the index with another collation is built
+/// on the shadow from the start.
+const KEYED_BEFORE: &str = "
+CREATE TABLE k(id INTEGER PRIMARY KEY, n INTEGER, s TEXT, w TEXT);
+CREATE INDEX k_n ON k(n);
+CREATE INDEX k_sn ON k(s DESC, n);
+CREATE INDEX k_w ON k(w);
+CREATE INDEX k_s ON k(s COLLATE NOCASE);
+";
+/// `n` becomes TEXT: the indexes hold the converted values.
+const KEYED_AFTER: &str = "
+CREATE TABLE k(id INTEGER PRIMARY KEY, n TEXT, s TEXT, w TEXT);
+CREATE INDEX k_n ON k(n);
+CREATE INDEX k_sn ON k(s DESC, n);
+CREATE INDEX k_w ON k(w);
+CREATE INDEX k_s ON k(s COLLATE NOCASE);
+";
+
+fn keyed_database(path: &Path) -> Connection {
+    let conn = small(
+        path,
+        &format!(
+            "{KEYED_BEFORE}
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS})
+             INSERT INTO k SELECT i, CASE WHEN i % 13 = 0 THEN NULL ELSE (i * 2654435761) % 4294967291 END,
+                CASE WHEN i % 5 = 0 THEN NULL WHEN i % 2 = 0 THEN 'Ab' || (i % 31) ELSE 'aB' || (i % 31) END, 'w' || i FROM s;"
+        ),
+    );
+    conn.execute_batch("PRAGMA synchronous = NORMAL").unwrap();
+    conn
+}
+
+/// The `j`-th write: keys set, set to NULL and from NULL, rows deleted, inserted, moved.
+fn keyed_write(conn: &Connection, j: i64) {
+    let low = 1 + (j * 37) % ROWS;
+    let high = ROWS - (j * 53) % ROWS;
+    conn.execute_batch(&format!(
+        "INSERT INTO k(n, s, w) VALUES ({j} * 7919 % 1000, 'ab{j}', 'nw{j}'), (NULL, NULL, 'nn{j}');
+         UPDATE k SET n = CASE WHEN n IS NULL THEN {j} ELSE NULL END, s = 'AB' || {j} WHERE id IN ({low}, {high});
+         DELETE FROM k WHERE id IN ({low} + 1, {high} - 1);
+         UPDATE k SET id = -id WHERE id = {low} + 2;"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn indexes_built_in_key_order_after_the_copy_equal_the_blocking_rebuilds_with_writes_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("online.db"), dir.path().join("blocking.db"));
+    let mut conn = keyed_database(&a);
+    let mut blocking = keyed_database(&b);
+    let planned = plan_migration(&conn, KEYED_AFTER, &online_opts(None)).unwrap();
+    let online = planned.plan.online.as_ref().expect("k is rebuilt online");
+    let keyed: Vec<&str> = online.tables[0]
+        .keyed
+        .iter()
+        .map(|k| k.index.as_str())
+        .collect();
+    assert_eq!(keyed, ["k_n", "k_sn", "k_w"], "k_s has another collation");
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (p, s) = (a.clone(), stop.clone());
+    let writer = std::thread::spawn(move || {
+        let w = Connection::open(p).unwrap();
+        w.busy_timeout(Duration::from_secs(10)).unwrap();
+        let mut j = 0i64;
+        while !s.load(std::sync::atomic::Ordering::Relaxed) || j < 20 {
+            keyed_write(&w, j);
+            j += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        j
+    });
+    let opts = Options {
+        online: Some(OnlineOptions {
+            chunk_time: Duration::from_millis(3),
+            pause: Duration::from_millis(1),
+            first_chunk_rows: 1000,
+        }),
+        ..Options::default()
+    };
+    migrate(&mut conn, KEYED_AFTER, &opts).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let writes = writer.join().unwrap();
+
+    for j in 0..writes {
+        keyed_write(&blocking, j);
+    }
+    migrate(&mut blocking, KEYED_AFTER, &Options::default()).unwrap();
+    let rows = |c: &Connection, index: &str| -> Vec<String> {
+        let mut st = c
+            .prepare(&format!(
+                "SELECT id, quote(n), quote(s), w FROM k INDEXED BY {index} ORDER BY s DESC, n, id"
+            ))
+            .unwrap();
+        st.query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    for index in ["k_n", "k_sn", "k_w", "k_s"] {
+        assert_eq!(rows(&conn, index), rows(&blocking, index), "{index}");
+    }
+    let nulls = |c: &Connection| -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM k INDEXED BY k_n WHERE n IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(nulls(&conn) > 0);
+    assert_eq!(
+        nulls(&conn),
+        nulls(&blocking),
+        "rows with a NULL key are in the index"
+    );
+    assert_eq!(catalog(&conn), catalog(&blocking));
+    assert_eq!(table_rows(&conn), table_rows(&blocking));
+    assert_eq!(integrity(&conn), "ok");
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    let temp: i64 = conn
+        .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(temp, 0, "the sorted snapshot is removed");
+    let again = plan_migration(&conn, KEYED_AFTER, &Options::default()).unwrap();
+    assert!(again.plan.is_empty(), "{:?}", again.plan.steps);
 }

@@ -3,11 +3,12 @@
 //! for a few milliseconds, then the swap — the plan's steps, run by `apply_once` as one
 //! verified transaction like any plan.
 //!
-//! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, and
-//! after a failure the removal of its own objects) or a read; between chunks it holds no lock.
-//! A failure at any point leaves the old tables with all their rows: the objects it created
-//! (or continued) are removed before it returns, or (a crash) continued or removed by the
-//! next plan, which finds them in the registry. Foreign-key enforcement is off on this connection only, for the whole run.
+//! Architecture invariant: every statement it runs is the plan's (prepare, chunk, drain, an
+//! index's snapshot and fill, and after a failure the removal of its own objects) or a read;
+//! between chunks it holds no lock. A failure at any point leaves the old tables with all
+//! their rows: the objects it created (or continued) are removed before it returns, or (a
+//! crash) continued or removed by the next plan, which finds them in the registry.
+//! Foreign-key enforcement is off on this connection only, for the whole run.
 //! Each chunk records in the registry, in its own transaction, the last rowid it copied: a
 //! plan made after a crash continues from there (see [`crate::plan::OnlineTable::resumed`]),
 //! once the prepare transaction has checked that what it continues is as the plan found it.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::model::CopyProgress;
-use crate::plan::{abandon_sql, free_sql, Online, OnlineTable, Step};
+use crate::plan::{abandon_sql, free_sql, KeyedIndex, Online, OnlineTable, Step};
 
 /// How an online rebuild shares the write lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +113,10 @@ fn run_online(
             &prepared,
             (number, total),
             opts,
-        )
+        )?;
+        ot.keyed
+            .iter()
+            .try_for_each(|k| fill_index(host, plan, ot, k, &prepared, number, opts))
     });
     if let Err(e) = copied {
         abandon(host, online);
@@ -285,7 +289,8 @@ fn copy_table(
         let mut after = first - 1;
         while after < last {
             let chunk_started = now();
-            let (hi, rows) = copy_chunk(host, ot, after, last, rows_per_chunk, prepared)
+            let copy = |lo, hi| ot.chunk_sql(lo, hi);
+            let (hi, rows) = copy_chunk(host, ot, after, last, rows_per_chunk, prepared, &copy)
                 .map_err(|e| chunk_error(host, plan, ot, number, e))?;
             copied += rows;
             after = hi;
@@ -319,6 +324,44 @@ fn copy_table(
     Ok(())
 }
 
+/// `k` built in key order after `ot`'s copy: its keys sorted into a temp table (outside the
+/// write lock), then its helper filled in ranges of that, each range a chunk like the copy's
+/// (the log drained first); the temp table removed after.
+fn fill_index(
+    host: &dyn Host,
+    plan: &Plan,
+    ot: &OnlineTable,
+    k: &KeyedIndex,
+    prepared: &Prepared,
+    number: usize,
+    opts: &ApplyOptions,
+) -> Result<()> {
+    let failed = |e| step_error(host, number - 1, &ot.copy.reason, e);
+    host.execute_script(&k.snapshot).map_err(failed)?;
+    let filled = (|| {
+        let sorted = crate::sqltext::quote_ident(&k.sorted);
+        let last = query_value(host, &format!("SELECT max(rowid) FROM temp.{sorted}"))?.int();
+        let mut rows = opts.online.first_chunk_rows.max(1);
+        let (mut after, last) = (0, last.unwrap_or(0));
+        let fill = |lo, hi| k.fill_sql(lo, hi);
+        while after < last {
+            let started = now();
+            (after, _) = copy_chunk(host, ot, after, last, rows, prepared, &fill)
+                .map_err(|e| chunk_error(host, plan, ot, number, e))?;
+            if let Some(s) = started {
+                let took = s.elapsed();
+                rows = adapt(rows, took, opts.online.chunk_time);
+                if after < last {
+                    std::thread::sleep(opts.online.pause.min(took));
+                }
+            }
+        }
+        Ok(())
+    })();
+    let _ = host.execute(&k.drop_sorted);
+    filled
+}
+
 /// The next chunk's size: scaled toward `goal` from the last one's time (at most 8 times
 /// larger, quickly past the first small chunks, or half as large).
 fn adapt(rows: u64, took: Duration, goal: Duration) -> u64 {
@@ -341,8 +384,8 @@ impl From<HostError> for ChunkError {
     }
 }
 
-/// One chunk, in its own transaction: the log drained, then the rows after `after` (at
-/// most `rows` of them, up to `last`) copied. Returns the chunk's last rowid and the rows
+/// One chunk, in its own transaction: the log drained, then `body` run on the range after
+/// `after` (at most `rows` rowids, up to `last`): the copy's rows, or an index's fill. Returns the chunk's last rowid and the rows
 /// copied. A UNIQUE conflict that may be with a row `REPLACE` deleted unlogged is retried
 /// once without such rows.
 fn copy_chunk(
@@ -352,6 +395,7 @@ fn copy_chunk(
     last: i64,
     rows: u64,
     prepared: &Prepared,
+    body: &dyn Fn(i64, i64) -> String,
 ) -> std::result::Result<(i64, u64), ChunkError> {
     host.execute(BEGIN)?;
     let ran = (|| -> std::result::Result<(i64, u64), ChunkError> {
@@ -366,7 +410,7 @@ fn copy_chunk(
             host.execute("SAVEPOINT liteshift_chunk")?;
             let done = host
                 .execute_script(&ot.drain)
-                .and_then(|_| host.execute_script(&ot.chunk_sql(after + 1, hi)))
+                .and_then(|_| host.execute_script(&body(after + 1, hi)))
                 .and_then(|_| query_value(host, "SELECT changes()"));
             match done {
                 Ok(n) => {

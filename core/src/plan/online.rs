@@ -23,6 +23,7 @@
 
 use serde::Serialize;
 
+use super::keyed::KeyedIndex;
 use super::rebuild::{copied_columns_named, rowid_name, shadow_name};
 use super::*;
 use crate::diff::TableAlter;
@@ -76,6 +77,10 @@ pub struct OnlineTable {
     /// copy from the start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed: Option<CopyProgress>,
+    /// Its indexes built in key order after the copy (see [`super::keyed`]); the others are
+    /// on the shadow from the start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keyed: Vec<KeyedIndex>,
     /// `INSERT INTO shadow (…) SELECT … FROM table`, to which a chunk adds its range.
     #[serde(skip)]
     insert: String,
@@ -106,6 +111,17 @@ impl OnlineTable {
             rk = self.source_key,
             t = q(&self.table),
         )
+    }
+    /// `k` built in key order: the drain keeps its helper up to date.
+    pub(super) fn add_keyed(&mut self, k: KeyedIndex) {
+        let tail = format!(";\nDELETE FROM {}", q(&self.log));
+        let body = self.drain.strip_suffix(&tail).unwrap_or(&self.drain);
+        self.drain = format!(
+            "{};\n{body};\n{}{tail}",
+            k.drain_before(&self.log),
+            k.drain_after(&self.log)
+        );
+        self.keyed.push(k);
     }
     /// The triggers and the log: removed by the swap (or after a failure).
     fn teardown(&self) -> Vec<String> {
@@ -286,6 +302,7 @@ pub(super) fn online_table(
         health: checks::health_check(&c.name, caps),
         old,
         resumed: None,
+        keyed: Vec::new(),
         insert,
     };
     let copy_sql = ot.chunk_sql(i64::MIN, i64::MAX);
@@ -630,6 +647,7 @@ pub fn abandon_sql(tables: &[OnlineTable]) -> String {
     let mut sql: Vec<String> = Vec::new();
     for ot in tables {
         sql.extend(ot.teardown());
+        sql.extend(ot.keyed.iter().flat_map(KeyedIndex::teardown));
         sql.push(format!("DROP TABLE IF EXISTS {}", q(&ot.shadow)));
     }
     sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
