@@ -501,7 +501,7 @@ pub fn plan(
             Strategy::Native(native) => native.iter().any(|x| x.rewrites_rows),
             Strategy::Rebuild(_) => !c.is_virtual(),
         };
-        let online = match (&s, policy.online) {
+        let online = match (&s, cfg!(feature = "online") && policy.online) {
             (Strategy::Rebuild(_), true) => match online::not_online(a, c, t, &checks) {
                 None => Some(online::online_table(
                     a,
@@ -610,7 +610,8 @@ pub fn plan(
 
     // The indexes of a table rebuilt online: built on the shadow during the copy where the
     // schema can be edited, else in the swap (holding the write lock while they read it).
-    for st in steps.iter_mut() {
+    // (None without the `online` feature: that code is then left out of the build.)
+    for st in steps.iter_mut().filter(|_| cfg!(feature = "online")) {
         let Cost::Scan(size) = &st.cost else { continue };
         let Some(n) = online_tables.iter().position(|o| o.table == size.table) else {
             continue;
@@ -649,7 +650,7 @@ pub fn plan(
         }
     }
     let cleanup = online::cleanup_steps(&current.leftovers);
-    let online = if online_tables.is_empty() {
+    let online = if !cfg!(feature = "online") || online_tables.is_empty() {
         steps.splice(0..0, cleanup);
         None
     } else {

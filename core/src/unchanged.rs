@@ -23,7 +23,7 @@
 //! plans a step.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::declared::{self, Declared};
 use crate::host::{Host, Value, ValueRef};
@@ -265,7 +265,7 @@ fn dequote(token: &[u8]) -> Cow<'_, str> {
 /// statements space, comments and `;`. Every answer in doubt is `false`.
 fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
     let mut used = vec![false; stored.len()];
-    let mut by_name: Option<HashMap<&[u8], usize>> = None;
+    let mut by_name: Option<BTreeMap<&str, usize>> = None;
     let (mut rest, mut next, mut matched) = (schema_sql, 0, 0);
     loop {
         let Some(r) = skip_space(rest) else {
@@ -293,6 +293,7 @@ fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
         } else {
             let names = by_name.get_or_insert_with(|| names_of(stored));
             name_token(at_name)
+                .and_then(|n| std::str::from_utf8(n).ok())
                 .and_then(|n| names.get(n).copied())
                 .filter(|&i| fits(i))
         };
@@ -311,16 +312,17 @@ fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
     }
 }
 
-/// The stored texts by the name token that follows their `CREATE` keywords.
-fn names_of<'a>(stored: &[&'a [u8]]) -> HashMap<&'a [u8], usize> {
-    stored
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let (_, at_name) = stored_prefix(s)?;
-            Some((name_token(at_name)?, i))
-        })
-        .collect()
+/// The stored texts by the name token that follows their `CREATE` keywords (a name that is
+/// not UTF-8 is not found, and its statement compares as different).
+fn names_of<'a>(stored: &[&'a [u8]]) -> BTreeMap<&'a str, usize> {
+    let mut names = BTreeMap::new();
+    for (i, s) in stored.iter().enumerate() {
+        let name = stored_prefix(s).and_then(|(_, at_name)| name_token(at_name));
+        if let Some(name) = name.and_then(|n| std::str::from_utf8(n).ok()) {
+            names.insert(name, i);
+        }
+    }
+    names
 }
 
 /// SQLite's white space.

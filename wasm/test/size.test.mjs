@@ -26,9 +26,9 @@ const n = (x) => x.toLocaleString('en');
 
 const BUDGETS = [
   // [file, budget in bytes gzipped, what it is, its goal (issue 24)]
-  ['liteshift_wasm_bg.wasm', 225_000, 'the default entry (no SQLite inside)', (size) =>
+  ['liteshift_wasm_bg.wasm', 229_000, 'the default entry (no SQLite inside)', (size) =>
     `goal 150,000 (${size <= 150_000 ? 'met' : `${n(size - 150_000)} to go`}); first shipped at 163,686, 234,899 before the 2026-12-07 size work (issue 24)`],
-  ['liteshift_bytes_bg.wasm', 544_000, 'liteshift/bytes and the Workers entry (its own SQLite)', (size) => {
+  ['liteshift_bytes_bg.wasm', 548_000, 'liteshift/bytes and the Workers entry (its own SQLite)', (size) => {
     if (!existsSync(SQLJS)) return `goal 1.4x sql.js's sql-wasm.wasm (not measured: ${SQLJS} is missing)`;
     const sqljs = gz(SQLJS);
     const goal = Math.floor(1.4 * sqljs);
