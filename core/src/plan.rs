@@ -124,6 +124,27 @@ pub struct Step {
     /// What it costs in the size of the data: O(1), or the rows of a table it rewrites,
     /// reads or frees (with estimates when the plan was made from a database).
     pub cost: Cost,
+    /// What it is, for the planner's later passes, which never read a step's SQL to tell.
+    #[serde(skip)]
+    pub kind: StepKind,
+}
+
+/// What a step is, where a later pass of the planner must know (see [`Step::kind`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StepKind {
+    #[default]
+    Other,
+    /// A rebuild's `CREATE TABLE` of the new table.
+    RebuildCreate,
+    /// A rebuild's copy of the rows into the new table.
+    RebuildCopy,
+    /// A rebuild's `DROP TABLE` of the old table.
+    DropOldTable,
+    /// `CREATE INDEX` of the target's index with this name key.
+    CreateIndex(String),
+    /// `ALTER TABLE … DROP COLUMN` (which re-quotes the double-quoted literals of every object
+    /// in the database).
+    DropColumn,
 }
 
 /// What a step costs, in the size of the database's data. Tables are named as they are
@@ -326,6 +347,7 @@ fn step(sql: String, reason: String) -> Step {
         destructive: false,
         rewrites_rows: false,
         cost: Cost::Constant,
+        kind: StepKind::Other,
     }
 }
 
@@ -533,10 +555,16 @@ pub fn plan(
                     let all = rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
                     // The old table renamed away rather than dropped, where it can be.
                     let away = online::old_away(&ot, current);
-                    let swap = all.into_iter().skip(2).map(|st| match &away {
-                        Some(away) if st.sql.starts_with("DROP TABLE") => away.clone(),
-                        _ => st,
-                    });
+                    // The shadow was created and filled before: the swap has neither.
+                    let swap = all
+                        .into_iter()
+                        .filter(|st| {
+                            !matches!(st.kind, StepKind::RebuildCreate | StepKind::RebuildCopy)
+                        })
+                        .map(|st| match &away {
+                            Some(away) if st.kind == StepKind::DropOldTable => away.clone(),
+                            _ => st,
+                        });
                     let swap = swap.chain(online::declared_text(t, caps)).collect();
                     let mut ot = ot;
                     if away.is_none() {
@@ -581,6 +609,7 @@ pub fn plan(
                 destructive: true,
                 rewrites_rows: false,
                 cost: Cost::Free(TableSize::of(t.name.clone())),
+                kind: StepKind::Other,
             },
         ));
     }
@@ -616,10 +645,10 @@ pub fn plan(
         let Some(n) = online_tables.iter().position(|o| o.table == size.table) else {
             continue;
         };
-        if !st.sql.starts_with("CREATE") {
+        let StepKind::CreateIndex(key) = &st.kind else {
             continue;
-        }
-        let Some(index) = target.indexes.values().find(|i| i.sql == st.sql) else {
+        };
+        let Some(index) = target.indexes.get(key) else {
             continue;
         };
         let table = target

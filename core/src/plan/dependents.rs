@@ -27,7 +27,7 @@ pub(super) struct Dependents {
 /// double-quoted literals of every object in the database).
 pub(super) fn drops_columns_natively(strategies: &[Strategy]) -> bool {
     strategies.iter().any(
-        |s| matches!(s, Strategy::Native(st) if st.iter().any(|x| x.sql.contains(" DROP COLUMN "))),
+        |s| matches!(s, Strategy::Native(st) if st.iter().any(|x| x.kind == StepKind::DropColumn)),
     )
 }
 
@@ -190,6 +190,7 @@ impl Dependents {
             // planner maps it to the table's name before the migration).
             steps.push(Step {
                 cost: Cost::Scan(TableSize::of(i.table.clone())),
+                kind: StepKind::CreateIndex(i.name.to_ascii_lowercase()),
                 ..step(i.sql.clone(), format!("create index {}", i.name))
             });
         }

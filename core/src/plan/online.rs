@@ -341,6 +341,7 @@ pub(super) fn swap_steps(tables: &[OnlineTable]) -> Vec<Step> {
             destructive: false,
             rewrites_rows: false,
             cost: Cost::Constant,
+            kind: StepKind::Other,
         });
     }
     out

@@ -121,10 +121,13 @@ pub(super) fn rebuild_steps(
         Swap::OldAway => {
             let old = away_name(t, current, target);
             out.push(rename_away_step(t, src_name, &old, &why));
-            out.push(step(
-                t.sql.clone(),
-                format!("rebuild {}: create the new table", t.name),
-            ));
+            out.push(Step {
+                kind: StepKind::RebuildCreate,
+                ..step(
+                    t.sql.clone(),
+                    format!("rebuild {}: create the new table", t.name),
+                )
+            });
             out.extend((!cols.is_empty()).then(|| copy(&t.name, &old)));
             out.extend(sequence_step(c, t, &t.name, &old));
             out.push(drop_old_step(t, &old, cols.is_empty()));
@@ -138,20 +141,26 @@ pub(super) fn rebuild_steps(
                     t.name
                 ),
             ));
-            out.push(step(
-                t.sql.clone(),
-                format!("rebuild {}: create the new table", t.name),
-            ));
+            out.push(Step {
+                kind: StepKind::RebuildCreate,
+                ..step(
+                    t.sql.clone(),
+                    format!("rebuild {}: create the new table", t.name),
+                )
+            });
             out.extend((!cols.is_empty()).then(|| copy(&t.name, &old)));
             out.extend(sequence_step(c, t, &t.name, &old));
         }
         Swap::NewIn => {
             let tmp = shadow_name(t, current, target);
             let create = rename_create(&t.sql, &tmp).unwrap_or_else(|| t.sql.clone());
-            out.push(step(
-                create,
-                format!("rebuild {} ({why}): create the new table", t.name),
-            ));
+            out.push(Step {
+                kind: StepKind::RebuildCreate,
+                ..step(
+                    create,
+                    format!("rebuild {} ({why}): create the new table", t.name),
+                )
+            });
             out.extend((!cols.is_empty()).then(|| copy(&tmp, src_name)));
             out.extend(sequence_step(c, t, &tmp, src_name));
             out.push(drop_old_step(t, src_name, cols.is_empty()));
@@ -211,6 +220,7 @@ fn drop_old_step(t: &Table, old: &str, nothing_copied: bool) -> Step {
         destructive: nothing_copied,
         rewrites_rows: false,
         cost: Cost::Free(TableSize::of(old)),
+        kind: StepKind::DropOldTable,
     }
 }
 
@@ -261,6 +271,7 @@ fn recreate_virtual(t: &Table, why: &str) -> Vec<Step> {
             destructive: true,
             rewrites_rows: false,
             cost: Cost::Free(TableSize::of(t.name.clone())),
+            kind: StepKind::Other,
         },
         step(t.sql.clone(), format!("create virtual table {}", t.name)),
     ]
@@ -389,5 +400,6 @@ fn copy_step(
         destructive: !lost.is_empty() || !became_generated.is_empty(),
         rewrites_rows: true,
         cost: Cost::Constant,
+        kind: StepKind::RebuildCopy,
     }
 }

@@ -110,6 +110,7 @@ fn values_update(a: &TableAlter, t: &Table) -> Option<Step> {
         destructive: false,
         rewrites_rows: true,
         cost: Cost::Constant,
+        kind: StepKind::Other,
     })
 }
 
@@ -259,6 +260,7 @@ impl Alter<'_> {
                     destructive: true,
                     rewrites_rows: true,
                     cost: Cost::Constant,
+                    kind: StepKind::DropColumn,
                 });
             } else {
                 why.push(format!("drop column {col}: {}", blockers.join(", ")));
