@@ -445,7 +445,7 @@ pub enum LiteshiftError {
 
 impl From<Error> for LiteshiftError {
     fn from(e: Error) -> Self {
-        let detail = e.to_string();
+        let detail = e.message(liteshift::FrontEnd::KotlinSwift);
         match e {
             Error::Schema {
                 source_name,

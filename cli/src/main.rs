@@ -303,6 +303,7 @@ enum Format {
 impl Planning {
     fn options(&self, schema: &Path) -> anyhow::Result<Options> {
         let mut o = Options {
+            front_end: liteshift::FrontEnd::Cli,
             exact_column_order: self.exact_column_order,
             deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
             source_name: schema.display().to_string(),
@@ -735,8 +736,20 @@ fn main() -> ExitCode {
                 .downcast_ref::<Error>()
                 .map(Error::is_refusal)
                 .unwrap_or(false);
-            eprintln!("liteshift: {e:#}");
+            eprintln!("liteshift: {}", cli_message(&e));
             ExitCode::from(if refusal { 1 } else { 2 })
         }
     }
+}
+
+/// `e` as `{e:#}` prints it (each cause after a `: `), liteshift's own errors in the CLI's
+/// words (a refusal names `--allow-data-loss`, `--value`).
+fn cli_message(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|cause| match cause.downcast_ref::<Error>() {
+            Some(e) => e.message(liteshift::FrontEnd::Cli),
+            None => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }

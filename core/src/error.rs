@@ -125,33 +125,91 @@ pub enum Refusal {
     Violations { violations: Vec<Violation> },
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// Who reads a message: a refusal's last sentence says what to do in the options of the
+/// caller's own language (each front end sets its own in [`crate::Options::front_end`], and
+/// formats errors with [`Error::message`]). `Display` is the Rust API's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FrontEnd {
+    #[default]
+    Rust,
+    /// The `liteshift` binary.
+    Cli,
+    Python,
+    /// The npm package.
+    JavaScript,
+    /// The UniFFI bindings (the same option names in both languages).
+    KotlinSwift,
+}
+
+impl FrontEnd {
+    /// How this front end's caller allows steps that lose data.
+    fn allow_data_loss(self) -> &'static str {
+        match self {
+            FrontEnd::Rust => "`allow_data_loss: true` in `Options`",
+            FrontEnd::Cli => "--allow-data-loss",
+            FrontEnd::Python => "`allow_data_loss=True`",
+            FrontEnd::JavaScript => "`allowDataLoss: true` in the options",
+            FrontEnd::KotlinSwift => "`allowDataLoss = true` in the options",
+        }
+    }
+
+    /// How this front end's caller declares the value existing rows take.
+    fn declare_value(self) -> &'static str {
+        match self {
+            FrontEnd::Rust => "`Hints::add_value(\"TABLE.COLUMN=EXPR\")` in `Options::hints`",
+            FrontEnd::Cli => "--value TABLE.COLUMN=EXPR",
+            FrontEnd::Python => "`values={\"TABLE.COLUMN\": \"EXPR\"}`",
+            FrontEnd::JavaScript => "`values: { \"TABLE.COLUMN\": \"EXPR\" }` in the options",
+            FrontEnd::KotlinSwift => "`values` in the options (\"TABLE.COLUMN\" to \"EXPR\")",
+        }
+    }
+}
+
+impl Refusal {
+    /// The refusal, its remedy spelled for `front`.
+    pub fn message(&self, front: FrontEnd) -> String {
         match self {
             Refusal::DataLoss { steps } => {
-                writeln!(
-                    f,
-                    "refused: the migration would lose data in {} step(s); nothing was changed:",
+                let mut m = format!(
+                    "refused: the migration would lose data in {} step(s); nothing was changed:\n",
                     steps.len()
-                )?;
+                );
                 for s in steps {
-                    writeln!(f, "  - {s}")?;
+                    m.push_str(&format!("  - {s}\n"));
                 }
-                write!(
-                    f,
-                    "allow it with --allow-data-loss (the allow_data_loss option in Rust and Python, allowDataLoss in JavaScript and Kotlin), or declare a rename if this is a rename"
-                )
+                m.push_str(&format!(
+                    "allow it with {}, or declare a rename if this is a rename",
+                    front.allow_data_loss()
+                ));
+                m
             }
             Refusal::Violations { violations } => {
-                writeln!(
-                    f,
-                    "refused: existing rows violate the declared schema; nothing was changed:"
-                )?;
+                let mut m = String::from(
+                    "refused: existing rows violate the declared schema; nothing was changed:\n",
+                );
                 for v in violations {
-                    writeln!(f, "  - {v}")?;
+                    m.push_str(&format!("  - {v}\n"));
                 }
-                write!(f, "fix or delete those rows, change the declared schema, or declare the value existing rows take (--value TABLE.COLUMN=EXPR, or `-- liteshift:value TABLE.COLUMN = EXPR` in the schema)")
+                m.push_str(&format!("fix or delete those rows, change the declared schema, or declare the value existing rows take ({}, or `-- liteshift:value TABLE.COLUMN = EXPR` in the schema)", front.declare_value()));
+                m
             }
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(FrontEnd::Rust))
+    }
+}
+
+impl Error {
+    /// The message for `front`'s caller: a refusal says what to do in its own options; every
+    /// other error reads the same everywhere.
+    pub fn message(&self, front: FrontEnd) -> String {
+        match self {
+            Error::Refused(r) => r.message(front),
+            other => other.to_string(),
         }
     }
 }
@@ -188,3 +246,30 @@ impl std::fmt::Display for Violation {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, FrontEnd, Refusal};
+
+    #[test]
+    fn a_refusal_says_what_to_do_in_each_front_ends_words() {
+        let loss = Error::Refused(Refusal::DataLoss {
+            steps: vec!["drop column t.a (its values are lost)".into()],
+        });
+        let says = |front| loss.message(front);
+        assert!(says(FrontEnd::Cli).contains("allow it with --allow-data-loss,"));
+        assert!(says(FrontEnd::Python).contains("`allow_data_loss=True`"));
+        assert!(says(FrontEnd::JavaScript).contains("`allowDataLoss: true` in the options"));
+        assert!(says(FrontEnd::KotlinSwift).contains("`allowDataLoss = true` in the options"));
+        assert_eq!(loss.to_string(), says(FrontEnd::Rust));
+        assert!(!loss.to_string().contains("--"), "{loss}");
+        let rows = Error::Refused(Refusal::Violations { violations: vec![] });
+        assert!(rows
+            .message(FrontEnd::Cli)
+            .contains("--value TABLE.COLUMN=EXPR"));
+        assert!(!rows.message(FrontEnd::JavaScript).contains("--value"));
+        // Everything else reads the same everywhere.
+        let other = Error::InvalidOption("x".into());
+        assert_eq!(other.message(FrontEnd::Cli), other.to_string());
+    }
+}

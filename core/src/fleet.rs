@@ -52,15 +52,12 @@ impl Outcome {
         }
     }
 
-    fn of_error(e: Error) -> Outcome {
+    fn of_error(e: Error, opts: &Options) -> Outcome {
+        let message = e.message(opts.front_end);
         if e.is_refusal() {
-            Outcome::Refused {
-                message: e.to_string(),
-            }
+            Outcome::Refused { message }
         } else {
-            Outcome::Failed {
-                message: e.to_string(),
-            }
+            Outcome::Failed { message }
         }
     }
 }
@@ -180,7 +177,7 @@ pub fn run_opening(
 fn one(path: &Path, declared: &Declared, opts: &Options, mode: Mode, open: &Opener<'_>) -> Outcome {
     let mut conn = match open(path, mode) {
         Ok(c) => c,
-        Err(e) => return Outcome::of_error(e),
+        Err(e) => return Outcome::of_error(e, opts),
     };
     match mode {
         Mode::Apply => match crate::migrate_declared(&mut *conn, declared, opts, &mut |_| {}) {
@@ -188,14 +185,14 @@ fn one(path: &Path, declared: &Declared, opts: &Options, mode: Mode, open: &Open
             Ok(r) => Outcome::Migrated {
                 steps: r.steps_applied,
             },
-            Err(e) => Outcome::of_error(e),
+            Err(e) => Outcome::of_error(e, opts),
         },
         Mode::Check => match crate::plan_loaded(&*conn, declared, opts) {
             Ok(p) if p.plan.steps.is_empty() => Outcome::InSync,
             Ok(p) => Outcome::Differs {
                 steps: p.plan.steps.len(),
             },
-            Err(e) => Outcome::of_error(e),
+            Err(e) => Outcome::of_error(e, opts),
         },
     }
 }

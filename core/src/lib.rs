@@ -59,7 +59,7 @@ pub use apply::{apply, ApplyOptions, Progress, ProgressObserver, Report};
 pub use declared::{load_catalog, load_declared};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
-pub use error::{Error, Refusal, Result, Violation};
+pub use error::{Error, FrontEnd, Refusal, Result, Violation};
 pub use host::{Host, HostError, Rows, Value, ValueRef};
 pub use introspect::{host_version, introspect};
 pub use model::Schema;
@@ -72,6 +72,9 @@ pub use version::SqliteVersion;
 pub struct Options {
     /// Allow steps that lose data (drop table, drop column).
     pub allow_data_loss: bool,
+    /// Whose caller reads the messages liteshift writes itself (a fleet's outcomes): a
+    /// refusal says what to do in that front end's options (see [`Error::message`]).
+    pub front_end: FrontEnd,
     /// Column order is significant: a reorder plans a rebuild.
     pub exact_column_order: bool,
     /// Rename hints (added to those the schema's annotations carry).
@@ -134,6 +137,7 @@ impl Default for Options {
             ignore: Vec::new(),
             keep_undeclared: false,
             foreign_keys_enforced: false,
+            front_end: FrontEnd::Rust,
         }
     }
 }

@@ -478,7 +478,10 @@ fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         | Error::NoTransaction => "LiteshiftError",
     };
     let class = py.import("liteshift.errors")?.getattr(class)?;
-    Ok(PyErr::from_value(class.call1((e.to_string(), details))?))
+    Ok(PyErr::from_value(class.call1((
+        e.message(liteshift::FrontEnd::Python),
+        details,
+    ))?))
 }
 
 // ---------------------------------------------------------------------------------------------

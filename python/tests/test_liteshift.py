@@ -129,7 +129,8 @@ def test_refusals_leave_the_database_identical():
         liteshift.migrate(conn, dropped)
     assert e.value.code == "data_loss_refused"
     assert any("drop table users" in s for s in e.value.steps)
-    assert "allow_data_loss" in str(e.value)
+    assert "allow_data_loss=True" in str(e.value)
+    assert "--allow-data-loss" not in str(e.value)
     assert isinstance(e.value, liteshift.Refused)
     assert dump(conn) == before
 

@@ -228,7 +228,7 @@ impl From<&Error> for JsErrorValue {
     fn from(e: &Error) -> Self {
         let mut v = JsErrorValue {
             code: e.code().into(),
-            message: e.to_string(),
+            message: e.message(liteshift::FrontEnd::JavaScript),
             line: None,
             column: None,
             violations: None,
