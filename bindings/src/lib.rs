@@ -260,9 +260,9 @@ pub struct Cost {
     pub bytes: Option<u64>,
 }
 
-impl From<&liteshift::plan::Cost> for Cost {
-    fn from(c: &liteshift::plan::Cost) -> Self {
-        use liteshift::plan::Cost as C;
+impl From<&liteshift::Cost> for Cost {
+    fn from(c: &liteshift::Cost) -> Self {
+        use liteshift::Cost as C;
         let (kind, size) = match c {
             C::Constant => (CostKind::Constant, None),
             C::Rewrite(s) => (CostKind::Rewrite, Some(s)),

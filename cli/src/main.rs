@@ -707,7 +707,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect { db } => {
             let conn = dqlite::open(&db, false)?;
             let schema = liteshift::introspect(&*conn).map_err(|e| match e {
-                Error::Sqlite(se) => liteshift::apply::database_error(&*conn, se),
+                Error::Sqlite(se) => liteshift::database_error(&*conn, se),
                 other => other,
             })?;
             print!("{}", liteshift::schema_sql(&schema));

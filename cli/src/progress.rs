@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use liteshift::plan::Cost;
+use liteshift::Cost;
 use liteshift::{Progress, ProgressObserver};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,7 +56,7 @@ fn bar() -> ProgressObserver {
                             )
                             .expect("template")
                             .with_key("rows_per_sec", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                                let _ = write!(w, "{}", liteshift::cost::thousands(s.per_sec() as u64));
+                                let _ = write!(w, "{}", liteshift::thousands(s.per_sec() as u64));
                             })
                             .progress_chars("=> "),
                         );
@@ -93,7 +93,7 @@ fn bar() -> ProgressObserver {
                             "step {}/{total}: {} — {} rows in {secs:.1} s",
                             done.number,
                             done.step.reason,
-                            liteshift::cost::thousands(done.rows_changed)
+                            liteshift::thousands(done.rows_changed)
                         ));
                     }
                 }
@@ -186,7 +186,7 @@ impl Fleet {
             .with_key(
                 "per_sec_int",
                 |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{}", liteshift::cost::thousands(s.per_sec() as u64));
+                    let _ = write!(w, "{}", liteshift::thousands(s.per_sec() as u64));
                 },
             )
             .progress_chars("=> "),

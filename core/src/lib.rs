@@ -54,16 +54,19 @@ pub mod version;
 
 use std::time::Duration;
 
-pub use apply::{apply, ApplyOptions, Progress, ProgressObserver, Report};
+pub use apply::{apply, database_error, ApplyOptions, Progress, ProgressObserver, Report};
+pub use cost::thousands;
 #[cfg(feature = "rusqlite")]
 pub use declared::{load_catalog, load_declared};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
 pub use error::{Error, FrontEnd, Refusal, Result, Violation};
-pub use host::{Host, HostError, Rows, Value, ValueRef};
+pub use host::{
+    execute_statements, in_transaction_by_begin, Host, HostError, Rows, Value, ValueRef,
+};
 pub use introspect::{host_version, introspect};
 pub use model::Schema;
-pub use plan::{plan, Capabilities, Plan, Policy, Step};
+pub use plan::{plan, Capabilities, Cost, FkCheck, HealthCheck, Plan, Policy, Step};
 pub use render::{render_script, render_sql, render_summary, Wrapping};
 pub use version::SqliteVersion;
 

@@ -132,7 +132,7 @@ impl Host for PyHost {
 
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {
         if !self.scratch {
-            return liteshift::host::execute_statements(self, sql);
+            return liteshift::execute_statements(self, sql);
         }
         Python::attach(|py| {
             self.conn
@@ -371,8 +371,8 @@ fn progress_dict<'py>(
     Ok(d)
 }
 
-fn cost_dict<'py>(py: Python<'py>, c: &liteshift::plan::Cost) -> PyResult<Bound<'py, PyDict>> {
-    use liteshift::plan::Cost;
+fn cost_dict<'py>(py: Python<'py>, c: &liteshift::Cost) -> PyResult<Bound<'py, PyDict>> {
+    use liteshift::Cost;
     let d = PyDict::new(py);
     let (kind, size) = match c {
         Cost::Constant => ("constant", None),

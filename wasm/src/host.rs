@@ -219,7 +219,7 @@ impl Host for JsAdapter {
 
     fn in_transaction(&self) -> Result<bool, HostError> {
         if !self.says_in_transaction {
-            return liteshift::host::in_transaction_by_begin(self);
+            return liteshift::in_transaction_by_begin(self);
         }
         Ok(self.js.in_transaction().map_err(host_error)?.is_truthy())
     }
@@ -234,7 +234,7 @@ impl Host for JsAdapter {
 
     fn execute_script(&self, sql: &str) -> Result<(), HostError> {
         if !self.has_script {
-            return liteshift::host::execute_statements(self, sql);
+            return liteshift::execute_statements(self, sql);
         }
         self.js.exec_script(sql).map_err(host_error)
     }

@@ -114,7 +114,7 @@ pub struct JsStep {
     pub rewrites_rows: bool,
     pub reason: String,
     /// `{ kind: "constant" }`, or `{ kind: "rewrite" | "scan" | "free", table, rows?, bytes? }`.
-    pub cost: liteshift::plan::Cost,
+    pub cost: liteshift::Cost,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -138,10 +138,10 @@ pub struct JsPlan {
     pub checks: Vec<JsCheck>,
     /// `{ table, sql }`: `PRAGMA quick_check` of each table whose rows are rewritten; each must
     /// return the single row `ok` before any step runs.
-    pub health_checks: Vec<liteshift::plan::HealthCheck>,
+    pub health_checks: Vec<liteshift::HealthCheck>,
     /// `[{ before, after }]`: the tables whose `PRAGMA foreign_key_check` runs before and
     /// after the steps (`null`: the whole database).
-    pub fk_checks: Option<Vec<liteshift::plan::FkCheck>>,
+    pub fk_checks: Option<Vec<liteshift::FkCheck>>,
     pub foreign_keys_off: bool,
     pub fingerprint: String,
     pub sqlite_version: String,

@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 
-use liteshift::plan::Cost;
+use liteshift::Cost;
 use liteshift::{Progress, ProgressObserver};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
