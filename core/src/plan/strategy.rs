@@ -441,3 +441,65 @@ pub(super) fn renames_rowid_name(a: &TableAlter) -> bool {
         .iter()
         .any(|(o, n)| is_rowid_name(o) || is_rowid_name(n))
 }
+
+// The schemas are loaded by liteshift's own SQLite.
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::*;
+    use crate::diff::{diff, DiffOptions, Hints};
+
+    /// The strategy for table `t` from `before` to `after` (both loaded by SQLite), planned
+    /// for `version`.
+    fn strategy(before: &str, after: &str, version: SqliteVersion) -> Strategy {
+        let load = |sql| crate::load_declared(sql, "<test>").unwrap().schema;
+        let (current, target) = (load(before), load(after));
+        let changes = diff(&current, &target, &Hints::default(), DiffOptions::default());
+        let a = &changes.altered_tables[0];
+        table_strategy(
+            a,
+            &current.tables["t"],
+            &target.tables["t"],
+            &current,
+            Capabilities::new(version),
+            &BTreeSet::new(),
+        )
+    }
+
+    const BEFORE: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)";
+
+    #[test]
+    fn a_not_null_change_alone_is_native_from_3_53() {
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT NOT NULL)";
+        match strategy(BEFORE, after, SqliteVersion(3, 53, 0)) {
+            Strategy::Native(steps) => {
+                let sql: Vec<&str> = steps.iter().map(|s| s.sql.as_str()).collect();
+                assert_eq!(sql, ["ALTER TABLE \"t\" ALTER COLUMN \"a\" SET NOT NULL"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            strategy(BEFORE, after, SqliteVersion(3, 45, 0)),
+            Strategy::Rebuild(vec![
+                "column a: NOT NULL added (native form needs SQLite 3.53.0, target 3.45.0)".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn a_not_null_change_with_another_is_a_rebuild_naming_both() {
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT NOT NULL DEFAULT 'x')";
+        assert_eq!(
+            strategy(BEFORE, after, SqliteVersion(3, 53, 0)),
+            Strategy::Rebuild(vec!["column a: NOT NULL added, default".into()])
+        );
+    }
+
+    #[test]
+    fn a_type_change_is_a_rebuild_naming_the_types() {
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER)";
+        assert_eq!(
+            strategy(BEFORE, after, SqliteVersion(3, 53, 0)),
+            Strategy::Rebuild(vec!["column a: type \"TEXT\" -> \"INTEGER\"".into()])
+        );
+    }
+}
