@@ -74,17 +74,18 @@ impl Drop for Killed {
 }
 
 fn apply(db: &Path, schema: &Path) -> Killed {
+    apply_with(db, schema, &[])
+}
+
+/// [`apply`] with more arguments.
+fn apply_with(db: &Path, schema: &Path, extra: &[&str]) -> Killed {
+    let (db, schema) = (db.to_str().unwrap(), schema.to_str().unwrap());
+    let mut args = vec!["apply", "--db", db, schema, "--online"];
+    args.extend_from_slice(extra);
+    args.extend(["--progress", "json"]);
     Killed(
         Command::new(env!("CARGO_BIN_EXE_liteshift"))
-            .args([
-                "apply",
-                "--db",
-                db.to_str().unwrap(),
-                schema.to_str().unwrap(),
-                "--online",
-                "--progress",
-                "json",
-            ])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -95,24 +96,7 @@ fn apply(db: &Path, schema: &Path) -> Killed {
 /// [`apply`] with chunks of about 5 ms: the copy's progress comes in small steps, so a kill
 /// at half lands near half.
 fn apply_in_chunks(db: &Path, schema: &Path) -> Killed {
-    Killed(
-        Command::new(env!("CARGO_BIN_EXE_liteshift"))
-            .args([
-                "apply",
-                "--db",
-                db.to_str().unwrap(),
-                schema.to_str().unwrap(),
-                "--online",
-                "--online-chunk-ms",
-                "5",
-                "--progress",
-                "json",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
+    apply_with(db, schema, &["--online-chunk-ms", "5"])
 }
 
 /// The JSON progress lines of `child` as they come; `until` says when to stop reading.
