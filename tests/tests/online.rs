@@ -573,6 +573,14 @@ fn resume_db(path: &Path) -> Connection {
     )
 }
 
+/// The rows and schema of a run never interrupted, the same writes made before it.
+fn uninterrupted(dir: &Path) -> (Vec<String>, Vec<CatalogRow>) {
+    let mut reference = resume_db(&dir.join("reference.db"));
+    reference.execute_batch(RESUME_WRITES).unwrap();
+    migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
+    rows_and_schema(&reference)
+}
+
 /// What an interrupted run leaves: the prepare transaction, then the chunks of `1..=upto`
 /// as apply commits them (the log drained first).
 fn interrupted_run(conn: &Connection, upto: i64) {
@@ -646,11 +654,7 @@ fn an_interrupted_copy_is_resumed_from_its_last_chunk() {
     assert_eq!(integrity(&conn), "ok");
 
     // The same as a run never interrupted, the same writes made before it.
-    let reference = resume_db(&dir.path().join("b.db"));
-    reference.execute_batch(RESUME_WRITES).unwrap();
-    let mut reference = reference;
-    migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
-    assert_eq!(rows_and_schema(&conn), rows_and_schema(&reference));
+    assert_eq!(rows_and_schema(&conn), uninterrupted(dir.path()));
 }
 
 #[test]
@@ -681,11 +685,7 @@ fn a_run_killed_while_it_fills_a_key_order_index_is_finished_by_the_next() {
     migrate(&mut conn, RESUME_AFTER, &online_opts(None)).unwrap();
     assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
     assert_eq!(integrity(&conn), "ok");
-    let reference = resume_db(&dir.path().join("b.db"));
-    reference.execute_batch(RESUME_WRITES).unwrap();
-    let mut reference = reference;
-    migrate(&mut reference, RESUME_AFTER, &online_opts(None)).unwrap();
-    assert_eq!(rows_and_schema(&conn), rows_and_schema(&reference));
+    assert_eq!(rows_and_schema(&conn), uninterrupted(dir.path()));
     // Every row is in the index, read through it.
     let through_index: i64 = conn
         .query_row(
