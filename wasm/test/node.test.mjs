@@ -253,7 +253,7 @@ test('declared values: a new NOT NULL column gets each row its value, computed b
   for (const [name, h] of Object.entries(hosts)) {
     const db = h.open();
     const target = NEW.replace('note TEXT, done INTEGER NOT NULL DEFAULT 0', 'note TEXT, done INTEGER NOT NULL DEFAULT 0, label TEXT NOT NULL');
-    await assert.rejects(h.ls.migrate(db, target), (e) => e.code === 'data_violates_schema' && /values: \{ "TABLE\.COLUMN": "EXPR" \} in the options/.test(e.message) && !/--value/.test(e.message), name);
+    await assert.rejects(h.ls.migrate(db, target), (e) => e.code === 'data_violates_schema' && /`values: \{ "TABLE\.COLUMN": "EXPR" \}` in the options/.test(e.message) && !/--value/.test(e.message), name);
     const report = await h.ls.migrate(db, target, { values: { 'child.label': "upper(note) || '-' || parent_id" } });
     assert.ok(report.stepsApplied > 0, name);
     assert.equal(h.one(db, "SELECT group_concat(label, ',') FROM (SELECT label FROM child ORDER BY id)"), 'X-1,Y-1,Z-2', name);
