@@ -77,7 +77,7 @@ pub struct OnlineTable {
     /// copy from the start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed: Option<CopyProgress>,
-    /// Its indexes built in key order after the copy (see [`super::keyed`]); the others are
+    /// Its indexes built in key order after the copy (see `plan/keyed.rs`); the others are
     /// on the shadow from the start.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keyed: Vec<KeyedIndex>,
