@@ -31,14 +31,6 @@ impl Value {
     /// The value as text: TEXT as is, an integer (or an integral REAL) in decimal; NULL, BLOB
     /// and other REALs as `None` (nothing the core reads as text is one, and leaving float
     /// formatting out keeps the npm module small).
-    /// The text of a `Text` value, borrowed (`None` for any other).
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-
     pub fn text(&self) -> Option<String> {
         match self {
             Value::Text(s) => Some(s.clone()),
