@@ -241,6 +241,24 @@ pub fn tokens(sql: &str) -> Option<Vec<(TokenType, std::ops::Range<usize>)>> {
     }
 }
 
+/// The first `n` tokens of `sql` (fewer at its end), read no further; `None` when the
+/// tokenizer cannot read one of them.
+pub(crate) fn leading_tokens(
+    sql: &[u8],
+    n: usize,
+) -> Option<Vec<(TokenType, std::ops::Range<usize>)>> {
+    let mut scanner = Scanner::new(Tokenizer::new());
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        match scanner.scan(sql) {
+            Ok((_, None, _)) => break,
+            Ok((start, Some((_, ty)), end)) => out.push((ty, start..end)),
+            Err(_) => return None,
+        }
+    }
+    Some(out)
+}
+
 /// Normalised token text of arbitrary SQL (a view, trigger, index or unparsed table).
 pub fn normalize_sql(sql: &str) -> String {
     match tokens(sql) {

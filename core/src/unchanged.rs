@@ -6,8 +6,9 @@
 //! text is, statement by statement, byte for byte the stored text (the `CREATE` keywords before
 //! the name aside, which SQLite rewrites), the database is at the declared schema, and the
 //! in-sync plan needs only the stored schema's fingerprint. No tokenizing, no parsing, no
-//! model: a start-up costs about one read of the catalog. A database whose stored text differs
-//! (a native `ADD COLUMN` appends to it in its own spacing) takes the second path.
+//! model: a start-up costs about one read of the catalog. A statement whose stored text differs
+//! in spacing only (a native `ADD COLUMN` splices the column into the stored text in SQLite's
+//! own spacing) is compared in tokens, that statement alone, as the second path compares them.
 //!
 //! When every object's stored `sqlite_schema.sql` is, token for token, a declared statement
 //! (and the two sets of objects are the same), the database was made by those very
@@ -262,8 +263,10 @@ fn dequote(token: &[u8]) -> Cow<'_, str> {
 /// Whether `schema_sql`'s statements are exactly the `stored` texts, each once, in any order:
 /// byte for byte from the object's name to the statement's last token, the keywords before
 /// the name in the form SQLite stores them ([`stored_prefix`]), anything else between
-/// statements space, comments and `;`. Every answer in doubt is `false`.
-fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
+/// statements space, comments and `;`. A statement that is not byte for byte its object's
+/// stored text may still be it token for token ([`same_tokens`]): SQLite's own `ALTER TABLE`
+/// splices its edits into the stored text in its own spacing. Every answer in doubt is `false`.
+fn declared_as_text<'s>(schema_sql: &[u8], stored: &[&'s [u8]]) -> bool {
     let mut used = vec![false; stored.len()];
     let mut by_name: Option<BTreeMap<&str, usize>> = None;
     let (mut rest, mut next, mut matched) = (schema_sql, 0, 0);
@@ -288,28 +291,59 @@ fn declared_as_text(schema_sql: &[u8], stored: &[&[u8]]) -> bool {
                 && at_name.starts_with(&stored[i][prefix.len()..])
         };
         // Usually the database was made from this very text, and its catalog is in its order.
-        let found = if next < stored.len() && fits(next) {
-            Some(next)
-        } else {
+        let named = |by_name: &mut Option<BTreeMap<&'s str, usize>>| {
             let names = by_name.get_or_insert_with(|| names_of(stored));
             name_token(at_name)
                 .and_then(|n| std::str::from_utf8(n).ok())
                 .and_then(|n| names.get(n).copied())
-                .filter(|&i| fits(i))
+                .filter(|&i| !used[i])
         };
-        let Some(i) = found else {
+        let found = if next < stored.len() && fits(next) {
+            Some(next)
+        } else {
+            named(&mut by_name).filter(|&i| fits(i))
+        };
+        let (i, after) = match found {
+            Some(i) => (i, skip_space(&at_name[stored[i].len() - prefix.len()..])),
+            None => {
+                let Some(i) = named(&mut by_name) else {
+                    return false;
+                };
+                (i, same_tokens(rest, stored[i]).and_then(skip_space))
+            }
+        };
+        let Some(r) = after else {
             return false;
         };
         used[i] = true;
         (next, matched) = (i + 1, matched + 1);
-        let Some(r) = skip_space(&at_name[stored[i].len() - prefix.len()..]) else {
-            return false;
-        };
         rest = r;
         if !(rest.is_empty() || rest.starts_with(b";")) {
             return false;
         }
     }
+}
+
+/// The text after the statement `declared` starts with, when that statement is `stored`
+/// token for token in the sense of the model path's comparison ([`canonical`]: the keywords
+/// before the name as SQLite stores them, every token from the name on exactly as written,
+/// spacing and comments aside); `None` otherwise. SQLite reads the same model out of two
+/// such texts (`tests/tests/properties.rs` holds both paths to the full one).
+fn same_tokens<'d>(declared: &'d [u8], stored: &[u8]) -> Option<&'d [u8]> {
+    let stored = std::str::from_utf8(stored).ok()?;
+    let want = canonical(stored)?;
+    let count = sqltext::tokens(stored)?.len();
+    // The declared statement has as many tokens, or three more (`IF NOT EXISTS`), then a `;`
+    // or the end: only that much of the declared text is read.
+    let toks = sqltext::leading_tokens(declared, count + 4)?;
+    [count, count + 3].into_iter().find_map(|n| {
+        let last = toks.get(n.checked_sub(1)?)?;
+        let ends = toks
+            .get(n)
+            .is_none_or(|(ty, _)| *ty == sqlite3_parser::lexer::sql::TokenType::TK_SEMI);
+        let statement = std::str::from_utf8(&declared[..last.1.end]).ok()?;
+        (ends && canonical(statement)? == want).then(|| &declared[last.1.end..])
+    })
 }
 
 /// The stored texts by the name token that follows their `CREATE` keywords (a name that is
@@ -585,10 +619,20 @@ mod tests {
         // Keywords before the name in any case and spacing, IF NOT EXISTS; comments and empty
         // statements between statements; another order; no final `;`.
         yes("-- app schema\n/* v2 */ create  unique\tindex if not exists a_y ON a(y) ;;\nCREATE VIEW v AS SELECT x FROM a -- trailing\n;\ncreate table IF NOT EXISTS a(x INTEGER PRIMARY KEY, y TEXT -- note\n);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END");
-        // From the name on, every byte counts.
-        no(&exact.replace("a(x INTEGER", "a(x  INTEGER"));
+        // From the name on, every token counts as written; spacing and comments between them
+        // do not (SQLite's own ALTER TABLE respaces the stored text).
+        yes(&exact.replace("a(x INTEGER", "a(x  INTEGER"));
+        yes(&exact.replace("-- note\n", "/* another note */"));
+        yes(&exact.replace("SELECT 1; SELECT 2; END;", "SELECT 1;\n  SELECT 2;\nEND;"));
+        yes(&exact.replace(
+            "CREATE UNIQUE INDEX a_y ON a(y);",
+            "CREATE UNIQUE INDEX IF NOT EXISTS a_y ON a ( y ) ;",
+        ));
         no(&exact.replace("AS SELECT x", "AS select x"));
         no(&exact.replace("CREATE TABLE a(", "CREATE TABLE \"a\"("));
+        no(&exact.replace("y TEXT", "y  TEXT NOT NULL"));
+        no(&exact.replace("ON a(y);", "ON a( y ) WHERE y > 0;"));
+        no(&exact.replace("SELECT 2; END;", "SELECT 2 ; END ; SELECT 3;"));
         // An object more or less, twice, or a longer statement.
         no(&exact.replace("CREATE VIEW v AS SELECT x FROM a;", ""));
         no(&format!("{exact}CREATE VIEW v AS SELECT x FROM a;"));
@@ -602,6 +646,38 @@ mod tests {
         no(&format!("{exact}/* unterminated"));
         no("");
         assert!(declared_as_text(b"-- nothing\n", &[]));
+    }
+
+    /// SQLite's `ALTER TABLE … ADD COLUMN` splices `, <column>` before the table's closing
+    /// parenthesis of the stored text, in its own spacing; the declaration the app now ships has
+    /// the column where its author wrote it. Token for token they are the same statement.
+    #[cfg(feature = "rusqlite")]
+    #[test]
+    fn a_table_altered_by_sqlite_is_its_declaration_token_for_token() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE notes(\n  id INTEGER PRIMARY KEY,\n  body TEXT NOT NULL -- the text\n);\n\
+             CREATE INDEX notes_body ON notes(body);\n\
+             ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;",
+        )
+        .unwrap();
+        let stored: Vec<String> = conn
+            .prepare("SELECT sql FROM sqlite_schema ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let stored: Vec<&[u8]> = stored.iter().map(|s| s.as_bytes()).collect();
+        let declared = "CREATE TABLE notes(\n  id INTEGER PRIMARY KEY,\n  body TEXT NOT NULL, -- the text\n  pinned INTEGER NOT NULL DEFAULT 0\n);\nCREATE INDEX notes_body ON notes(body);\n";
+        assert!(declared_as_text(declared.as_bytes(), &stored), "{stored:?}");
+        // A different default, or the column where SQLite did not put it, is not.
+        assert!(!declared_as_text(
+            declared.replace("DEFAULT 0", "DEFAULT 1").as_bytes(),
+            &stored
+        ));
+        let moved = "CREATE TABLE notes(\n  id INTEGER PRIMARY KEY,\n  pinned INTEGER NOT NULL DEFAULT 0,\n  body TEXT NOT NULL\n);\nCREATE INDEX notes_body ON notes(body);\n";
+        assert!(!declared_as_text(moved.as_bytes(), &stored));
     }
 
     #[test]
