@@ -50,7 +50,7 @@ step "cargo test (unit, doc, fixture, corpus, CLI tests; the dqlite cluster test
 INSTA_UPDATE=no cargo test --workspace
 
 step "core without SQLite (feature rusqlite off): clippy, and wasm32 builds with and without it"
-cargo clippy -p liteshift --no-default-features -- -D warnings
+cargo clippy -p liteshift --no-default-features --all-targets -- -D warnings
 cargo build -p liteshift --no-default-features --target wasm32-unknown-unknown
 cargo build -p liteshift --target wasm32-unknown-unknown
 

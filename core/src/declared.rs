@@ -615,7 +615,7 @@ pub fn load_catalog_on(scratch: &dyn Host, rows: &[CatalogRow]) -> Result<Schema
     crate::introspect::introspect(scratch)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "rusqlite"))]
 mod tests {
     use super::*;
     use crate::introspect::introspect;
