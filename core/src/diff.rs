@@ -232,6 +232,53 @@ pub fn describe_column_changes(changes: &[ColumnChange]) -> String {
         .join(", ")
 }
 
+/// A table-level difference that only a rebuild carries out. The planner decides from the
+/// variant, never from its text, which is for people (and the JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableChange {
+    PrimaryKey,
+    Uniques,
+    ForeignKeys,
+    /// The table options (`strict`, `without rowid`), normalised, before and after.
+    Options {
+        from: String,
+        to: String,
+    },
+    /// The kept columns are in another order (with `DiffOptions::exact_column_order`).
+    ColumnOrder,
+    /// A side could not be parsed and the normalised texts differ.
+    DefinitionText,
+    /// The table references `parent`, which is rebuilt or dropped, on a host where foreign
+    /// keys stay enforced (added by the planner, see `plan/enforced.rs`).
+    ReferencesRebuilt {
+        parent: String,
+    },
+}
+
+impl std::fmt::Display for TableChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableChange::PrimaryKey => f.write_str("primary key"),
+            TableChange::Uniques => f.write_str("UNIQUE constraints"),
+            TableChange::ForeignKeys => f.write_str("foreign keys"),
+            TableChange::Options { from, to } => write!(f, "table options {from:?} -> {to:?}"),
+            TableChange::ColumnOrder => f.write_str("column order"),
+            TableChange::DefinitionText => f.write_str("definition (compared as text)"),
+            TableChange::ReferencesRebuilt { parent } => write!(
+                f,
+                "it references {parent}, which is rebuilt or dropped, and foreign keys stay enforced on this host"
+            ),
+        }
+    }
+}
+
+/// As its text (the JSON shape `diff` and `plan` have always printed).
+impl Serialize for TableChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// How one table differs. Names are keys (lower-cased).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TableAlter {
@@ -252,7 +299,7 @@ pub struct TableAlter {
     /// Table CHECK constraints only in the current table.
     pub checks_dropped: Vec<Check>,
     /// Other table-level differences, each needing a rebuild.
-    pub other: Vec<String>,
+    pub other: Vec<TableChange>,
     /// The current table is a virtual table or the target is, and they differ.
     pub virtual_changed: bool,
     /// Declared values for existing rows of added or changed columns, by target column key.
@@ -878,7 +925,7 @@ fn diff_table(
             a.other.extend(key_changes(&a, cc, tc, &all_map));
             (a.checks_added, a.checks_dropped) = check_changes(cc, tc, &all_map);
             if opts.exact_column_order && column_order_changed(&a, cc, tc, &col_map) {
-                a.other.push("column order".into());
+                a.other.push(TableChange::ColumnOrder);
             }
         }
         _ => {
@@ -886,7 +933,7 @@ fn diff_table(
             let cn = crate::sqltext::normalize_sql(&c.sql);
             let tn = crate::sqltext::normalize_sql(&t.sql);
             if rename_tokens(&cn, &all_map) != tn {
-                a.other.push("definition (compared as text)".into());
+                a.other.push(TableChange::DefinitionText);
             }
         }
     }
@@ -985,17 +1032,17 @@ fn key_changes(
     cc: &CanonTable,
     tc: &CanonTable,
     all_map: &BTreeMap<String, String>,
-) -> Vec<String> {
+) -> Vec<TableChange> {
     let mut other = Vec::new();
     let rn = |v: &Option<PrimaryKey>| v.as_ref().map(|p| rename_tokens(&p.text, all_map));
     if rn(&cc.primary_key) != tc.primary_key.as_ref().map(|p| p.text.clone()) {
-        other.push("primary key".into());
+        other.push(TableChange::PrimaryKey);
     }
     let rs = |v: &[String]| -> BTreeSet<String> {
         v.iter().map(|s| rename_tokens(s, all_map)).collect()
     };
     if rs(&cc.uniques) != tc.uniques.iter().cloned().collect() {
-        other.push("UNIQUE constraints".into());
+        other.push(TableChange::Uniques);
     }
     // A foreign key declared on an added column comes with its ADD COLUMN.
     let with_added: BTreeSet<&String> = a
@@ -1011,13 +1058,13 @@ fn key_changes(
         .cloned()
         .collect();
     if rs(&cc.foreign_keys) != target_fks {
-        other.push("foreign keys".into());
+        other.push(TableChange::ForeignKeys);
     }
     if cc.options != tc.options {
-        other.push(format!(
-            "table options {:?} -> {:?}",
-            cc.options, tc.options
-        ));
+        other.push(TableChange::Options {
+            from: cc.options.clone(),
+            to: tc.options.clone(),
+        });
     }
     other
 }

@@ -104,10 +104,14 @@ pub(super) fn rebuild_steps(
     current: &Schema,
     target: &Schema,
     caps: Capabilities,
-    why: &[String],
+    why: &[RebuildReason],
     swap: Swap,
 ) -> Vec<Step> {
-    let why = why.join("; ");
+    let why = why
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
     if t.is_virtual() || c.is_virtual() {
         return recreate_virtual(t, &why);
     }
