@@ -32,6 +32,8 @@ pub(super) fn drops_columns_natively(strategies: &[Strategy]) -> bool {
 }
 
 impl Dependents {
+    /// The objects `changes` (carried out by `strategies`) drop and recreate; `doomed_indexes`
+    /// are the indexes that change or go.
     pub(super) fn find(
         current: &Schema,
         target: &Schema,
@@ -40,28 +42,7 @@ impl Dependents {
         caps: Capabilities,
         doomed_indexes: BTreeSet<String>,
     ) -> Dependents {
-        let mut fk_off = false;
-        // Tables whose dependents (views, triggers) must be dropped and recreated.
-        let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
-        let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
-        for (a, s) in changes.altered_tables.iter().zip(strategies) {
-            let structural = a.renamed()
-                || !a.column_renames.is_empty()
-                || !a.dropped_columns.is_empty()
-                || matches!(s, Strategy::Rebuild(_));
-            if structural {
-                affected.insert(a.from.clone());
-                affected.insert(a.to.clone());
-            }
-            if matches!(s, Strategy::Rebuild(_)) {
-                rebuilt_targets.insert(a.to.clone());
-                fk_off = true;
-            }
-        }
-        if !changes.dropped_tables.is_empty() {
-            fk_off = true;
-        }
-
+        let (affected, rebuilt_targets) = affected_tables(changes, strategies);
         // A native RENAME COLUMN or DROP COLUMN rewrites the double-quoted string literals of
         // every index, view and trigger in the database: those are recreated from their declared
         // text after it.
@@ -75,20 +56,9 @@ impl Dependents {
 
         // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
         // affected tables or on dropped views (to a fixed point).
-        let mut drop_views: BTreeSet<String> = changes
-            .views
-            .iter()
-            .filter(|c| c.action != Action::Add)
-            .map(|c| c.name.clone())
-            .chain(current.views.keys().filter(|k| requoted(k)).cloned())
-            .collect();
-        let mut drop_triggers: BTreeSet<String> = changes
-            .triggers
-            .iter()
-            .filter(|c| c.action != Action::Add)
-            .map(|c| c.name.clone())
-            .chain(current.triggers.keys().filter(|k| requoted(k)).cloned())
-            .collect();
+        let mut drop_views = replaced_or_requoted(&changes.views, current.views.keys(), requoted);
+        let mut drop_triggers =
+            replaced_or_requoted(&changes.triggers, current.triggers.keys(), requoted);
         let requoted_indexes: BTreeSet<String> = current
             .indexes
             .keys()
@@ -96,33 +66,14 @@ impl Dependents {
             .cloned()
             .collect();
         add_dependents(current, &affected, &mut drop_views, &mut drop_triggers);
-        // A native UPDATE that gives rows their declared values must not fire the table's own
-        // triggers (an audit trigger would log it; a rebuild's copy fires none either).
-        for (a, s) in changes.altered_tables.iter().zip(strategies) {
-            // Values in a table with foreign keys are checked as a rebuild's copy is: with
-            // enforcement off during the steps, then `foreign_key_check` (a refusal naming
-            // the rows), not by the UPDATE failing half-way.
-            let has_fks = target.tables[&a.to]
-                .canon()
-                .is_none_or(|t| !t.foreign_keys.is_empty());
-            if !a.values.is_empty() && has_fks {
-                fk_off = true;
-            }
-            if !a.values.is_empty() && matches!(s, Strategy::Native(_)) {
-                let on_table = current
-                    .triggers
-                    .iter()
-                    .filter(|(_, t)| t.table.eq_ignore_ascii_case(&a.from));
-                drop_triggers.extend(on_table.map(|(k, _)| k.clone()));
-            }
-        }
+        drop_triggers.extend(value_update_triggers(current, changes, strategies));
         Dependents {
             drop_views,
             drop_triggers,
             doomed_indexes,
             requoted_indexes,
+            fk_off: needs_fk_off(target, changes, strategies),
             rebuilt_targets,
-            fk_off,
         }
     }
 
@@ -224,6 +175,84 @@ impl Dependents {
         }
         steps
     }
+}
+
+/// The tables whose views and triggers are dropped and recreated (dropped tables, and both
+/// names of one renamed, losing or renaming a column, or rebuilt), and the target keys of the
+/// rebuilt tables (all their indexes are created again).
+fn affected_tables(
+    changes: &Changes,
+    strategies: &[Strategy],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
+    let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
+    for (a, s) in changes.altered_tables.iter().zip(strategies) {
+        let rebuilt = matches!(s, Strategy::Rebuild(_));
+        let structural =
+            a.renamed() || !a.column_renames.is_empty() || !a.dropped_columns.is_empty() || rebuilt;
+        if structural {
+            affected.insert(a.from.clone());
+            affected.insert(a.to.clone());
+        }
+        if rebuilt {
+            rebuilt_targets.insert(a.to.clone());
+        }
+    }
+    (affected, rebuilt_targets)
+}
+
+/// Whether foreign-key enforcement must be off during the steps: a table is rebuilt or
+/// dropped (`DROP TABLE` would cascade), or declared values are given in a table with foreign
+/// keys (checked as a rebuild's copy is: with enforcement off during the steps, then
+/// `foreign_key_check`, a refusal naming the rows, not by the `UPDATE` failing half-way).
+fn needs_fk_off(target: &Schema, changes: &Changes, strategies: &[Strategy]) -> bool {
+    let has_fks = |k: &String| {
+        target.tables[k]
+            .canon()
+            .is_none_or(|t| !t.foreign_keys.is_empty())
+    };
+    !changes.dropped_tables.is_empty()
+        || strategies.iter().any(|s| matches!(s, Strategy::Rebuild(_)))
+        || changes
+            .altered_tables
+            .iter()
+            .any(|a| !a.values.is_empty() && has_fks(&a.to))
+}
+
+/// The triggers on a table whose declared values a native `UPDATE` gives: they must not fire
+/// (an audit trigger would log it; a rebuild's copy fires none either).
+fn value_update_triggers<'a>(
+    current: &'a Schema,
+    changes: &'a Changes,
+    strategies: &'a [Strategy],
+) -> impl Iterator<Item = String> + 'a {
+    let updated = changes
+        .altered_tables
+        .iter()
+        .zip(strategies)
+        .filter(|(a, s)| !a.values.is_empty() && matches!(s, Strategy::Native(_)));
+    updated.flat_map(|(a, _)| {
+        current
+            .triggers
+            .iter()
+            .filter(|(_, t)| t.table.eq_ignore_ascii_case(&a.from))
+            .map(|(k, _)| k.clone())
+    })
+}
+
+/// The objects (views or triggers) the change list replaces or drops, and those whose text a
+/// native `RENAME/DROP COLUMN` would re-quote (`requoted`).
+fn replaced_or_requoted<'a>(
+    changes: &[ObjectChange],
+    current: impl Iterator<Item = &'a String>,
+    requoted: impl Fn(&String) -> bool,
+) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .chain(current.filter(|k| requoted(k)).cloned())
+        .collect()
 }
 
 /// Whether `sql` names one of `on`. Text the tokenizer cannot read: a case-insensitive search

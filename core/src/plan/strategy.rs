@@ -403,65 +403,11 @@ impl Alter<'_> {
         doomed_indexes: &BTreeSet<String>,
         why: &mut Vec<RebuildReason>,
     ) -> Vec<Step> {
-        let Alter {
-            a,
-            c,
-            t,
-            cc,
-            caps,
-            tname,
-            ..
-        } = self;
+        let Alter { a, c, t, tname, .. } = self;
         let mut drops = Vec::new();
         for col in &a.dropped_columns {
             let Some(ccol) = c.column(col) else { continue };
-            let mut blockers = Vec::new();
-            if !caps.drop_column() {
-                blockers.push(DropBlocker::Unavailable(Unavailable::of(*caps, true)));
-            }
-            if ccol.pk > 0 {
-                blockers.push(DropBlocker::PrimaryKey);
-            }
-            if ccol.generated != Generated::No {
-                blockers.push(DropBlocker::Generated);
-            }
-            // "cannot drop rowid alias" (3.54, a rowid table's `rowid`, `oid` or `_rowid_`).
-            if c.has_rowid() && is_rowid_name(col) {
-                blockers.push(DropBlocker::RowidName);
-            }
-            let mentions = |s: &str| mentions(s, col);
-            if cc.uniques.iter().any(|u| mentions(u)) {
-                blockers.push(DropBlocker::Unique);
-            }
-            if cc
-                .foreign_keys
-                .iter()
-                .any(|u| mentions(fk_child_columns(u)))
-            {
-                blockers.push(DropBlocker::ForeignKey);
-            }
-            if cc
-                .checks
-                .iter()
-                .any(|k| k.column.as_deref() != Some(col.as_str()) && mentions(&k.expr))
-            {
-                blockers.push(DropBlocker::TableCheck);
-            }
-            if cc
-                .columns
-                .iter()
-                .any(|x| x.key != *col && x.generated.as_deref().map(mentions).unwrap_or(false))
-            {
-                blockers.push(DropBlocker::UsedByGenerated);
-            }
-            let ckey = c.name.to_ascii_lowercase();
-            if current.indexes.iter().any(|(k, i)| {
-                i.table.eq_ignore_ascii_case(&ckey)
-                    && !doomed_indexes.contains(k)
-                    && mentions(&i.norm)
-            }) {
-                blockers.push(DropBlocker::Indexed);
-            }
+            let blockers = self.drop_column_blockers(col, ccol, current, doomed_indexes);
             if blockers.is_empty() {
                 drops.push(Step {
                     sql: format!("ALTER TABLE {tname} DROP COLUMN {}", q(&ccol.name)),
@@ -480,6 +426,59 @@ impl Alter<'_> {
         }
 
         drops
+    }
+
+    /// What makes SQLite refuse `DROP COLUMN` of `col` (alter.c, `sqlite3AlterDropColumn`); an
+    /// index counts unless the plan drops it first.
+    fn drop_column_blockers(
+        &self,
+        col: &str,
+        ccol: &Column,
+        current: &Schema,
+        doomed_indexes: &BTreeSet<String>,
+    ) -> Vec<DropBlocker> {
+        let Alter { c, cc, caps, .. } = self;
+        let mentions = |s: &str| mentions(s, col);
+        let mut blockers = Vec::new();
+        if !caps.drop_column() {
+            blockers.push(DropBlocker::Unavailable(Unavailable::of(*caps, true)));
+        }
+        if ccol.pk > 0 {
+            blockers.push(DropBlocker::PrimaryKey);
+        }
+        if ccol.generated != Generated::No {
+            blockers.push(DropBlocker::Generated);
+        }
+        // "cannot drop rowid alias" (3.54, a rowid table's `rowid`, `oid` or `_rowid_`).
+        if c.has_rowid() && is_rowid_name(col) {
+            blockers.push(DropBlocker::RowidName);
+        }
+        if cc.uniques.iter().any(|u| mentions(u)) {
+            blockers.push(DropBlocker::Unique);
+        }
+        if cc
+            .foreign_keys
+            .iter()
+            .any(|u| mentions(fk_child_columns(u)))
+        {
+            blockers.push(DropBlocker::ForeignKey);
+        }
+        let others_check = |k: &Check| k.column.as_deref() != Some(col) && mentions(&k.expr);
+        if cc.checks.iter().any(others_check) {
+            blockers.push(DropBlocker::TableCheck);
+        }
+        let generated_from =
+            |x: &CanonColumn| x.key != col && x.generated.as_deref().is_some_and(mentions);
+        if cc.columns.iter().any(generated_from) {
+            blockers.push(DropBlocker::UsedByGenerated);
+        }
+        let ckey = c.name.to_ascii_lowercase();
+        if current.indexes.iter().any(|(k, i)| {
+            i.table.eq_ignore_ascii_case(&ckey) && !doomed_indexes.contains(k) && mentions(&i.norm)
+        }) {
+            blockers.push(DropBlocker::Indexed);
+        }
+        blockers
     }
 
     /// Added columns: `ADD COLUMN` with the declared definition, within SQLite's restrictions.
