@@ -440,3 +440,140 @@ fn same_shape(a: &Table, b: &Table) -> bool {
             x.name.eq_ignore_ascii_case(&y.name) && x.decl_type.eq_ignore_ascii_case(&y.decl_type)
         })
 }
+
+// One test per rule of rename resolution: `resolve_renames` over name sets, and the hints'
+// effect on `diff` over schemas loaded by SQLite.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insta::assert_snapshot;
+
+    /// `resolve_renames` of column hints between name sets `cur` and `tgt`: what applies, then
+    /// each warning and error.
+    fn resolve(cur: &[&str], tgt: &[&str], explicit: &[&str], annotated: &[&str]) -> String {
+        let pairs = |v: &[&str]| -> Vec<(String, String)> {
+            let split = |h: &&str| h.split_once('=').map(|(o, n)| (o.into(), n.into()));
+            v.iter().filter_map(split).collect()
+        };
+        let (mut warnings, mut errors) = (Vec::new(), Vec::new());
+        let sides = Sides {
+            cur: &|k| cur.contains(&k),
+            tgt: &|k| tgt.contains(&k),
+        };
+        let out = resolve_renames(
+            "column of table t",
+            &pairs(explicit),
+            &pairs(annotated),
+            &sides,
+            &mut warnings,
+            &mut errors,
+        );
+        let mut lines: Vec<String> = out.iter().map(|(o, n)| format!("{o} -> {n}")).collect();
+        lines.extend(warnings.iter().map(|w| format!("warning: {w}")));
+        lines.extend(errors.iter().map(|e| format!("error: {e}")));
+        lines.join("\n")
+    }
+
+    #[test]
+    fn an_annotation_applies_only_before_it_is_carried_out() {
+        assert_snapshot!(resolve(&["a"], &["b"], &[], &["a=b"]), @"a -> b");
+        // Carried out: no longer applies, silently.
+        assert_snapshot!(resolve(&["b"], &["b"], &[], &["a=b"]), @"");
+        assert_snapshot!(resolve(&["a", "b"], &["b"], &[], &["a=b"]), @"warning: rename annotation a=b (column of table t) does not apply: the database needs `a` and no `b`, and the declared schema `b` and no `a`");
+    }
+
+    #[test]
+    fn an_explicit_swap_and_chain_apply_as_a_set() {
+        assert_snapshot!(resolve(&["a", "b"], &["a", "b"], &["a=b", "b=a"], &[]), @r#"
+            a -> b
+            b -> a
+        "#);
+        assert_snapshot!(resolve(&["a", "b"], &["b", "c"], &["a=b", "b=c"], &[]), @r#"
+            a -> b
+            b -> c
+        "#);
+    }
+
+    #[test]
+    fn an_explicit_hint_carried_out_is_satisfied() {
+        assert_snapshot!(resolve(&["b"], &["b"], &["a=b"], &[]), @"");
+    }
+
+    #[test]
+    fn an_explicit_hint_that_cannot_apply_is_an_error_saying_why() {
+        assert_snapshot!(resolve(&["x"], &["b"], &["a=b"], &[]), @"error: rename hint a=b (column of table t) cannot apply: the database has no `a`; fix or remove the hint");
+        assert_snapshot!(resolve(&["a"], &["x"], &["a=b"], &[]), @"error: rename hint a=b (column of table t) cannot apply: the declared schema has no `b`; fix or remove the hint");
+        assert_snapshot!(resolve(&["a"], &["a"], &["a=a"], &[]), @"error: rename hint a=a (column of table t) cannot apply: the old and new names are the same; fix or remove the hint");
+        assert_snapshot!(resolve(&["a", "c"], &["b"], &["a=b", "c=b"], &[]), @r#"
+            error: rename hint a=b (column of table t) cannot apply: another hint renames the same name; fix or remove the hint
+            error: rename hint c=b (column of table t) cannot apply: another hint renames the same name; fix or remove the hint
+        "#);
+        assert_snapshot!(resolve(&["a", "b"], &["b"], &["a=b"], &[]), @"error: rename hint a=b (column of table t) cannot apply: the database already has `b` and no hint renames it away; fix or remove the hint");
+        assert_snapshot!(resolve(&["a"], &["a", "b"], &["a=b"], &[]), @"error: rename hint a=b (column of table t) cannot apply: the declared schema still has `a` and no hint renames another to it; fix or remove the hint");
+    }
+
+    #[cfg(feature = "rusqlite")]
+    mod on_schemas {
+        use super::super::super::testkit::{changes, hinted, renames, report};
+        use insta::assert_snapshot;
+
+        #[test]
+        fn a_column_hint_names_its_table_by_either_name() {
+            let before = "CREATE TABLE t(a INT)";
+            let after = "CREATE TABLE u(b INT)";
+            let ch = hinted(before, after, &renames(&["t=u"], &["t.a=b"]));
+            assert_snapshot!(report(&ch), @r#"
+                rename table t to u
+                rename column u.a to b
+            "#);
+            let ch = hinted(before, after, &renames(&["t=u"], &["u.a=b"]));
+            assert_snapshot!(report(&ch), @r#"
+                rename table t to u
+                rename column u.a to b
+            "#);
+        }
+
+        #[test]
+        fn explicit_hints_the_database_already_reflects_are_dropped() {
+            let s = "CREATE TABLE a(x INT); CREATE TABLE b(y TEXT)";
+            let ch = hinted(s, s, &renames(&["a=b", "b=a"], &["a.x=y"]));
+            assert!(
+                ch.is_empty() && ch.hint_errors.is_empty(),
+                "{}",
+                report(&ch)
+            );
+        }
+
+        #[test]
+        fn a_column_hint_for_a_table_on_one_side_only_is_an_error() {
+            let ch = hinted(
+                "CREATE TABLE t(a INT)",
+                "CREATE TABLE t(a INT)",
+                &renames(&[], &["nope.a=b"]),
+            );
+            assert_snapshot!(report(&ch), @"error: rename hint nope.a=b cannot apply: no table `nope` is in both the database and the declared schema; fix or remove the hint");
+        }
+
+        #[test]
+        fn a_dropped_and_an_added_table_or_column_of_the_same_shape_are_suggested() {
+            let ch = changes(
+                "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)",
+                "CREATE TABLE u(id INTEGER PRIMARY KEY, a TEXT)",
+            );
+            assert_snapshot!(report(&ch), @r#"
+                add table u
+                drop table t
+                suggestion: table t is dropped and u added with the same columns: if it is a rename, pass --rename-table t=u (or annotate `-- liteshift:rename-table t=u`)
+            "#);
+            let ch = changes(
+                "CREATE TABLE t(a TEXT, n INT)",
+                "CREATE TABLE t(b TEXT, n INT)",
+            );
+            assert_snapshot!(report(&ch), @r#"
+                add column t.b
+                drop column t.a
+                suggestion: column t.a is dropped and t.b added with the same type: if it is a rename, pass --rename-column t.a=b
+            "#);
+        }
+    }
+}

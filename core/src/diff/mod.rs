@@ -18,6 +18,8 @@ use crate::model::*;
 mod hints;
 mod objects;
 mod table;
+#[cfg(all(test, feature = "rusqlite"))]
+pub(crate) mod testkit;
 mod values;
 
 pub use hints::{Hints, ValueHint};
@@ -387,4 +389,42 @@ fn unmatched_tables<'a>(current: &'a Schema, matched: &BTreeSet<String>) -> Vec<
         .collect();
     dropped.sort_by_key(|t| t.seq);
     dropped
+}
+
+// The change types' text (for people and the JSON) and the token renaming every comparison
+// after a rename uses.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insta::assert_snapshot;
+
+    #[test]
+    fn rename_tokens_replaces_whole_tokens_only() {
+        let map = BTreeMap::from([("a".to_string(), "b".to_string())]);
+        assert_eq!(rename_tokens("a + ab + t . a", &map), "b + ab + t . b");
+    }
+
+    #[test]
+    fn a_change_serializes_as_its_text() {
+        let a = TableAlter {
+            from: "t".into(),
+            to: "t".into(),
+            modified_columns: vec![(
+                "a".into(),
+                vec![
+                    ColumnChange::NotNull { added: false },
+                    ColumnChange::GeneratedExpression,
+                ],
+            )],
+            other: vec![TableChange::ReferencesRebuilt { parent: "p".into() }],
+            ..TableAlter::default()
+        };
+        let json = serde_json::to_value(&a).unwrap();
+        assert_snapshot!(json["modified_columns"].to_string(), @r#"[["a",["NOT NULL dropped","generated expression"]]]"#);
+        assert_snapshot!(json["other"].to_string(), @r#"["it references p, which is rebuilt or dropped, and foreign keys stay enforced on this host"]"#);
+        assert_snapshot!(a.describe().join("\n"), @r#"
+            change column t.a: NOT NULL dropped, generated expression
+            change table t: it references p, which is rebuilt or dropped, and foreign keys stay enforced on this host
+        "#);
+    }
 }

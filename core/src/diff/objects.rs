@@ -75,3 +75,54 @@ fn diff_objects<'a>(
     }
     out
 }
+
+// One test per rule of the object comparison.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(cur: &[(&str, &str)], tgt: &[(&str, &str)], renames: &[(&str, &str)]) -> String {
+        let owned = |v: &[(&str, &str)]| -> Vec<(String, String, i64)> {
+            let rows = v.iter().enumerate();
+            rows.map(|(i, (k, n))| (k.to_string(), n.to_string(), i as i64))
+                .collect()
+        };
+        let (cur, tgt) = (owned(cur), owned(tgt));
+        let renames = renames
+            .iter()
+            .map(|(o, n)| (o.to_string(), n.to_string()))
+            .collect();
+        let out = diff_objects(
+            cur.iter().map(|(k, n, s)| (k, n, *s)),
+            tgt.iter().map(|(k, n, s)| (k, n, *s)),
+            &renames,
+        );
+        let line = |c: &ObjectChange| format!("{:?} {}", c.action, c.name);
+        out.iter().map(line).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn drops_come_first_then_adds_and_changes_in_creation_order() {
+        let cur = [
+            ("i", "create index i on t ( a )"),
+            ("gone", "create index gone on t ( b )"),
+        ];
+        let tgt = [
+            ("new", "create index new on t ( c )"),
+            ("i", "create index i on t ( b )"),
+        ];
+        insta::assert_snapshot!(objects(&cur, &tgt, &[]), @r#"
+            Drop gone
+            Add new
+            Replace i
+        "#);
+    }
+
+    #[test]
+    fn an_object_whose_text_differs_only_by_the_renames_is_unchanged() {
+        let cur = [("i", "create index i on t ( a )")];
+        let tgt = [("i", "create index i on u ( b )")];
+        assert_eq!(objects(&cur, &tgt, &[("t", "u"), ("a", "b")]), "");
+        assert_eq!(objects(&cur, &tgt, &[("t", "u")]), "Replace i");
+    }
+}

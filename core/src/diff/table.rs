@@ -261,3 +261,136 @@ fn column_order_changed(
         .all(|x| a.added_columns.contains(&x.key));
     cur_order != tgt_kept || !added_at_end
 }
+
+// One test per rule of a table's comparison; the schemas are loaded by SQLite.
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::super::testkit::{changes, report};
+    use super::*;
+    use insta::assert_snapshot;
+
+    const T: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)";
+
+    #[test]
+    fn a_column_change_is_each_part_that_changed() {
+        let after =
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, a INT NOT NULL DEFAULT 0 COLLATE nocase)";
+        let ch = changes(T, after);
+        assert_eq!(
+            ch.altered_tables[0].modified_columns,
+            [(
+                "a".to_string(),
+                vec![
+                    ColumnChange::Type {
+                        from: "TEXT".into(),
+                        to: "INT".into()
+                    },
+                    ColumnChange::NotNull { added: true },
+                    ColumnChange::Default,
+                    ColumnChange::Collation,
+                ]
+            )]
+        );
+        assert_snapshot!(report(&ch), @r#"change column t.a: type "TEXT" -> "INT", NOT NULL added, default, collation"#);
+    }
+
+    #[test]
+    fn a_generated_expression_is_compared_after_the_column_renames() {
+        let before = "CREATE TABLE t(a INT, b INT AS (a + 1))";
+        let renamed = "CREATE TABLE t(x INT, b INT AS (x + 1));\n-- liteshift:rename-column t.a=x";
+        assert!(changes(before, renamed).altered_tables[0]
+            .modified_columns
+            .is_empty());
+        let changed = "CREATE TABLE t(a INT, b INT AS (a + 2))";
+        assert_snapshot!(report(&changes(before, changed)), @"change column t.b: generated expression");
+    }
+
+    #[test]
+    fn keys_and_options_are_table_changes() {
+        let before = "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE t(a INT, b INT, c INT)";
+        let after = "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE t(a INT PRIMARY KEY, b INT UNIQUE, c INT REFERENCES p(id)) WITHOUT ROWID";
+        let ch = changes(before, after);
+        assert_eq!(
+            ch.altered_tables[0].other,
+            [
+                TableChange::PrimaryKey,
+                TableChange::Uniques,
+                TableChange::ForeignKeys,
+                TableChange::Options {
+                    from: String::new(),
+                    to: "without rowid".into()
+                },
+            ]
+        );
+        assert_snapshot!(report(&ch), @r#"
+            change table t: primary key
+            change table t: UNIQUE constraints
+            change table t: foreign keys
+            change table t: table options "" -> "without rowid"
+        "#);
+    }
+
+    #[test]
+    fn a_foreign_key_declared_on_an_added_column_comes_with_it() {
+        let p = "CREATE TABLE p(id INTEGER PRIMARY KEY);";
+        let ch = changes(
+            &format!("{p} {T}"),
+            &format!(
+                "{p} CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, p_id INT REFERENCES p(id))"
+            ),
+        );
+        let a = &ch.altered_tables[0];
+        assert_eq!(a.added_columns, ["p_id"]);
+        assert!(a.other.is_empty(), "{:?}", a.other);
+    }
+
+    #[test]
+    fn checks_are_added_and_dropped_after_the_column_renames() {
+        let before = "CREATE TABLE t(a INT CHECK (a > 0), b INT, CHECK (b < 10))";
+        let after = "CREATE TABLE t(x INT CHECK (x > 0), b INT, CHECK (b < 20));\n-- liteshift:rename-column t.a=x";
+        let a = &changes(before, after).altered_tables[0];
+        assert_eq!(a.column_renames, [("a".to_string(), "x".to_string())]);
+        let sql = |v: &[Check]| v.iter().map(|k| k.sql.clone()).collect::<Vec<_>>();
+        assert_eq!(sql(&a.checks_added), ["b < 20"]);
+        assert_eq!(sql(&a.checks_dropped), ["b < 10"]);
+    }
+
+    #[test]
+    fn column_order_counts_only_when_asked_and_added_columns_go_last() {
+        let before = "CREATE TABLE t(a INT, b INT)";
+        let load = super::super::testkit::schema;
+        let order = |after: &str, exact_column_order| {
+            let (c, t) = (load(before), load(after));
+            let opts = DiffOptions { exact_column_order };
+            let ch = super::super::diff(&c, &t, &Hints::default(), opts);
+            ch.altered_tables
+                .first()
+                .is_some_and(|a| a.other.contains(&TableChange::ColumnOrder))
+        };
+        assert!(!order("CREATE TABLE t(b INT, a INT)", false));
+        assert!(order("CREATE TABLE t(b INT, a INT)", true));
+        assert!(!order("CREATE TABLE t(a INT, b INT, c INT)", true));
+        assert!(order("CREATE TABLE t(c INT, a INT, b INT)", true));
+    }
+
+    #[test]
+    fn a_virtual_table_is_compared_as_text_after_the_table_renames() {
+        let before = "CREATE VIRTUAL TABLE v USING fts5(body)";
+        let renamed = "CREATE VIRTUAL TABLE w USING fts5(body);\n-- liteshift:rename-table v=w";
+        let a = &changes(before, renamed).altered_tables[0];
+        assert!(a.renamed() && !a.virtual_changed);
+        let changed = "CREATE VIRTUAL TABLE v USING fts5(body, title)";
+        assert_snapshot!(report(&changes(before, changed)), @"change virtual table v");
+    }
+
+    #[test]
+    fn added_and_dropped_columns_follow_the_renames() {
+        let before = "CREATE TABLE t(a INT, b INT, c INT)";
+        let after = "CREATE TABLE t(x INT, b INT, d INT);\n-- liteshift:rename-column t.a=x";
+        let a = &changes(before, after).altered_tables[0];
+        assert_eq!(
+            (&a.added_columns[..], &a.dropped_columns[..]),
+            (&["d".to_string()][..], &["c".to_string()][..])
+        );
+    }
+}

@@ -121,3 +121,85 @@ fn own<'a>(constraints: impl Iterator<Item = &'a String>, key: &str) -> Vec<Stri
     out.sort();
     out
 }
+
+// One test per rule of which column a declared value applies to.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_keeps_the_constraints_over_exactly_that_column() {
+        let keys = [
+            "(a) on conflict replace".to_string(),
+            "(a, b)".to_string(),
+            "(ab)".to_string(),
+            "(a)".to_string(),
+        ];
+        assert_eq!(own(keys.iter(), "a"), ["", " on conflict replace"]);
+    }
+
+    #[cfg(feature = "rusqlite")]
+    mod on_schemas {
+        use super::super::super::testkit::{hinted, report};
+        use crate::diff::Hints;
+        use insta::assert_snapshot;
+
+        const BEFORE: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)";
+
+        fn values(after: &str, explicit: &[&str]) -> String {
+            let mut h = Hints::default();
+            for v in explicit {
+                h.add_value(v).unwrap();
+            }
+            let ch = hinted(BEFORE, after, &h);
+            report(&ch)
+        }
+
+        #[test]
+        fn a_value_applies_to_an_added_column() {
+            let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT NOT NULL DEFAULT 0)";
+            assert_snapshot!(values(after, &["t.b=length(a)"]), @r#"
+                add column t.b
+                existing rows of t.b take the declared value length(a)
+            "#);
+        }
+
+        #[test]
+        fn a_value_applies_when_a_constraint_declared_on_its_column_changes() {
+            let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE)";
+            assert_snapshot!(values(after, &["t.a=id"]), @r#"
+                change table t: UNIQUE constraints
+                existing rows of t.a take the declared value id
+            "#);
+        }
+
+        #[test]
+        fn a_value_for_a_column_as_declared_applies_to_nothing() {
+            assert_snapshot!(values(BEFORE, &["t.a='x'"]), @"warning: value t.a = 'x' applies to nothing: column t.a is as declared (a value applies while its column is added or its definition changes)");
+        }
+
+        #[test]
+        fn the_first_value_of_a_column_wins() {
+            let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INT)";
+            assert_snapshot!(values(after, &["t.a=1", "t.a=2"]), @r#"
+                change column t.a: type "TEXT" -> "INT"
+                existing rows of t.a take the declared value 1
+                warning: value t.a = 2 applies to nothing: an earlier value (1) gives t.a its value
+            "#);
+        }
+
+        #[test]
+        fn an_explicit_value_for_an_undeclared_table_or_column_is_an_error() {
+            assert_snapshot!(values(BEFORE, &["nope.a=1", "t.nope=1"]), @r#"
+                error: value nope.a: the declared schema has no table `nope`; fix or remove it
+                error: value t.nope: table t has no column `nope` in the declared schema; fix or remove it
+            "#);
+        }
+
+        #[test]
+        fn an_annotated_value_is_a_warning_where_an_explicit_one_is_an_error() {
+            let after = format!("{BEFORE};\n-- liteshift:value t.nope = 1");
+            assert_snapshot!(report(&hinted(BEFORE, &after, &Hints::default())), @"warning: value t.nope = 1 applies to nothing: table t has no column `nope` in the declared schema");
+        }
+    }
+}
