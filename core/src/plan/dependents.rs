@@ -296,3 +296,99 @@ fn add_dependents(
         }
     }
 }
+
+// One test per rule of which objects are dropped and recreated; the schemas are loaded by
+// SQLite and each altered table's strategy is the planner's own.
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::*;
+    use crate::diff::testkit::{changes, schema};
+    use insta::assert_snapshot;
+
+    /// What `Dependents::find` decides from `before` to `after` on the newest SQLite: the drop
+    /// steps, the create steps, and whether enforcement is off.
+    fn dependents(before: &str, after: &str) -> String {
+        let (current, target, ch) = (schema(before), schema(after), changes(before, after));
+        let caps = Capabilities::new(SqliteVersion(3, 53, 0));
+        let doomed: BTreeSet<String> = ch
+            .indexes
+            .iter()
+            .filter(|c| c.action != Action::Add)
+            .map(|c| c.name.clone())
+            .collect();
+        let strategies: Vec<Strategy> = ch
+            .altered_tables
+            .iter()
+            .map(|a| {
+                let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+                table_strategy(a, c, t, &current, caps, &doomed)
+            })
+            .collect();
+        let d = Dependents::find(&current, &target, &ch, &strategies, caps, doomed);
+        let mut out: Vec<String> = d.drop_steps(&current).into_iter().map(|s| s.sql).collect();
+        out.extend(d.create_steps(&target, &ch).into_iter().map(|s| s.sql));
+        out.push(format!("fk_off: {}", d.fk_off));
+        out.join("\n")
+    }
+
+    const T: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);";
+
+    #[test]
+    fn views_of_a_rebuilt_table_and_views_of_those_are_recreated() {
+        let views = "CREATE VIEW v AS SELECT a FROM t; CREATE VIEW w AS SELECT * FROM v; CREATE VIEW x AS SELECT 1;";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE);";
+        assert_snapshot!(dependents(&format!("{T} {views}"), &format!("{after} {views}")), @r#"
+            DROP VIEW "w"
+            DROP VIEW "v"
+            CREATE VIEW v AS SELECT a FROM t
+            CREATE VIEW w AS SELECT * FROM v
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_native_add_column_recreates_nothing_and_keeps_enforcement() {
+        let extra = "CREATE VIEW v AS SELECT a FROM t; CREATE INDEX i ON t(a);";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT);";
+        assert_snapshot!(dependents(&format!("{T} {extra}"), &format!("{after} {extra}")), @"fk_off: false");
+    }
+
+    #[test]
+    fn every_index_of_a_rebuilt_table_is_created_again() {
+        let idx = "CREATE INDEX i ON t(a);";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INT);";
+        assert_snapshot!(dependents(&format!("{T} {idx}"), &format!("{after} {idx}")), @r#"
+            CREATE INDEX i ON t(a)
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_dropped_table_turns_enforcement_off_and_drops_its_triggers() {
+        let other =
+            "CREATE TABLE log(x TEXT); CREATE TRIGGER tr AFTER INSERT ON log BEGIN SELECT 1; END;";
+        assert_snapshot!(dependents(&format!("{T} {other}"), T), @r#"
+            DROP TRIGGER "tr"
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_native_value_update_drops_the_tables_own_triggers() {
+        let trigger = "CREATE TABLE log(x TEXT); CREATE TRIGGER audit AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (new.a); END;";
+        let after = format!("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, n INT); {trigger}\n-- liteshift:value t.n = length(a)");
+        assert_snapshot!(dependents(&format!("{T} {trigger}"), &after), @r#"
+            DROP TRIGGER "audit"
+            CREATE TRIGGER audit AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (new.a); END
+            fk_off: false
+        "#);
+    }
+
+    #[test]
+    fn text_the_tokenizer_cannot_read_depends_on_every_name_it_contains() {
+        let on = BTreeSet::from(["t".to_string()]);
+        assert!(depends("SELECT * FROM t", &on));
+        assert!(!depends("SELECT * FROM u", &on));
+        assert!(depends("SELECT 'unterminated FROM t", &on));
+    }
+}

@@ -665,14 +665,26 @@ pub(super) fn renames_rowid_name(a: &TableAlter) -> bool {
 #[cfg(all(test, feature = "rusqlite"))]
 mod tests {
     use super::*;
-    use crate::diff::{diff, DiffOptions, Hints};
+    use crate::diff::testkit::hinted;
+    use crate::diff::Hints;
+    use insta::assert_snapshot;
 
     /// The strategy for table `t` from `before` to `after` (both loaded by SQLite), planned
-    /// for `version`.
+    /// for `version`, with no index dropped before it.
     fn strategy(before: &str, after: &str, version: SqliteVersion) -> Strategy {
-        let load = |sql| crate::load_declared(sql, "<test>").unwrap().schema;
+        strategy_dooming(before, after, version, &[])
+    }
+
+    /// [`strategy`], with the indexes `doomed` dropped before it.
+    fn strategy_dooming(
+        before: &str,
+        after: &str,
+        version: SqliteVersion,
+        doomed: &[&str],
+    ) -> Strategy {
+        let load = crate::diff::testkit::schema;
         let (current, target) = (load(before), load(after));
-        let changes = diff(&current, &target, &Hints::default(), DiffOptions::default());
+        let changes = hinted(before, after, &Hints::default());
         let a = &changes.altered_tables[0];
         table_strategy(
             a,
@@ -680,11 +692,31 @@ mod tests {
             &target.tables["t"],
             &current,
             Capabilities::new(version),
-            &BTreeSet::new(),
+            &doomed.iter().map(|k| k.to_string()).collect(),
         )
     }
 
     const BEFORE: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)";
+    const NEWEST: SqliteVersion = SqliteVersion(3, 53, 0);
+
+    /// The strategy as text: each native step's SQL (with `[scan]` where SQLite reads every
+    /// row), or `rebuild:` and each reason.
+    fn outcome(before: &str, after: &str, version: SqliteVersion) -> String {
+        match strategy(before, after, version) {
+            Strategy::Native(steps) => steps
+                .iter()
+                .map(|st| match st.cost {
+                    Cost::Scan(_) => format!("{} [scan]", st.sql),
+                    _ => st.sql.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Strategy::Rebuild(why) => {
+                let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+                format!("rebuild: {}", why.join("; "))
+            }
+        }
+    }
 
     #[test]
     fn a_not_null_change_alone_is_native_from_3_53() {
@@ -733,5 +765,134 @@ mod tests {
                 target: None,
             }])
         );
+    }
+
+    #[test]
+    fn a_drop_column_is_native_from_3_35() {
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY)";
+        assert_snapshot!(outcome(BEFORE, after, SqliteVersion(3, 35, 0)), @r#"ALTER TABLE "t" DROP COLUMN "a""#);
+        assert_snapshot!(outcome(BEFORE, after, SqliteVersion(3, 34, 0)), @"rebuild: drop column a: DROP COLUMN needs SQLite 3.35.0 (target 3.34.0)");
+    }
+
+    #[test]
+    fn a_drop_column_sqlite_refuses_is_a_rebuild_naming_each_blocker() {
+        let t = |cols: &str| format!("CREATE TABLE t(id INTEGER PRIMARY KEY{cols})");
+        let cases = [
+            (t(", a INT UNIQUE"), t("")),
+            (t(", a INT, CHECK (a < id)"), t("")),
+            (t(", a INT, g INT AS (a + 1)"), t("")),
+            (t(", a INT REFERENCES t(id)"), t("")),
+            (format!("{}; CREATE INDEX i ON t(a)", t(", a INT")), t("")),
+            (t(", rowid INT"), t("")),
+            (t(", a INT AS (id)"), t("")),
+        ];
+        let out: Vec<String> = cases.iter().map(|(b, a)| outcome(b, a, NEWEST)).collect();
+        assert_snapshot!(out.join("\n"), @r#"
+            rebuild: UNIQUE constraints; drop column a: in a UNIQUE constraint
+            rebuild: drop column a: used by a table CHECK; drop unnamed CHECK (a < id)
+            rebuild: drop column a: used by a generated column; drop column g: generated column
+            rebuild: foreign keys; drop column a: in a foreign key
+            rebuild: drop column a: indexed
+            rebuild: drop column rowid: named like the rowid
+            rebuild: drop column a: generated column
+        "#);
+    }
+
+    #[test]
+    fn an_index_dropped_first_does_not_block_a_drop_column() {
+        let before = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INT); CREATE INDEX i ON t(a)";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY)";
+        let s = strategy_dooming(before, after, NEWEST, &["i"]);
+        assert!(
+            matches!(&s, Strategy::Native(st) if st[0].kind == StepKind::DropColumn),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn an_add_column_is_native_and_scans_the_rows_when_sqlite_checks_them() {
+        let plain = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT DEFAULT 0)";
+        let checked =
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT DEFAULT 0 CHECK (b >= 0))";
+        assert_snapshot!(outcome(BEFORE, plain, NEWEST), @r#"ALTER TABLE "t" ADD COLUMN b INT DEFAULT 0"#);
+        assert_snapshot!(outcome(BEFORE, checked, NEWEST), @r#"ALTER TABLE "t" ADD COLUMN b INT DEFAULT 0 CHECK (b >= 0) [scan]"#);
+    }
+
+    #[test]
+    fn an_add_column_sqlite_refuses_is_a_rebuild_naming_each_blocker() {
+        let after = |col: &str| format!("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, {col})");
+        let cases = [
+            "b INT UNIQUE",
+            "b INT DEFAULT (random())",
+            "b INT NOT NULL",
+            "b INT AS (id * 2) STORED",
+            "b INT DEFAULT 1 REFERENCES t(id)",
+            "rowid INT",
+        ];
+        let out: Vec<String> = cases
+            .iter()
+            .map(|c| outcome(BEFORE, &after(c), NEWEST))
+            .collect();
+        assert_snapshot!(out.join("\n"), @r#"
+            rebuild: UNIQUE constraints; add column b: UNIQUE
+            rebuild: add column b: non-constant default
+            rebuild: add column b: NOT NULL without a non-NULL default
+            rebuild: add column b: STORED generated column
+            rebuild: add column b: REFERENCES with a non-NULL default
+            rebuild: add column rowid: named like the rowid
+        "#);
+    }
+
+    #[test]
+    fn an_add_column_with_a_check_before_3_37_is_a_rebuild() {
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT CHECK (b > 0))";
+        assert_snapshot!(outcome(BEFORE, after, SqliteVersion(3, 36, 0)), @"rebuild: add column b: its CHECK or NOT NULL over existing rows (tested by ADD COLUMN from SQLite 3.37.0)");
+    }
+
+    #[test]
+    fn a_named_check_is_native_from_3_53_and_an_unnamed_one_a_rebuild() {
+        let named = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, CONSTRAINT short CHECK (length(a) < 9))";
+        let unnamed = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, CHECK (length(a) < 9))";
+        assert_snapshot!(outcome(BEFORE, named, NEWEST), @r#"ALTER TABLE "t" ADD CONSTRAINT "short" CHECK (length(a) < 9) [scan]"#);
+        assert_snapshot!(outcome(named, BEFORE, NEWEST), @r#"ALTER TABLE "t" DROP CONSTRAINT "short""#);
+        assert_snapshot!(outcome(BEFORE, named, SqliteVersion(3, 52, 0)), @"rebuild: add CHECK (length(a) < 9) (native form needs SQLite 3.53.0, target 3.52.0)");
+        assert_snapshot!(outcome(BEFORE, unnamed, NEWEST), @"rebuild: add unnamed CHECK (length (a) < 9)");
+        assert_snapshot!(outcome(unnamed, BEFORE, NEWEST), @"rebuild: drop unnamed CHECK (length (a) < 9)");
+    }
+
+    #[test]
+    fn a_column_rename_needs_rename_column_and_no_rowid_name() {
+        let after =
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, b TEXT);\n-- liteshift:rename-column t.a=b";
+        assert_snapshot!(outcome(BEFORE, after, SqliteVersion(3, 24, 0)), @"rebuild: RENAME COLUMN needs SQLite 3.25.0 (target 3.24.0)");
+        let to_rowid =
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, oid TEXT);\n-- liteshift:rename-column t.a=oid";
+        assert_snapshot!(outcome(BEFORE, to_rowid, NEWEST), @"rebuild: a column renamed from or to a name of the rowid");
+    }
+
+    #[test]
+    fn table_changes_and_virtual_tables_are_rebuilds() {
+        let key = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE)";
+        assert_snapshot!(outcome(BEFORE, key, NEWEST), @"rebuild: UNIQUE constraints");
+        let (v, w) = (
+            "CREATE VIRTUAL TABLE t USING fts5(a)",
+            "CREATE VIRTUAL TABLE t USING fts5(a, b)",
+        );
+        assert_snapshot!(outcome(v, w, NEWEST), @"rebuild: virtual table definition");
+    }
+
+    #[test]
+    fn native_steps_run_check_drops_adds_values_drops_alters_check_adds() {
+        let before =
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, old INT, CONSTRAINT c1 CHECK (id > 0))";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT NOT NULL, n INT, CONSTRAINT c2 CHECK (id > 1));\n-- liteshift:value t.n = old * 2";
+        assert_snapshot!(outcome(before, after, NEWEST), @r#"
+            ALTER TABLE "t" DROP CONSTRAINT "c1"
+            ALTER TABLE "t" ADD COLUMN n INT [scan]
+            UPDATE "t" SET "n" = (old * 2)
+            ALTER TABLE "t" DROP COLUMN "old"
+            ALTER TABLE "t" ALTER COLUMN "a" SET NOT NULL [scan]
+            ALTER TABLE "t" ADD CONSTRAINT "c2" CHECK (id > 1) [scan]
+        "#);
     }
 }
