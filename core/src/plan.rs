@@ -29,7 +29,7 @@ pub use keyed::KeyedIndex;
 pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
-pub use strategy::{table_strategy, Strategy};
+pub use strategy::{table_strategy, AddBlocker, DropBlocker, RebuildReason, Strategy, Unavailable};
 // Where plans have always named it.
 pub use crate::version::SqliteVersion;
 
@@ -83,14 +83,6 @@ impl Capabilities {
     /// `ALTER TABLE ... DROP COLUMN` (3.35.0), when it rewrites nothing it must not.
     pub fn drop_column(&self) -> bool {
         self.version >= SqliteVersion(3, 35, 0) && !self.keeps_double_quoted_literals
-    }
-    /// Why `RENAME COLUMN` or `DROP COLUMN` (`what`, first in `since`) is not used.
-    fn why_not(&self, what: &str, since: &str) -> String {
-        if self.keeps_double_quoted_literals {
-            format!("{what} would rewrite the double-quoted string literals of a table's CHECK or generated column into single-quoted ones")
-        } else {
-            format!("{what} needs SQLite {since} (target {})", self.version)
-        }
     }
     /// `ALTER COLUMN ... SET/DROP NOT NULL` and `ADD/DROP CONSTRAINT ... CHECK` (3.53.0).
     pub fn alter_constraints(&self) -> bool {

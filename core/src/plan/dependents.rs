@@ -32,6 +32,8 @@ pub(super) fn drops_columns_natively(strategies: &[Strategy]) -> bool {
 }
 
 impl Dependents {
+    /// The objects `changes` (carried out by `strategies`) drop and recreate; `doomed_indexes`
+    /// are the indexes that change or go.
     pub(super) fn find(
         current: &Schema,
         target: &Schema,
@@ -40,28 +42,7 @@ impl Dependents {
         caps: Capabilities,
         doomed_indexes: BTreeSet<String>,
     ) -> Dependents {
-        let mut fk_off = false;
-        // Tables whose dependents (views, triggers) must be dropped and recreated.
-        let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
-        let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
-        for (a, s) in changes.altered_tables.iter().zip(strategies) {
-            let structural = a.renamed()
-                || !a.column_renames.is_empty()
-                || !a.dropped_columns.is_empty()
-                || matches!(s, Strategy::Rebuild(_));
-            if structural {
-                affected.insert(a.from.clone());
-                affected.insert(a.to.clone());
-            }
-            if matches!(s, Strategy::Rebuild(_)) {
-                rebuilt_targets.insert(a.to.clone());
-                fk_off = true;
-            }
-        }
-        if !changes.dropped_tables.is_empty() {
-            fk_off = true;
-        }
-
+        let (affected, rebuilt_targets) = affected_tables(changes, strategies);
         // A native RENAME COLUMN or DROP COLUMN rewrites the double-quoted string literals of
         // every index, view and trigger in the database: those are recreated from their declared
         // text after it.
@@ -75,20 +56,9 @@ impl Dependents {
 
         // Views and triggers to drop: changed/removed ones, rewritten ones, and those depending on
         // affected tables or on dropped views (to a fixed point).
-        let mut drop_views: BTreeSet<String> = changes
-            .views
-            .iter()
-            .filter(|c| c.action != Action::Add)
-            .map(|c| c.name.clone())
-            .chain(current.views.keys().filter(|k| requoted(k)).cloned())
-            .collect();
-        let mut drop_triggers: BTreeSet<String> = changes
-            .triggers
-            .iter()
-            .filter(|c| c.action != Action::Add)
-            .map(|c| c.name.clone())
-            .chain(current.triggers.keys().filter(|k| requoted(k)).cloned())
-            .collect();
+        let mut drop_views = replaced_or_requoted(&changes.views, current.views.keys(), requoted);
+        let mut drop_triggers =
+            replaced_or_requoted(&changes.triggers, current.triggers.keys(), requoted);
         let requoted_indexes: BTreeSet<String> = current
             .indexes
             .keys()
@@ -96,33 +66,14 @@ impl Dependents {
             .cloned()
             .collect();
         add_dependents(current, &affected, &mut drop_views, &mut drop_triggers);
-        // A native UPDATE that gives rows their declared values must not fire the table's own
-        // triggers (an audit trigger would log it; a rebuild's copy fires none either).
-        for (a, s) in changes.altered_tables.iter().zip(strategies) {
-            // Values in a table with foreign keys are checked as a rebuild's copy is: with
-            // enforcement off during the steps, then `foreign_key_check` (a refusal naming
-            // the rows), not by the UPDATE failing half-way.
-            let has_fks = target.tables[&a.to]
-                .canon()
-                .is_none_or(|t| !t.foreign_keys.is_empty());
-            if !a.values.is_empty() && has_fks {
-                fk_off = true;
-            }
-            if !a.values.is_empty() && matches!(s, Strategy::Native(_)) {
-                let on_table = current
-                    .triggers
-                    .iter()
-                    .filter(|(_, t)| t.table.eq_ignore_ascii_case(&a.from));
-                drop_triggers.extend(on_table.map(|(k, _)| k.clone()));
-            }
-        }
+        drop_triggers.extend(value_update_triggers(current, changes, strategies));
         Dependents {
             drop_views,
             drop_triggers,
             doomed_indexes,
             requoted_indexes,
+            fk_off: needs_fk_off(target, changes, strategies),
             rebuilt_targets,
-            fk_off,
         }
     }
 
@@ -226,6 +177,84 @@ impl Dependents {
     }
 }
 
+/// The tables whose views and triggers are dropped and recreated (dropped tables, and both
+/// names of one renamed, losing or renaming a column, or rebuilt), and the target keys of the
+/// rebuilt tables (all their indexes are created again).
+fn affected_tables(
+    changes: &Changes,
+    strategies: &[Strategy],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut affected: BTreeSet<String> = changes.dropped_tables.iter().cloned().collect();
+    let mut rebuilt_targets: BTreeSet<String> = BTreeSet::new();
+    for (a, s) in changes.altered_tables.iter().zip(strategies) {
+        let rebuilt = matches!(s, Strategy::Rebuild(_));
+        let structural =
+            a.renamed() || !a.column_renames.is_empty() || !a.dropped_columns.is_empty() || rebuilt;
+        if structural {
+            affected.insert(a.from.clone());
+            affected.insert(a.to.clone());
+        }
+        if rebuilt {
+            rebuilt_targets.insert(a.to.clone());
+        }
+    }
+    (affected, rebuilt_targets)
+}
+
+/// Whether foreign-key enforcement must be off during the steps: a table is rebuilt or
+/// dropped (`DROP TABLE` would cascade), or declared values are given in a table with foreign
+/// keys (checked as a rebuild's copy is: with enforcement off during the steps, then
+/// `foreign_key_check`, a refusal naming the rows, not by the `UPDATE` failing half-way).
+fn needs_fk_off(target: &Schema, changes: &Changes, strategies: &[Strategy]) -> bool {
+    let has_fks = |k: &String| {
+        target.tables[k]
+            .canon()
+            .is_none_or(|t| !t.foreign_keys.is_empty())
+    };
+    !changes.dropped_tables.is_empty()
+        || strategies.iter().any(|s| matches!(s, Strategy::Rebuild(_)))
+        || changes
+            .altered_tables
+            .iter()
+            .any(|a| !a.values.is_empty() && has_fks(&a.to))
+}
+
+/// The triggers on a table whose declared values a native `UPDATE` gives: they must not fire
+/// (an audit trigger would log it; a rebuild's copy fires none either).
+fn value_update_triggers<'a>(
+    current: &'a Schema,
+    changes: &'a Changes,
+    strategies: &'a [Strategy],
+) -> impl Iterator<Item = String> + 'a {
+    let updated = changes
+        .altered_tables
+        .iter()
+        .zip(strategies)
+        .filter(|(a, s)| !a.values.is_empty() && matches!(s, Strategy::Native(_)));
+    updated.flat_map(|(a, _)| {
+        current
+            .triggers
+            .iter()
+            .filter(|(_, t)| t.table.eq_ignore_ascii_case(&a.from))
+            .map(|(k, _)| k.clone())
+    })
+}
+
+/// The objects (views or triggers) the change list replaces or drops, and those whose text a
+/// native `RENAME/DROP COLUMN` would re-quote (`requoted`).
+fn replaced_or_requoted<'a>(
+    changes: &[ObjectChange],
+    current: impl Iterator<Item = &'a String>,
+    requoted: impl Fn(&String) -> bool,
+) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .chain(current.filter(|k| requoted(k)).cloned())
+        .collect()
+}
+
 /// Whether `sql` names one of `on`. Text the tokenizer cannot read: a case-insensitive search
 /// for each name (over-approximates, never misses a dependency).
 fn depends(sql: &str, on: &BTreeSet<String>) -> bool {
@@ -265,5 +294,101 @@ fn add_dependents(
         if !drop_triggers.contains(k) && depends(&t.sql, &on) {
             drop_triggers.insert(k.clone());
         }
+    }
+}
+
+// One test per rule of which objects are dropped and recreated; the schemas are loaded by
+// SQLite and each altered table's strategy is the planner's own.
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::*;
+    use crate::diff::testkit::{changes, schema};
+    use insta::assert_snapshot;
+
+    /// What `Dependents::find` decides from `before` to `after` on the newest SQLite: the drop
+    /// steps, the create steps, and whether enforcement is off.
+    fn dependents(before: &str, after: &str) -> String {
+        let (current, target, ch) = (schema(before), schema(after), changes(before, after));
+        let caps = Capabilities::new(SqliteVersion(3, 53, 0));
+        let doomed: BTreeSet<String> = ch
+            .indexes
+            .iter()
+            .filter(|c| c.action != Action::Add)
+            .map(|c| c.name.clone())
+            .collect();
+        let strategies: Vec<Strategy> = ch
+            .altered_tables
+            .iter()
+            .map(|a| {
+                let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+                table_strategy(a, c, t, &current, caps, &doomed)
+            })
+            .collect();
+        let d = Dependents::find(&current, &target, &ch, &strategies, caps, doomed);
+        let mut out: Vec<String> = d.drop_steps(&current).into_iter().map(|s| s.sql).collect();
+        out.extend(d.create_steps(&target, &ch).into_iter().map(|s| s.sql));
+        out.push(format!("fk_off: {}", d.fk_off));
+        out.join("\n")
+    }
+
+    const T: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);";
+
+    #[test]
+    fn views_of_a_rebuilt_table_and_views_of_those_are_recreated() {
+        let views = "CREATE VIEW v AS SELECT a FROM t; CREATE VIEW w AS SELECT * FROM v; CREATE VIEW x AS SELECT 1;";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE);";
+        assert_snapshot!(dependents(&format!("{T} {views}"), &format!("{after} {views}")), @r#"
+            DROP VIEW "w"
+            DROP VIEW "v"
+            CREATE VIEW v AS SELECT a FROM t
+            CREATE VIEW w AS SELECT * FROM v
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_native_add_column_recreates_nothing_and_keeps_enforcement() {
+        let extra = "CREATE VIEW v AS SELECT a FROM t; CREATE INDEX i ON t(a);";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INT);";
+        assert_snapshot!(dependents(&format!("{T} {extra}"), &format!("{after} {extra}")), @"fk_off: false");
+    }
+
+    #[test]
+    fn every_index_of_a_rebuilt_table_is_created_again() {
+        let idx = "CREATE INDEX i ON t(a);";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INT);";
+        assert_snapshot!(dependents(&format!("{T} {idx}"), &format!("{after} {idx}")), @r#"
+            CREATE INDEX i ON t(a)
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_dropped_table_turns_enforcement_off_and_drops_its_triggers() {
+        let other =
+            "CREATE TABLE log(x TEXT); CREATE TRIGGER tr AFTER INSERT ON log BEGIN SELECT 1; END;";
+        assert_snapshot!(dependents(&format!("{T} {other}"), T), @r#"
+            DROP TRIGGER "tr"
+            fk_off: true
+        "#);
+    }
+
+    #[test]
+    fn a_native_value_update_drops_the_tables_own_triggers() {
+        let trigger = "CREATE TABLE log(x TEXT); CREATE TRIGGER audit AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (new.a); END;";
+        let after = format!("CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, n INT); {trigger}\n-- liteshift:value t.n = length(a)");
+        assert_snapshot!(dependents(&format!("{T} {trigger}"), &after), @r#"
+            DROP TRIGGER "audit"
+            CREATE TRIGGER audit AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (new.a); END
+            fk_off: false
+        "#);
+    }
+
+    #[test]
+    fn text_the_tokenizer_cannot_read_depends_on_every_name_it_contains() {
+        let on = BTreeSet::from(["t".to_string()]);
+        assert!(depends("SELECT * FROM t", &on));
+        assert!(!depends("SELECT * FROM u", &on));
+        assert!(depends("SELECT 'unterminated FROM t", &on));
     }
 }

@@ -18,9 +18,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::strategy::{table_strategy, Strategy};
+use super::strategy::{table_strategy, RebuildReason, Strategy};
 use super::*;
-use crate::diff::TableAlter;
+use crate::diff::{TableAlter, TableChange};
 use crate::sqltext::ident_key;
 
 /// The first step of a plan that rebuilds or drops tables where enforcement stays on: the
@@ -95,7 +95,7 @@ pub(super) fn with_referencing(
             return (changes, strategies);
         }
         for (k, parent) in joining {
-            let why = format!("it references {parent}, which is rebuilt or dropped, and foreign keys stay enforced on this host");
+            let why = TableChange::ReferencesRebuilt { parent };
             closure.insert(k.clone());
             match changes.altered_tables.iter().position(|a| a.from == k) {
                 Some(i) => {
@@ -111,7 +111,7 @@ pub(super) fn with_referencing(
                         other: vec![why.clone()],
                         ..TableAlter::default()
                     });
-                    strategies.push(Strategy::Rebuild(vec![why]));
+                    strategies.push(Strategy::Rebuild(vec![RebuildReason::Table(why)]));
                 }
             }
         }

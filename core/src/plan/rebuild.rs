@@ -104,10 +104,14 @@ pub(super) fn rebuild_steps(
     current: &Schema,
     target: &Schema,
     caps: Capabilities,
-    why: &[String],
+    why: &[RebuildReason],
     swap: Swap,
 ) -> Vec<Step> {
-    let why = why.join("; ");
+    let why = why
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
     if t.is_virtual() || c.is_virtual() {
         return recreate_virtual(t, &why);
     }
@@ -401,5 +405,147 @@ fn copy_step(
         rewrites_rows: true,
         cost: Cost::Constant,
         kind: StepKind::RebuildCopy,
+    }
+}
+
+// One test per rule of a rebuild's steps; the schemas are loaded by SQLite.
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::*;
+    use crate::diff::testkit::{changes, schema};
+    use insta::assert_snapshot;
+
+    const NEWEST: SqliteVersion = SqliteVersion(3, 53, 0);
+
+    /// The rebuild of table `t` from `before` to `after` on `version`, for the strategy's
+    /// reasons and in the order `Swap::blocking` chooses: each step's SQL, then its reason.
+    fn rebuild(before: &str, after: &str, version: SqliteVersion) -> String {
+        let (current, target, ch) = (schema(before), schema(after), changes(before, after));
+        let a = &ch.altered_tables[0];
+        let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+        let caps = Capabilities::new(version);
+        let Strategy::Rebuild(why) = table_strategy(a, c, t, &current, caps, &BTreeSet::new())
+        else {
+            panic!("not a rebuild");
+        };
+        let swap = Swap::blocking(c, &current, caps);
+        let steps = rebuild_steps(a, c, t, &current, &target, caps, &why, swap);
+        let line = |s: &Step| format!("{}\n  -- {}", s.sql, s.reason);
+        steps.iter().map(line).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_old_table_is_renamed_away_where_rename_keeps_references() {
+        let before = "CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a TEXT, gone INT)";
+        let after = "CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a TEXT UNIQUE, b INT)";
+        assert_snapshot!(rebuild(before, after, NEWEST), @r#"
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "t" RENAME TO "_liteshift_old_t";
+            PRAGMA legacy_alter_table = OFF
+              -- rebuild t (UNIQUE constraints): rename the old table away (other tables still name t)
+            CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, a TEXT UNIQUE, b INT)
+              -- rebuild t: create the new table
+            INSERT INTO "t" ("id", "a") SELECT "id", "a" FROM "_liteshift_old_t" AS "t"
+              -- rebuild t: copy every row (the values of dropped column(s) gone are lost)
+            DELETE FROM sqlite_sequence WHERE name = 't';
+            INSERT INTO sqlite_sequence (name, seq) SELECT 't', seq FROM sqlite_sequence WHERE name = '_liteshift_old_t'
+              -- rebuild t: keep the AUTOINCREMENT high-water mark
+            DROP TABLE "_liteshift_old_t"
+              -- rebuild t: drop the old table
+        "#);
+    }
+
+    #[test]
+    fn before_3_25_the_new_table_is_renamed_in() {
+        let before = "CREATE TABLE t(a TEXT)";
+        let after = "CREATE TABLE t(a TEXT PRIMARY KEY)";
+        assert_snapshot!(rebuild(before, after, SqliteVersion(3, 24, 0)), @r#"
+            CREATE TABLE "_liteshift_new_t"(a TEXT PRIMARY KEY)
+              -- rebuild t (primary key): create the new table
+            INSERT INTO "_liteshift_new_t" (rowid, "a") SELECT rowid, "a" FROM "t"
+              -- rebuild t: copy every row
+            DROP TABLE "t"
+              -- rebuild t: drop the old table
+            ALTER TABLE "_liteshift_new_t" RENAME TO "t"
+              -- rebuild t: rename the new table into place
+        "#);
+    }
+
+    #[test]
+    fn a_table_that_names_itself_is_renamed_in() {
+        let itself = schema("CREATE TABLE t(a INT CHECK (t.a > 0))");
+        let by_index = schema("CREATE TABLE t(a INT); CREATE INDEX i ON t(a) WHERE t.a > 0");
+        let plain = schema("CREATE TABLE t(a INT CHECK (a > 0))");
+        let caps = Capabilities::new(NEWEST);
+        let swap = |s: &Schema| Swap::blocking(&s.tables["t"], s, caps);
+        assert_eq!(swap(&itself), Swap::NewIn);
+        assert_eq!(swap(&by_index), Swap::NewIn);
+        assert_eq!(swap(&plain), Swap::OldAway);
+        let enforced = Capabilities {
+            foreign_keys_enforced: true,
+            ..caps
+        };
+        assert_eq!(
+            Swap::blocking(&plain.tables["t"], &plain, enforced),
+            Swap::OldAwayEnforced
+        );
+    }
+
+    #[test]
+    fn a_rebuild_with_no_column_to_copy_loses_the_rows_and_says_so() {
+        let before = "CREATE TABLE t(a TEXT PRIMARY KEY) WITHOUT ROWID";
+        let after = "CREATE TABLE t(b TEXT PRIMARY KEY) WITHOUT ROWID";
+        assert_snapshot!(rebuild(before, after, NEWEST), @r#"
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "t" RENAME TO "_liteshift_old_t";
+            PRAGMA legacy_alter_table = OFF
+              -- rebuild t (primary key; drop column a: part of the primary key; add column b: part of the primary key): rename the old table away (other tables still name t)
+            CREATE TABLE t(b TEXT PRIMARY KEY) WITHOUT ROWID
+              -- rebuild t: create the new table
+            DROP TABLE "_liteshift_old_t"
+              -- rebuild t: drop the old table (no column carries over: all its rows are lost)
+        "#);
+    }
+
+    #[test]
+    fn a_virtual_table_is_dropped_and_created_again() {
+        let before = "CREATE VIRTUAL TABLE t USING fts5(a)";
+        let after = "CREATE VIRTUAL TABLE t USING fts5(a, b)";
+        assert_snapshot!(rebuild(before, after, NEWEST), @r#"
+            DROP TABLE "t"
+              -- drop virtual table t to recreate it (virtual table definition); its content must be rebuilt
+            CREATE VIRTUAL TABLE t USING fts5(a, b)
+              -- create virtual table t
+        "#);
+    }
+
+    #[test]
+    fn the_rowid_name_is_one_no_column_shadows() {
+        let s = schema("CREATE TABLE t(rowid INT, _rowid_ INT); CREATE TABLE u(a INT)");
+        assert_eq!(rowid_name(&s.tables["t"]), Some("oid"));
+        assert_eq!(rowid_name(&s.tables["u"]), Some("rowid"));
+    }
+
+    #[test]
+    fn a_renamed_column_is_read_by_its_name_when_the_rebuild_runs() {
+        let before = "CREATE TABLE t(a INT, b INT)";
+        let after = "CREATE TABLE t(x INT, b INT, n INT);\n-- liteshift:rename-column t.a=x";
+        let (current, ch) = (schema(before), changes(before, after));
+        let (a, c) = (&ch.altered_tables[0], &current.tables["t"]);
+        let source = |k, v| source_column(a, c, k, Capabilities::new(v));
+        assert_eq!(source("x", NEWEST).as_deref(), Some("x"));
+        assert_eq!(source("x", SqliteVersion(3, 24, 0)).as_deref(), Some("a"));
+        assert_eq!(source("b", NEWEST).as_deref(), Some("b"));
+        assert_eq!(source("n", NEWEST), None);
+    }
+
+    #[test]
+    fn a_temporary_name_is_one_no_table_has() {
+        let current = schema("CREATE TABLE t(a INT); CREATE TABLE _liteshift_old_t(a INT)");
+        let target = schema("CREATE TABLE t(a INT); CREATE TABLE _liteshift_old_t_(a INT)");
+        assert_eq!(
+            away_name(&current.tables["t"], &current, &target),
+            "_liteshift_old_t__"
+        );
     }
 }

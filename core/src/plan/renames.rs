@@ -99,3 +99,74 @@ fn sequence_renames(
     }
     out
 }
+
+// One test per rule of rename ordering.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insta::assert_snapshot;
+
+    /// `sequence_renames` of `old=new` pairs, with `taken` names in use, one rename a line.
+    fn sequence(renames: &[&str], taken: &[&str]) -> String {
+        let pairs: Vec<(String, String)> = renames
+            .iter()
+            .filter_map(|r| r.split_once('='))
+            .map(|(o, n)| (o.to_string(), n.to_string()))
+            .collect();
+        let out = sequence_renames(&pairs, &|n| taken.contains(&n));
+        let line = |(o, n): &(String, String)| format!("{o} -> {n}");
+        out.iter().map(line).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn a_chain_runs_from_its_end() {
+        assert_snapshot!(sequence(&["a=b", "b=c"], &[]), @r#"
+            b -> c
+            a -> b
+        "#);
+    }
+
+    #[test]
+    fn a_cycle_moves_one_name_through_a_temporary_name() {
+        assert_snapshot!(sequence(&["a=b", "b=a"], &[]), @r#"
+            a -> _liteshift_renaming_a
+            b -> a
+            _liteshift_renaming_a -> b
+        "#);
+    }
+
+    #[test]
+    fn the_temporary_name_avoids_names_in_use_and_case() {
+        assert_snapshot!(sequence(&["A=b", "B=a"], &["_liteshift_renaming_A"]), @r#"
+            A -> _liteshift_renaming_A_
+            B -> a
+            _liteshift_renaming_A_ -> b
+        "#);
+    }
+
+    #[cfg(feature = "rusqlite")]
+    #[test]
+    fn column_renames_are_steps_only_where_rename_column_is_native() {
+        use crate::diff::testkit::{hinted, renames, schema};
+        let before = "CREATE TABLE t(a INT, b TEXT)";
+        let after = "CREATE TABLE u(b INT, a TEXT)";
+        let hints = renames(&["t=u"], &["t.a=b", "t.b=a"]);
+        let (current, target) = (schema(before), schema(after));
+        let ch = hinted(before, after, &hints);
+        let sql = |v: SqliteVersion| {
+            let steps = rename_steps(&current, &target, &ch, Capabilities::new(v));
+            steps
+                .iter()
+                .map(|s| s.sql.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_snapshot!(sql(SqliteVersion(3, 25, 0)), @r#"
+            ALTER TABLE "t" RENAME TO "u"
+            ALTER TABLE "u" RENAME COLUMN "a" TO "_liteshift_renaming_a"
+            ALTER TABLE "u" RENAME COLUMN "b" TO "a"
+            ALTER TABLE "u" RENAME COLUMN "_liteshift_renaming_a" TO "b"
+        "#);
+        assert_snapshot!(sql(SqliteVersion(3, 24, 0)), @r#"ALTER TABLE "t" RENAME TO "u""#);
+    }
+}
