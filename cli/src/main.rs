@@ -1,17 +1,29 @@
 //! `liteshift`: the command-line front end. Argument parsing, files, output formats and exit
 //! codes only; everything else is in the `liteshift` crate.
+//!
+//! `main` parses the arguments and `run` dispatches: one function per subcommand, each in its
+//! module with its arguments (`plan`, `apply`, `rehearse`, `diff`, `check`, `test_cmd`;
+//! `inspect` here), returning its exit code. `fleet` runs `apply` and `check` on many
+//! databases. This file keeps the argument groups the subcommands share, reading a schema
+//! file, opening a database and printing a plan; the exit codes are documented on `main`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use liteshift::{Error, Options, Plan, SqliteVersion};
 use rusqlite::Connection;
 
+mod apply;
+mod check;
+mod diff;
 mod dqlite;
+mod fleet;
+mod plan;
 mod progress;
+mod rehearse;
 mod test_cmd;
 
 const EXIT_HELP: &str = "Exit codes:
@@ -33,106 +45,22 @@ struct Cli {
 enum Command {
     /// Show what would change: a readable summary and the SQL.
     #[command(after_help = EXIT_HELP)]
-    Plan {
-        #[command(flatten)]
-        target: DbAndSchema,
-        #[command(flatten)]
-        planning: Planning,
-        #[command(flatten)]
-        script: Script,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Statements the running release executes (`;`-separated): warn about each one that
-        /// would no longer compile against the declared schema.
-        #[arg(long, value_name = "FILE")]
-        queries: Option<PathBuf>,
-    },
+    Plan(plan::PlanArgs),
     /// Migrate the database to the declared schema, in one verified transaction.
     #[command(after_help = EXIT_HELP)]
-    Apply {
-        #[command(flatten)]
-        target: DbAndSchema,
-        #[command(flatten)]
-        planning: Planning,
-        /// Allow steps that lose data (drop table, drop column).
-        #[arg(long)]
-        allow_data_loss: bool,
-        /// Run everything, including checks and verification, then roll back.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write a consistent copy of the database to PATH before changing anything.
-        #[arg(long, value_name = "PATH")]
-        backup: Option<PathBuf>,
-        /// Milliseconds to wait for another connection's write lock.
-        #[arg(long, default_value_t = 5000, value_name = "MS")]
-        busy_timeout: u64,
-        #[command(flatten)]
-        jobs: Jobs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Progress on stderr: the steps as they run (one database), or the databases done
-        /// (a fleet).
-        #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
-        progress: progress::Mode,
-    },
+    Apply(apply::ApplyArgs),
     /// Rehearse the migration on a copy of the database (SQLite's backup API; the database is
     /// only read): every step timed, with the rows it rewrote and the journal it wrote, and
     /// the result checked; the copy is deleted unless --keep.
     #[command(after_help = EXIT_HELP)]
-    Rehearse {
-        #[command(flatten)]
-        target: DbAndSchema,
-        #[command(flatten)]
-        planning: Planning,
-        /// Allow steps that lose data (drop table, drop column).
-        #[arg(long)]
-        allow_data_loss: bool,
-        /// Where to write the copy (default: next to the database).
-        #[arg(long, value_name = "PATH")]
-        to: Option<PathBuf>,
-        /// Keep the migrated copy.
-        #[arg(long)]
-        keep: bool,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Rehearse(rehearse::RehearseArgs),
     /// Migration SQL from one schema file to another, with no database. Running the printed
     /// script in the sqlite3 shell on a database at FROM yields TO.
     #[command(after_help = EXIT_HELP)]
-    Diff {
-        /// The schema the database has.
-        from: PathBuf,
-        /// The schema it should have.
-        to: PathBuf,
-        #[command(flatten)]
-        planning: Planning,
-        #[command(flatten)]
-        script: Script,
-        /// Write the script for this host: `d1` (Cloudflare D1, `wrangler d1 migrations
-        /// apply`): one batch, no BEGIN and no PRAGMA foreign_keys (D1 keeps enforcement on:
-        /// the tables that reference a rebuilt one are rebuilt with it), and guards inside
-        /// that stop it, unchanged, when the database is not at FROM or rows violate TO.
-        /// Planned for D1's SQLite (3.47.0) unless --sqlite-version says otherwise.
-        #[arg(long = "for", value_enum, value_name = "HOST")]
-        for_host: Option<ForHost>,
-        #[arg(long, value_enum, default_value_t = Format::Sql)]
-        format: Format,
-    },
+    Diff(diff::DiffArgs),
     /// CI drift gate: exit 0 when the database matches the schema, 1 when it differs.
     #[command(after_help = EXIT_HELP)]
-    Check {
-        #[command(flatten)]
-        target: DbAndSchema,
-        #[command(flatten)]
-        planning: Planning,
-        #[command(flatten)]
-        jobs: Jobs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Progress on stderr while a fleet is checked: databases done, per second, ETA.
-        #[arg(long, value_enum, default_value_t = progress::Mode::Auto)]
-        progress: progress::Mode,
-    },
+    Check(check::CheckArgs),
     /// Test every upgrade path: each earlier version of the schema (--from files, or
     /// --from-git) built with generated rows, migrated to SCHEMA and verified (integrity,
     /// foreign keys, every row and value kept, a second run a no-op); timed (--budget),
@@ -283,13 +211,6 @@ struct Planning {
     online_pause_ms: u64,
 }
 
-/// A host whose migration files differ from SQLite's own.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ForHost {
-    /// Cloudflare D1: one batch with its own guards; foreign keys stay enforced.
-    D1,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A summary and the SQL.
@@ -333,29 +254,6 @@ impl Planning {
     }
 }
 
-fn print_rehearsal(r: &liteshift::rehearse::Rehearsal) {
-    print!("{}", liteshift::render_summary(&r.plan));
-    println!(
-        "Rehearsed on a copy ({} bytes, copied in {:.0} ms):",
-        r.database_bytes, r.copy_milliseconds
-    );
-    for s in &r.steps {
-        println!(
-            "  step {}: {:.1} ms, {} row(s) changed, journal {} bytes — {}",
-            s.number, s.milliseconds, s.rows_changed, s.journal_bytes, s.reason
-        );
-    }
-    println!(
-        "Migration on the copy: {} step(s) in {:.0} ms; integrity_check: {}; foreign_key_check: {} violation(s).",
-        r.steps_applied, r.migration_milliseconds, r.integrity_check, r.foreign_key_violations
-    );
-    if r.kept {
-        println!("The migrated copy is at {}.", r.copy);
-    } else {
-        println!("The copy was deleted (--keep keeps it); the database was only read.");
-    }
-}
-
 fn read_schema(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read schema file {}", path.display()))?;
@@ -375,81 +273,6 @@ fn open_db(path: &Path, write: bool) -> anyhow::Result<Connection> {
         write,
         Duration::from_secs(5),
     )?)
-}
-
-/// Many databases: one line per file as it finishes (text), then a summary; or one JSON report.
-/// The exit code is the worst outcome: 0 all migrated or in sync, 1 some differ (check) or
-/// were refused, 2 some failed.
-fn run_fleet(
-    paths: &[PathBuf],
-    sql: &str,
-    opts: &Options,
-    mode: liteshift::fleet::Mode,
-    jobs: Jobs,
-    (format, progress): (Format, progress::Mode),
-) -> anyhow::Result<ExitCode> {
-    use liteshift::fleet::{FleetResult, Summary};
-    let jobs = jobs.jobs.unwrap_or_else(liteshift::fleet::default_jobs);
-    let text = format != Format::Json;
-    let started = Instant::now();
-    let shown = progress::Fleet::new(progress, text, paths.len() as u64);
-    let line = |r: &FleetResult| shown.done(r, text.then(|| fleet_line(r)));
-    let open = dqlite::fleet_opener(opts.busy_timeout, opts.online.is_some());
-    let results = liteshift::fleet::run_opening(paths, sql, opts, mode, jobs, &open, &line)?;
-    shown.finish();
-    let seconds = started.elapsed().as_secs_f64();
-    let summary = Summary::of(&results);
-    let worst = results
-        .iter()
-        .map(|r| r.outcome.severity())
-        .max()
-        .unwrap_or(0);
-    let per_second = summary.databases as f64 / seconds.max(1e-9);
-    if text {
-        let middle = match mode {
-            liteshift::fleet::Mode::Apply => format!("{} migrated", summary.migrated),
-            liteshift::fleet::Mode::Check => format!("{} differ", summary.differs),
-        };
-        println!(
-            "{} database(s) in {seconds:.2} s ({per_second:.0}/s, {jobs} job(s)): {middle}, {} in sync, {} refused, {} failed",
-            summary.databases, summary.in_sync, summary.refused, summary.failed
-        );
-    } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "summary": summary,
-                "seconds": seconds,
-                "jobs": jobs,
-                "databases": results,
-            }))?
-        );
-    }
-    Ok(ExitCode::from(worst))
-}
-
-/// One file's line in a fleet's text output.
-fn fleet_line(r: &liteshift::fleet::FleetResult) -> String {
-    use liteshift::fleet::Outcome;
-    let (what, detail) = match &r.outcome {
-        Outcome::Migrated { steps } => ("migrated", format!("{steps} step(s)")),
-        Outcome::InSync => ("in sync", String::new()),
-        Outcome::Differs { steps } => ("differs", format!("{steps} step(s) to migrate")),
-        Outcome::Refused { message } | Outcome::Failed { message } => (
-            if r.outcome.severity() == 2 {
-                "FAILED"
-            } else {
-                "refused"
-            },
-            message.lines().map(str::trim).collect::<Vec<_>>().join(" "),
-        ),
-    };
-    let sep = if detail.is_empty() { "" } else { ": " };
-    format!(
-        "{what:<9} {} ({:.0} ms){sep}{detail}",
-        r.path.display(),
-        r.milliseconds
-    )
 }
 
 fn print_plan(
@@ -485,237 +308,15 @@ fn print_plan(
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Plan {
-            target,
-            planning,
-            script,
-            format,
-            queries,
-        } => {
-            let opts = planning.options(&target.schema)?;
-            let sql = read_schema(&target.schema)?;
-            let conn = dqlite::open_for_plan(&target.one()?, opts.online.is_some())?;
-            let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
-            print_plan(&planned.plan, format, script.wrapping(), None);
-            if let Some(q) = queries {
-                test_cmd::warn_queries(&sql, &q)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Apply {
-            target,
-            planning,
-            allow_data_loss,
-            dry_run,
-            backup,
-            busy_timeout,
-            jobs,
-            format,
-            progress,
-        } => {
-            let mut opts = planning.options(&target.schema)?;
-            opts.allow_data_loss = allow_data_loss;
-            opts.dry_run = dry_run;
-            opts.busy_timeout = Duration::from_millis(busy_timeout);
-            opts.backup = backup;
-            let sql = read_schema(&target.schema)?;
-            if target.is_fleet() {
-                if opts.backup.is_some() {
-                    return Err(anyhow!(
-                        "--backup takes one database; back the fleet up first"
-                    ));
-                }
-                let paths = target.fleet()?;
-                return run_fleet(
-                    &paths,
-                    &sql,
-                    &opts,
-                    liteshift::fleet::Mode::Apply,
-                    jobs,
-                    (format, progress),
-                );
-            }
-            opts.on_progress = progress::observer(progress, format == Format::Text);
-            let mut conn = dqlite::open_for_apply(&target.one()?, opts.online.is_some())?;
-            let started = Instant::now();
-            let mut first: Option<Plan> = None;
-            let report = liteshift::migrate_with(&mut *conn, &sql, &opts, &mut |plan| {
-                if format == Format::Text {
-                    print!("{}", liteshift::render_summary(plan));
-                }
-                first = Some(plan.clone());
-            })?;
-            if format == Format::Text && first.as_ref() != Some(&report.plan) {
-                println!("The schema changed while waiting for the write lock (another process migrated it); planned again:");
-                print!("{}", liteshift::render_summary(&report.plan));
-            }
-            let ms = started.elapsed().as_millis();
-            match format {
-                Format::Json => print_plan(
-                    &report.plan,
-                    Format::Json,
-                    liteshift::Wrapping::Transaction,
-                    Some(serde_json::json!({
-                        "applied": !dry_run,
-                        "dry_run": dry_run,
-                        "steps_applied": report.steps_applied,
-                        "foreign_keys_toggled": report.foreign_keys_toggled,
-                        "backup": report.backup,
-                        "milliseconds": ms,
-                    })),
-                ),
-                Format::Sql => print!("{}", liteshift::render_sql(&report.plan)),
-                Format::Text => {
-                    if let Some(b) = &report.backup {
-                        println!("Backup of the pre-migration database written to {b}");
-                    }
-                    if report.steps_applied == 0 {
-                        // the summary already said so
-                    } else if dry_run {
-                        println!("Dry run: all {} step(s) ran, were verified, and were rolled back ({ms} ms). The database is unchanged.", report.steps_applied);
-                    } else {
-                        match &report.plan.online {
-                            Some(online) => println!(
-                                "Applied {} step(s) and verified the result ({ms} ms): {} copied online, then swapped in one transaction.",
-                                report.steps_applied,
-                                online.tables.iter().map(|t| t.table.as_str()).collect::<Vec<_>>().join(", ")
-                            ),
-                            None => println!("Applied {} step(s) in one transaction and verified the result ({ms} ms).", report.steps_applied),
-                        }
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Rehearse {
-            target,
-            planning,
-            allow_data_loss,
-            to,
-            keep,
-            format,
-        } => {
-            let mut opts = planning.options(&target.schema)?;
-            opts.allow_data_loss = allow_data_loss;
-            let sql = read_schema(&target.schema)?;
-            let db = target.one()?;
-            dqlite::refuse_url(&db, "rehearse")?;
-            open_db(&db, false)?; // a missing or non-SQLite file is named first
-            let r = liteshift::rehearse::rehearse(
-                &db,
-                &sql,
-                &opts,
-                &liteshift::rehearse::RehearseOptions { to, keep },
-            )?;
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
-                Format::Text | Format::Sql => print_rehearsal(&r),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Diff {
-            from,
-            to,
-            planning,
-            script,
-            for_host,
-            format,
-        } => {
-            let mut opts = planning.options(&to)?;
-            if for_host == Some(ForHost::D1) && opts.sqlite_version.is_none() {
-                // No host to ask: D1's SQLite, which lacks newer forms (ALTER COLUMN).
-                opts.sqlite_version = Some(liteshift::platform::CLOUDFLARE_D1);
-            }
-            let from_sql = read_schema(&from)?;
-            let to_sql = read_schema(&to)?;
-            let from_name = from.display().to_string();
-            let (planned, wrapping) = match for_host {
-                Some(ForHost::D1) => (
-                    liteshift::plan_diff_for_batch(&from_sql, &from_name, &to_sql, &opts)?,
-                    liteshift::Wrapping::Batch,
-                ),
-                None => (
-                    liteshift::plan_diff(&from_sql, &from_name, &to_sql, &opts)?,
-                    script.wrapping(),
-                ),
-            };
-            print_plan(&planned.plan, format, wrapping, None);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Check {
-            target,
-            planning,
-            jobs,
-            format,
-            progress,
-        } => {
-            let opts = planning.options(&target.schema)?;
-            let sql = read_schema(&target.schema)?;
-            if target.is_fleet() {
-                let paths = target.fleet()?;
-                return run_fleet(
-                    &paths,
-                    &sql,
-                    &opts,
-                    liteshift::fleet::Mode::Check,
-                    jobs,
-                    (format, progress),
-                );
-            }
-            let db = target.one()?;
-            let conn = dqlite::open(&db, false)?;
-            let planned = liteshift::plan_migration(&*conn, &sql, &opts)?;
-            let in_sync = planned.plan.steps.is_empty();
-            match format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "in_sync": in_sync,
-                        "changes": planned.plan.changes,
-                        "warnings": planned.plan.warnings,
-                    }))?
-                ),
-                _ => {
-                    if in_sync {
-                        println!(
-                            "in sync: {} matches {}",
-                            db.display(),
-                            target.schema.display()
-                        );
-                    } else {
-                        println!(
-                            "drift: {} differs from {} in {} way(s):",
-                            db.display(),
-                            target.schema.display(),
-                            planned.plan.changes.len()
-                        );
-                        for c in &planned.plan.changes {
-                            println!("  - {c}");
-                        }
-                    }
-                }
-            }
-            Ok(if in_sync {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Command::Test { args, planning } => test_cmd::run(args, &planning),
-        Command::Inspect { db } => {
-            let conn = dqlite::open(&db, false)?;
-            let schema = liteshift::introspect(&*conn).map_err(|e| match e {
-                Error::Sqlite(se) => liteshift::database_error(&*conn, se),
-                other => other,
-            })?;
-            print!("{}", liteshift::schema_sql(&schema));
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
+/// Parse the arguments and run the subcommand. The exit code (also in `--help`):
+/// - 0: success, or the database is already in sync; `--help` and `--version`;
+/// - 1: a subcommand's negative answer (`check`: the database differs; `test`: a version
+///   failed), or a migration refused (`Error::is_refusal`: data loss not allowed, rows that
+///   violate the new schema);
+/// - 2: an error: bad arguments (clap's), an unreadable or invalid schema, a missing, locked,
+///   corrupt or non-SQLite database, a failed migration.
+///
+/// A fleet's code is its worst database's.
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -729,7 +330,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    match run(cli) {
+    match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             let refusal = e
@@ -740,6 +341,31 @@ fn main() -> ExitCode {
             ExitCode::from(if refusal { 1 } else { 2 })
         }
     }
+}
+
+/// One function per subcommand: each returns its exit code, or the error `main` reports.
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Rehearse(args) => rehearse::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Test { args, planning } => test_cmd::run(args, &planning),
+        Command::Inspect { db } => inspect(&db),
+    }
+}
+
+/// `liteshift inspect`: the database's schema as SQL usable as a declared schema. Exit code
+/// 0, or 2 when the database cannot be read.
+fn inspect(db: &Path) -> anyhow::Result<ExitCode> {
+    let conn = dqlite::open(db, false)?;
+    let schema = liteshift::introspect(&*conn).map_err(|e| match e {
+        Error::Sqlite(se) => liteshift::database_error(&*conn, se),
+        other => other,
+    })?;
+    print!("{}", liteshift::schema_sql(&schema));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `e` as `{e:#}` prints it (each cause after a `: `), liteshift's own errors in the CLI's

@@ -380,6 +380,9 @@ pub fn warn_queries(schema_sql: &str, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Test every earlier version and report. Exit code 0 when every version passed (and every
+/// snapshot and query is as expected), 1 when one failed, 2 on an error (see
+/// [`TEST_EXIT_HELP`]).
 pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let sql = crate::read_schema(&args.schema)?;
@@ -407,13 +410,42 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
         options,
         dir: None,
     };
-    let text = args.format == TestFormat::Text;
     let jobs = args
         .jobs
         .unwrap_or_else(liteshift::fleet::default_jobs)
         .clamp(1, versions.len().max(1));
+    let tested = test_versions(&args, &versions, &declared, &uopts, jobs)?;
+    // The migrated databases were each verified to equal the declared schema: the previous
+    // release's statements are compiled against it.
+    let broken = match &queries {
+        Some(q) => Some(liteshift::testing::check_queries_on_schema(&sql, q)?),
+        None => None,
+    };
+    let report = Report {
+        args: &args,
+        tested: &tested,
+        queries: queries.as_deref(),
+        broken: broken.as_deref(),
+        seconds: started.elapsed().as_secs_f64(),
+        jobs,
+    };
+    match args.format {
+        TestFormat::Text => report.print_text(),
+        TestFormat::Json => report.print_json()?,
+    }
+    Ok(ExitCode::from(report.worst()))
+}
 
-    // Versions on `jobs` threads; lines printed in version order as they become ready.
+/// Each version tested (and its plan snapshot checked) on `jobs` threads; with text output,
+/// each one's lines printed in version order as they become ready.
+fn test_versions(
+    args: &TestArgs,
+    versions: &[Version],
+    declared: &liteshift::Declared,
+    uopts: &UpgradeOptions,
+    jobs: usize,
+) -> anyhow::Result<Vec<Tested>> {
+    let text = args.format == TestFormat::Text;
     let next = AtomicUsize::new(0);
     let done: Mutex<(Vec<Option<Tested>>, usize)> =
         Mutex::new(((0..versions.len()).map(|_| None).collect(), 0));
@@ -423,26 +455,7 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(v) = versions.get(i) else { break };
-                let result =
-                    liteshift::testing::upgrade_declared(&v.name, &v.sql, &declared, &uopts)
-                        .map_err(|e| e.to_string());
-                let snapshot = match (&args.snapshot, &result) {
-                    (Some(dir), Ok(r)) if !r.snapshot.is_empty() => {
-                        match check_snapshot(dir, args.update, &v.name, &r.snapshot) {
-                            Ok(s) => Some(s),
-                            Err(e) => {
-                                *snapshot_error.lock().unwrap() = Some(e);
-                                None
-                            }
-                        }
-                    }
-                    _ => None,
-                };
-                let tested = Tested {
-                    name: v.name.clone(),
-                    result,
-                    snapshot,
-                };
+                let tested = test_version(args, v, declared, uopts, &snapshot_error);
                 let mut d = done.lock().unwrap();
                 d.0[i] = Some(tested);
                 if text {
@@ -459,25 +472,72 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
     if let Some(e) = snapshot_error.into_inner().unwrap() {
         return Err(e);
     }
-    let tested: Vec<Tested> = done.into_inner().unwrap().0.into_iter().flatten().collect();
-    // The migrated databases were each verified to equal the declared schema: the previous
-    // release's statements are compiled against it.
-    let broken = match &queries {
-        Some(q) => Some(liteshift::testing::check_queries_on_schema(&sql, q)?),
-        None => None,
+    Ok(done.into_inner().unwrap().0.into_iter().flatten().collect())
+}
+
+/// One version migrated and verified, and its plan checked against its snapshot (a snapshot
+/// that cannot be read or written is kept in `snapshot_error`, which fails the command).
+fn test_version(
+    args: &TestArgs,
+    v: &Version,
+    declared: &liteshift::Declared,
+    uopts: &UpgradeOptions,
+    snapshot_error: &Mutex<Option<anyhow::Error>>,
+) -> Tested {
+    let result = liteshift::testing::upgrade_declared(&v.name, &v.sql, declared, uopts)
+        .map_err(|e| e.to_string());
+    let snapshot = match (&args.snapshot, &result) {
+        (Some(dir), Ok(r)) if !r.snapshot.is_empty() => {
+            match check_snapshot(dir, args.update, &v.name, &r.snapshot) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    *snapshot_error.lock().unwrap() = Some(e);
+                    None
+                }
+            }
+        }
+        _ => None,
     };
-    let seconds = started.elapsed().as_secs_f64();
-    let failed: Vec<&Tested> = tested.iter().filter(|t| t.severity() > 0).collect();
-    let worst = tested
-        .iter()
-        .map(Tested::severity)
-        .chain(broken.as_ref().filter(|b| !b.is_empty()).map(|_| 1))
-        .max()
-        .unwrap_or(0);
-    if text {
-        if let Some(b) = &broken {
-            let total = queries
-                .as_deref()
+    Tested {
+        name: v.name.clone(),
+        result,
+        snapshot,
+    }
+}
+
+/// What the command reports after every version ran.
+struct Report<'a> {
+    args: &'a TestArgs,
+    tested: &'a [Tested],
+    /// The previous release's statements (`--queries`), and those that no longer compile.
+    queries: Option<&'a str>,
+    broken: Option<&'a [BrokenQuery]>,
+    seconds: f64,
+    jobs: usize,
+}
+
+impl Report<'_> {
+    fn failed(&self) -> Vec<&Tested> {
+        self.tested.iter().filter(|t| t.severity() > 0).collect()
+    }
+
+    /// The exit code: the worst version's severity, or 1 for a query that no longer compiles.
+    fn worst(&self) -> u8 {
+        self.tested
+            .iter()
+            .map(Tested::severity)
+            .chain(self.broken.filter(|b| !b.is_empty()).map(|_| 1))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// After the versions' lines: the queries' verdict, and a summary line.
+    fn print_text(&self) {
+        let (args, tested, jobs, seconds) = (self.args, self.tested, self.jobs, self.seconds);
+        let failed = self.failed();
+        if let Some(b) = self.broken {
+            let total = self
+                .queries
                 .map(|q| liteshift::testing::split_statements(q).len())
                 .unwrap_or(0);
             if b.is_empty() {
@@ -514,7 +574,12 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
                 format!(" ({})", failed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "))
             }
         );
-    } else {
+    }
+
+    /// One JSON object: the run, a summary, every version, the broken queries.
+    fn print_json(&self) -> anyhow::Result<()> {
+        let (args, tested) = (self.args, self.tested);
+        let failed = self.failed();
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -522,17 +587,17 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
                 "rows": args.rows,
                 "seed": args.seed,
                 "budget": args.budget,
-                "seconds": seconds,
-                "jobs": jobs,
+                "seconds": self.seconds,
+                "jobs": self.jobs,
                 "summary": {
                     "versions": tested.len(),
                     "passed": tested.len() - failed.len(),
                     "failed": failed.iter().map(|t| &t.name).collect::<Vec<_>>(),
                 },
                 "versions": tested.iter().map(Tested::json).collect::<Vec<_>>(),
-                "queries": broken,
+                "queries": self.broken,
             }))?
         );
+        Ok(())
     }
-    Ok(ExitCode::from(worst))
 }

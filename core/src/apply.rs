@@ -340,18 +340,7 @@ fn run(
     replan: Option<Replan>,
 ) -> Result<Ran> {
     let dry_run = opts.dry_run;
-    // The caller's transaction: nothing to open or end (the caller rolls back on an error).
-    let (begin, commit, rollback) = if host.caller_transaction() {
-        ("", "", "")
-    } else if in_tx {
-        (
-            "SAVEPOINT liteshift",
-            "RELEASE liteshift",
-            "ROLLBACK TO liteshift; RELEASE liteshift",
-        )
-    } else {
-        (BEGIN, "COMMIT", "ROLLBACK")
-    };
+    let (begin, commit, rollback) = transaction_sql(host, in_tx);
     let end = |sql: &str| match sql {
         "" => Ok(()),
         sql => host.execute_script(sql),
@@ -360,45 +349,7 @@ fn run(
         ErrorKind::Refused => Error::NoTransaction,
         _ => database_error(host, e),
     })?;
-    let outcome = (|| -> Result<Ran> {
-        let current = introspect(host).map_err(|e| as_database_error(host, e))?;
-        check_readable(host, &current)?;
-        let actual = current.stored_fingerprint();
-        let mut remade = None;
-        if actual != plan.fingerprint {
-            let Some(replan) = replan else {
-                return Err(Error::StalePlan {
-                    planned: plan.fingerprint.clone(),
-                    actual,
-                });
-            };
-            let next = replan(current)?;
-            if next.steps.is_empty() || (next.foreign_keys_off && foreign_keys_on(host)?) {
-                return Ok(Ran::Again(next));
-            }
-            refuse_data_loss(&next, policy)?;
-            remade = Some(next);
-        }
-        let plan = remade.as_ref().unwrap_or(plan);
-        check_health(host, &plan.health_checks)?;
-        if let Some(path) = &opts.backup {
-            write_backup(host, path)?;
-        }
-        let (first, later) = split_checks(host, plan)?;
-        check_data(host, &first)?;
-        let fk_before = fk_violations(host, fk_tables(plan, |c| c.before.as_deref()).as_deref())?;
-        still_in_transaction(host)?;
-        run_steps(host, plan, &later, opts)?;
-        check_no_new_fk_violations(host, plan, &fk_before)?;
-        verify(host, plan, target, policy)?;
-        still_in_transaction(host)?;
-        Ok(Ran::Done(Report {
-            steps_applied: plan.steps.len(),
-            foreign_keys_toggled: false,
-            plan: plan.clone(),
-            backup: opts.backup.as_ref().map(|p| p.display().to_string()),
-        }))
-    })();
+    let outcome = migrate_in_transaction(host, plan, target, policy, opts, replan);
     match outcome {
         Ok(Ran::Done(r)) if !dry_run => {
             end(commit).map_err(|e| database_error(host, e))?;
@@ -410,22 +361,92 @@ fn run(
         }
         Err(e) => {
             let _ = end(rollback);
-            Err(match e {
-                // One of liteshift's reads failed on the host (a check, a PRAGMA).
-                Error::Sqlite(se) => match database_error(host, se) {
-                    Error::Database { path, message }
-                        if !message.contains("nothing was changed") =>
-                    {
-                        Error::Database {
-                            path,
-                            message: format!("{message}; rolled back, nothing was changed"),
-                        }
-                    }
-                    other => other,
-                },
-                other => other,
-            })
+            Err(rolled_back(host, e))
         }
+    }
+}
+
+/// The statements that begin, commit and roll back the migration's transaction: none in the
+/// caller's transaction (the caller rolls back on an error), a savepoint inside the
+/// connection's own (`in_tx`), `BEGIN IMMEDIATE` otherwise.
+fn transaction_sql(host: &dyn Host, in_tx: bool) -> (&'static str, &'static str, &'static str) {
+    if host.caller_transaction() {
+        ("", "", "")
+    } else if in_tx {
+        (
+            "SAVEPOINT liteshift",
+            "RELEASE liteshift",
+            "ROLLBACK TO liteshift; RELEASE liteshift",
+        )
+    } else {
+        (BEGIN, "COMMIT", "ROLLBACK")
+    }
+}
+
+/// Inside the transaction: the database still as planned (or re-planned: `Ran::Again` when the
+/// new plan has nothing to do or needs enforcement off), health checks, backup, the data checks
+/// that cannot wait, the steps, the foreign-key check and the verification.
+fn migrate_in_transaction(
+    host: &dyn Host,
+    plan: &Plan,
+    target: &Schema,
+    policy: Policy,
+    opts: &ApplyOptions,
+    replan: Option<Replan>,
+) -> Result<Ran> {
+    let current = introspect(host).map_err(|e| as_database_error(host, e))?;
+    check_readable(host, &current)?;
+    let actual = current.stored_fingerprint();
+    let mut remade = None;
+    if actual != plan.fingerprint {
+        let Some(replan) = replan else {
+            return Err(Error::StalePlan {
+                planned: plan.fingerprint.clone(),
+                actual,
+            });
+        };
+        let next = replan(current)?;
+        if next.steps.is_empty() || (next.foreign_keys_off && foreign_keys_on(host)?) {
+            return Ok(Ran::Again(next));
+        }
+        refuse_data_loss(&next, policy)?;
+        remade = Some(next);
+    }
+    let plan = remade.as_ref().unwrap_or(plan);
+    check_health(host, &plan.health_checks)?;
+    if let Some(path) = &opts.backup {
+        write_backup(host, path)?;
+    }
+    let (first, later) = split_checks(host, plan)?;
+    check_data(host, &first)?;
+    let fk_before = fk_violations(host, fk_tables(plan, |c| c.before.as_deref()).as_deref())?;
+    still_in_transaction(host)?;
+    run_steps(host, plan, &later, opts)?;
+    check_no_new_fk_violations(host, plan, &fk_before)?;
+    verify(host, plan, target, policy)?;
+    still_in_transaction(host)?;
+    Ok(Ran::Done(Report {
+        steps_applied: plan.steps.len(),
+        foreign_keys_toggled: false,
+        plan: plan.clone(),
+        backup: opts.backup.as_ref().map(|p| p.display().to_string()),
+    }))
+}
+
+/// An error inside the transaction, after the rollback: one of liteshift's reads that failed
+/// on the host (a check, a PRAGMA) says that nothing was changed.
+fn rolled_back(host: &dyn Host, e: Error) -> Error {
+    match e {
+        Error::Sqlite(se) => match database_error(host, se) {
+            Error::Database { path, message } if !message.contains("nothing was changed") => {
+                Error::Database {
+                    path,
+                    message: format!("{message}; rolled back, nothing was changed"),
+                }
+            }
+            other => other,
+        },
+        other => other,
     }
 }
 

@@ -190,8 +190,18 @@ struct Guard {
 /// conditions (see the module's comment). Without `guards` (a plan made without reading both
 /// schemas), the schema conditions are left out and the data and foreign-key ones stay.
 pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
+    let before = guards_before(plan);
+    let after = guards_after(plan);
+    if before.is_empty() && after.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    guard_table(&before, &after)
+}
+
+/// The conditions before the steps: the database is at the schema the plan starts from, and
+/// its rows pass the plan's data checks.
+fn guards_before(plan: &Plan) -> Vec<Guard> {
     let mut before: Vec<Guard> = Vec::new();
-    let mut after: Vec<Guard> = Vec::new();
     if let Some(g) = &plan.batch {
         before.push(Guard {
             message: NOT_AT_FROM.into(),
@@ -212,6 +222,13 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
             condition: format!("NOT EXISTS ({})", c.sql),
         });
     }
+    before
+}
+
+/// The conditions after the steps: every foreign key the plan checks holds (but for the
+/// tables whose check the host could not run), and the result is the declared schema.
+fn guards_after(plan: &Plan) -> Vec<Guard> {
+    let mut after: Vec<Guard> = Vec::new();
     let unchecked = |t: &str| {
         plan.batch
             .as_ref()
@@ -244,12 +261,16 @@ pub fn guard_statements(plan: &Plan) -> (Vec<String>, Vec<String>) {
             ),
         });
     }
-    if before.is_empty() && after.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
+    after
+}
+
+/// The guard table, one `CHECK`ed column per condition (named by its message), and the
+/// inserts that test the conditions: those `before` the steps first (after the table's
+/// creation), those `after` them last (before the table's drop).
+fn guard_table(before: &[Guard], after: &[Guard]) -> (Vec<String>, Vec<String>) {
     let columns: Vec<String> = before
         .iter()
-        .chain(&after)
+        .chain(after)
         .enumerate()
         .map(|(i, g)| {
             format!(

@@ -427,7 +427,10 @@ impl Plan {
     }
 }
 
-/// Build the migration plan.
+/// Build the migration plan: the strategies decided first (they determine which views and
+/// triggers must be dropped), then the steps in their phases (`Planner::steps`), the
+/// online rebuild's phases, the summary, and the foreign-key guard where enforcement must be
+/// off.
 pub fn plan(
     current: &Schema,
     target: &Schema,
@@ -436,28 +439,10 @@ pub fn plan(
     policy: Policy,
 ) -> Plan {
     let mut caps = caps;
-    // New tables are created after the native RENAME COLUMNs (phase C) and, when SQLite would
-    // re-quote them, after the native DROP COLUMNs (phase E2): only kept tables count.
-    caps.keeps_double_quoted_literals = target
-        .tables
-        .keys()
-        .any(|k| target.rewritten_by_alter.contains(k) && !changes.added_tables.contains(k));
-    let doomed_indexes: BTreeSet<String> = changes
-        .indexes
-        .iter()
-        .filter(|c| c.action != Action::Add)
-        .map(|c| c.name.clone())
-        .collect();
-
+    caps.keeps_double_quoted_literals = keeps_double_quoted_literals(target, changes);
+    let doomed_indexes = doomed_indexes(changes);
     // Decide strategies first: they determine which views/triggers must be dropped.
-    let strategies: Vec<Strategy> = changes
-        .altered_tables
-        .iter()
-        .map(|a| {
-            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
-            table_strategy(a, c, t, current, caps, &doomed_indexes)
-        })
-        .collect();
+    let strategies = strategies(current, target, changes, caps, &doomed_indexes);
     let mut warnings = changes.warnings.clone();
     let mut policy = policy;
     // Without the `online` feature no table is rebuilt online, and that code is left out.
@@ -478,66 +463,203 @@ pub fn plan(
     };
     let mut deps = Dependents::find(current, target, changes, &strategies, caps, doomed_indexes);
     deps.fk_off &= !caps.foreign_keys_enforced;
-    // The old tables of rebuilds under enforcement, and the dropped tables, go last.
-    let mut last_drops: Vec<(String, Step)> = Vec::new();
 
-    // Phase A: drop triggers, views, indexes.
-    let mut steps = deps.drop_steps(current);
-    let mut online_tables: Vec<OnlineTable> = Vec::new();
-    let mut online_prepare: Vec<Step> = Vec::new();
-    // Phase B: table renames; phase C: column renames (when native).
-    steps.extend(rename_steps(current, target, changes, caps));
-    // Where enforcement stays on, every rebuilt table is renamed away here, before any table
-    // that names it is created (SQLite would point that name at the old table), and every new
-    // one is created before any copy (a row's foreign key needs its parent table).
-    let rename_aways_at = steps.len();
-    let mut rename_aways: Vec<Step> = Vec::new();
-    let mut rename_aways_created: Vec<Step> = Vec::new();
-    // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
-    // altered tables (phase E2), as new views, triggers and indexes do.
-    let drops_natively = dependents::drops_columns_natively(&strategies);
-    let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
-        .added_tables
+    let mut planner = Planner::new(current, target, caps, policy.online);
+    let mut steps = planner.steps(&deps, changes, strategies);
+    let Planner {
+        checks,
+        healthy,
+        warnings: altered_warnings,
+        mut online_tables,
+        mut online_prepare,
+        ..
+    } = planner;
+    warnings.extend(altered_warnings);
+    // The indexes of a table rebuilt online: built on the shadow during the copy where the
+    // schema can be edited, else in the swap (holding the write lock while they read it).
+    // (None without the `online` feature: that code is then left out of the build.)
+    if cfg!(feature = "online") {
+        online_indexes(
+            &mut steps,
+            target,
+            caps,
+            &mut online_tables,
+            &mut online_prepare,
+            &mut warnings,
+        );
+    }
+    let online = online_phases(&mut steps, current, online_tables, online_prepare);
+    let summary = summary(current, changes, online.as_ref());
+    let fk_off = deps.fk_off;
+    if fk_off {
+        steps = guarded(steps, caps);
+    }
+    Plan {
+        fingerprint: current.stored_fingerprint(),
+        sqlite_version: caps.version.to_string(),
+        foreign_keys_off: fk_off,
+        health_checks: healthy,
+        checks,
+        fk_checks: fkscope::fk_scope(current, target, changes),
+        online,
+        steps,
+        changes: summary,
+        suggestions: changes.suggestions.clone(),
+        warnings,
+        batch: None,
+        foreign_keys_enforced: caps.foreign_keys_enforced,
+        kept: Vec::new(),
+    }
+}
+
+/// Whether a table the migration keeps has a double-quoted literal that `RENAME COLUMN` or
+/// `DROP COLUMN` would re-quote ([`Capabilities::keeps_double_quoted_literals`]). New tables
+/// are created after the native RENAME COLUMNs (phase C) and, when SQLite would re-quote
+/// them, after the native DROP COLUMNs (phase E2): only kept tables count.
+fn keeps_double_quoted_literals(target: &Schema, changes: &Changes) -> bool {
+    target
+        .tables
+        .keys()
+        .any(|k| target.rewritten_by_alter.contains(k) && !changes.added_tables.contains(k))
+}
+
+/// The indexes the migration drops or changes.
+fn doomed_indexes(changes: &Changes) -> BTreeSet<String> {
+    changes
+        .indexes
         .iter()
-        .partition(|k| drops_natively && target.rewritten_by_alter.contains(*k));
-    steps.extend(
-        new_tables
-            .into_iter()
-            .map(|k| create_table(&target.tables[k])),
-    );
-    // Phase E: altered tables.
-    let mut checks: Vec<DataCheck> = Vec::new();
-    let mut healthy: Vec<HealthCheck> = Vec::new();
-    for (a, s) in changes.altered_tables.iter().zip(strategies) {
+        .filter(|c| c.action != Action::Add)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Each altered table's strategy, in the order of `changes.altered_tables`.
+fn strategies(
+    current: &Schema,
+    target: &Schema,
+    changes: &Changes,
+    caps: Capabilities,
+    doomed_indexes: &BTreeSet<String>,
+) -> Vec<Strategy> {
+    changes
+        .altered_tables
+        .iter()
+        .map(|a| {
+            let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
+            table_strategy(a, c, t, current, caps, doomed_indexes)
+        })
+        .collect()
+}
+
+/// One plan's making: its inputs, and what the phases gather beyond the steps (checks,
+/// warnings, the tables rebuilt online, and under enforcement the steps that go first and
+/// last).
+struct Planner<'a> {
+    current: &'a Schema,
+    target: &'a Schema,
+    caps: Capabilities,
+    /// Rebuilds run online where they can (`Policy::online`, with the feature).
+    online: bool,
+    checks: Vec<DataCheck>,
+    healthy: Vec<HealthCheck>,
+    warnings: Vec<String>,
+    /// The tables rebuilt online, and what the prepare phase runs for them.
+    online_tables: Vec<OnlineTable>,
+    online_prepare: Vec<Step>,
+    /// Under enforcement, the old tables renamed away and the new ones created, before any
+    /// copy (after the renames, phase B); and the old tables' drops, last (phase F).
+    rename_aways: Vec<Step>,
+    rename_aways_created: Vec<Step>,
+    last_drops: Vec<(String, Step)>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(current: &'a Schema, target: &'a Schema, caps: Capabilities, online: bool) -> Self {
+        Planner {
+            current,
+            target,
+            caps,
+            online,
+            checks: Vec::new(),
+            healthy: Vec::new(),
+            warnings: Vec::new(),
+            online_tables: Vec::new(),
+            online_prepare: Vec::new(),
+            rename_aways: Vec::new(),
+            rename_aways_created: Vec::new(),
+            last_drops: Vec::new(),
+        }
+    }
+
+    /// The steps, in their phases: drop dependents (A), table and column renames (B, C), new
+    /// tables (D), altered tables (E), new tables SQLite would re-quote (E2), dropped tables
+    /// and the old tables left to drop last (F), recreate dependents (G, H, I).
+    fn steps(
+        &mut self,
+        deps: &Dependents,
+        changes: &Changes,
+        strategies: Vec<Strategy>,
+    ) -> Vec<Step> {
+        let (current, target, caps) = (self.current, self.target, self.caps);
+        // Phase A: drop triggers, views, indexes.
+        let mut steps = deps.drop_steps(current);
+        // Phase B: table renames; phase C: column renames (when native).
+        steps.extend(rename_steps(current, target, changes, caps));
+        // Where enforcement stays on, every rebuilt table is renamed away here, before any table
+        // that names it is created (SQLite would point that name at the old table), and every new
+        // one is created before any copy (a row's foreign key needs its parent table).
+        let rename_aways_at = steps.len();
+        // Phase D: new tables; those SQLite's native DROP COLUMN would re-quote come after the
+        // altered tables (phase E2), as new views, triggers and indexes do.
+        let drops_natively = dependents::drops_columns_natively(&strategies);
+        let (requoted_new, new_tables): (Vec<&String>, Vec<&String>) = changes
+            .added_tables
+            .iter()
+            .partition(|k| drops_natively && target.rewritten_by_alter.contains(*k));
+        steps.extend(
+            new_tables
+                .into_iter()
+                .map(|k| create_table(&target.tables[k])),
+        );
+        // Phase E: altered tables.
+        for (a, s) in changes.altered_tables.iter().zip(strategies) {
+            let table_steps = self.altered_table(a, s);
+            steps.extend(table_steps);
+        }
+        let mut rename_aways = std::mem::take(&mut self.rename_aways);
+        rename_aways.append(&mut self.rename_aways_created);
+        steps.splice(rename_aways_at..rename_aways_at, rename_aways);
+        // Phase E2: new tables with a double-quoted literal, after any native DROP COLUMN.
+        steps.extend(
+            requoted_new
+                .into_iter()
+                .map(|k| create_table(&target.tables[k])),
+        );
+        // Phase F: dropped tables, and the old tables of rebuilds under enforcement.
+        let last_drops = std::mem::take(&mut self.last_drops);
+        drops_last(&mut steps, current, changes, caps, last_drops);
+        // Phases G, H, I: indexes, views, triggers.
+        steps.extend(recreated_dependents(deps, current, target, changes));
+        steps
+    }
+
+    /// Phase E for the altered table `a`, by its strategy `s`: its data checks, a health check
+    /// where its rows are rewritten in the transaction, and its steps — native, the swap of an
+    /// online rebuild, or a blocking rebuild.
+    fn altered_table(&mut self, a: &crate::diff::TableAlter, s: Strategy) -> Vec<Step> {
+        let (current, target, caps) = (self.current, self.target, self.caps);
         let (c, t) = (&current.tables[&a.from], &target.tables[&a.to]);
-        checks.extend(data_checks(a, c, t));
+        self.checks.extend(data_checks(a, c, t));
         let rewrites = match &s {
             Strategy::Native(native) => native.iter().any(|x| x.rewrites_rows),
             Strategy::Rebuild(_) => !c.is_virtual(),
         };
-        let online = match (&s, cfg!(feature = "online") && policy.online) {
-            (Strategy::Rebuild(_), true) => match online::not_online(a, c, t, &checks) {
-                None => Some(online::online_table(
-                    a,
-                    c,
-                    t,
-                    current,
-                    target,
-                    caps,
-                    online_tables.len() + 1,
-                )),
-                Some(why) => {
-                    warnings.push(format!(
-                        "online: {} is rebuilt in the final transaction, holding the write lock while its rows are copied: {why}",
-                        t.name
-                    ));
-                    None
-                }
-            },
+        let online = match (&s, cfg!(feature = "online") && self.online) {
+            (Strategy::Rebuild(_), true) => self.online_rebuild(a, c, t),
             _ => None,
         };
         if rewrites && online.is_none() {
-            healthy.push(health_check(&c.name, caps));
+            self.healthy.push(health_check(&c.name, caps));
         }
         let table_steps = match s {
             Strategy::Native(native) => native,
@@ -545,52 +667,111 @@ pub fn plan(
                 // The shadow is created and filled before the swap, which renames it in.
                 Some((ot, prepare)) => {
                     let all = rebuild_steps(a, c, t, current, target, caps, &why, Swap::NewIn);
-                    // The old table renamed away rather than dropped, where it can be.
-                    let away = online::old_away(&ot, current);
-                    // The shadow was created and filled before: the swap has neither.
-                    let swap = all
-                        .into_iter()
-                        .filter(|st| {
-                            !matches!(st.kind, StepKind::RebuildCreate | StepKind::RebuildCopy)
-                        })
-                        .map(|st| match &away {
-                            Some(away) if st.kind == StepKind::DropOldTable => away.clone(),
-                            _ => st,
-                        });
-                    let swap = swap.chain(online::declared_text(t, caps)).collect();
-                    let mut ot = ot;
-                    if away.is_none() {
-                        ot.old = None;
-                    }
-                    online_tables.push(ot);
-                    online_prepare.push(prepare);
-                    swap
+                    self.online_swap(all, ot, prepare, t)
                 }
                 None => {
                     let swap = Swap::blocking(c, current, caps);
-                    let mut all = rebuild_steps(a, c, t, current, target, caps, &why, swap);
-                    if swap == Swap::OldAwayEnforced && !c.is_virtual() {
-                        let drop = enforced_old_drop(a, c, t, current, target, caps);
-                        last_drops.push((a.from.clone(), with_cost_on(drop, &c.name)));
-                        rename_aways.push(with_cost_on(all.remove(0), &c.name));
-                        rename_aways_created.push(with_cost_on(all.remove(0), &c.name));
-                    }
-                    all
+                    let all = rebuild_steps(a, c, t, current, target, caps, &why, swap);
+                    self.blocking_rebuild(all, swap, a, c, t)
                 }
             },
         };
-        steps.extend(table_steps.into_iter().map(|st| with_cost_on(st, &c.name)));
-    }
-    rename_aways.extend(rename_aways_created);
-    steps.splice(rename_aways_at..rename_aways_at, rename_aways);
-    // Phase E2: new tables with a double-quoted literal, after any native DROP COLUMN.
-    steps.extend(
-        requoted_new
+        table_steps
             .into_iter()
-            .map(|k| create_table(&target.tables[k])),
-    );
-    // Phase F: dropped tables; where enforcement stays on, with the old tables of the
-    // rebuilds, each before the tables it references.
+            .map(|st| with_cost_on(st, &c.name))
+            .collect()
+    }
+
+    /// The online rebuild of `c` into `t` (its table and prepare step), or `None` with a
+    /// warning saying why it is rebuilt in the final transaction.
+    fn online_rebuild(
+        &mut self,
+        a: &crate::diff::TableAlter,
+        c: &Table,
+        t: &Table,
+    ) -> Option<(OnlineTable, Step)> {
+        match online::not_online(a, c, t, &self.checks) {
+            None => Some(online::online_table(
+                a,
+                c,
+                t,
+                self.current,
+                self.target,
+                self.caps,
+                self.online_tables.len() + 1,
+            )),
+            Some(why) => {
+                self.warnings.push(format!(
+                    "online: {} is rebuilt in the final transaction, holding the write lock while its rows are copied: {why}",
+                    t.name
+                ));
+                None
+            }
+        }
+    }
+
+    /// The swap of an online rebuild, from the rebuild's steps `all`: the shadow was created
+    /// and filled before, so the swap has neither step; the old table is renamed away rather
+    /// than dropped, where it can be; and the declared text is stored over the one `RENAME`
+    /// wrote.
+    fn online_swap(
+        &mut self,
+        all: Vec<Step>,
+        ot: OnlineTable,
+        prepare: Step,
+        t: &Table,
+    ) -> Vec<Step> {
+        // The old table renamed away rather than dropped, where it can be.
+        let away = online::old_away(&ot, self.current);
+        // The shadow was created and filled before: the swap has neither.
+        let swap = all
+            .into_iter()
+            .filter(|st| !matches!(st.kind, StepKind::RebuildCreate | StepKind::RebuildCopy))
+            .map(|st| match &away {
+                Some(away) if st.kind == StepKind::DropOldTable => away.clone(),
+                _ => st,
+            });
+        let swap = swap.chain(online::declared_text(t, self.caps)).collect();
+        let mut ot = ot;
+        if away.is_none() {
+            ot.old = None;
+        }
+        self.online_tables.push(ot);
+        self.online_prepare.push(prepare);
+        swap
+    }
+
+    /// A blocking rebuild's steps `all`; where enforcement stays on (`OldAwayEnforced`), its
+    /// rename-away and create go first, and the old table's drop last.
+    fn blocking_rebuild(
+        &mut self,
+        mut all: Vec<Step>,
+        swap: Swap,
+        a: &crate::diff::TableAlter,
+        c: &Table,
+        t: &Table,
+    ) -> Vec<Step> {
+        if swap == Swap::OldAwayEnforced && !c.is_virtual() {
+            let drop = enforced_old_drop(a, c, t, self.current, self.target, self.caps);
+            self.last_drops
+                .push((a.from.clone(), with_cost_on(drop, &c.name)));
+            self.rename_aways.push(with_cost_on(all.remove(0), &c.name));
+            self.rename_aways_created
+                .push(with_cost_on(all.remove(0), &c.name));
+        }
+        all
+    }
+}
+
+/// Phase F: the dropped tables; where enforcement stays on, with the old tables of the
+/// rebuilds (`last_drops`), each before the tables it references, foreign keys deferred.
+fn drops_last(
+    steps: &mut Vec<Step>,
+    current: &Schema,
+    changes: &Changes,
+    caps: Capabilities,
+    mut last_drops: Vec<(String, Step)>,
+) {
     for k in &changes.dropped_tables {
         let t = &current.tables[k];
         last_drops.push((
@@ -611,28 +792,49 @@ pub fn plan(
     } else {
         steps.extend(last_drops.into_iter().map(|(_, st)| st));
     }
-    // Phases G, H, I: indexes, views, triggers.
-    steps.extend(deps.create_steps(target, changes).into_iter().map(|st| {
-        let on = st
-            .cost
-            .table()
-            .and_then(|t| current_table_of(current, changes, t));
-        match on {
-            Some(table) => Step {
-                cost: Cost::Scan(TableSize::of(table)),
-                ..st
-            },
-            None => Step {
-                cost: Cost::Constant,
-                ..st
-            },
-        }
-    }));
+}
 
-    // The indexes of a table rebuilt online: built on the shadow during the copy where the
-    // schema can be edited, else in the swap (holding the write lock while they read it).
-    // (None without the `online` feature: that code is then left out of the build.)
-    for st in steps.iter_mut().filter(|_| cfg!(feature = "online")) {
+/// Phases G, H, I: the indexes, views and triggers created or recreated, each costing a scan
+/// of its table where it reads one that exists before the migration.
+fn recreated_dependents(
+    deps: &Dependents,
+    current: &Schema,
+    target: &Schema,
+    changes: &Changes,
+) -> Vec<Step> {
+    deps.create_steps(target, changes)
+        .into_iter()
+        .map(|st| {
+            let on = st
+                .cost
+                .table()
+                .and_then(|t| current_table_of(current, changes, t));
+            match on {
+                Some(table) => Step {
+                    cost: Cost::Scan(TableSize::of(table)),
+                    ..st
+                },
+                None => Step {
+                    cost: Cost::Constant,
+                    ..st
+                },
+            }
+        })
+        .collect()
+}
+
+/// The indexes of the tables rebuilt online (`online_tables`): built in key order after the
+/// copy, or on the shadow during the copy and renamed in the swap, where the schema can be
+/// edited; otherwise in the swap, with a warning (it holds the write lock while it reads).
+fn online_indexes(
+    steps: &mut [Step],
+    target: &Schema,
+    caps: Capabilities,
+    online_tables: &mut [OnlineTable],
+    online_prepare: &mut Vec<Step>,
+    warnings: &mut Vec<String>,
+) {
+    for st in steps.iter_mut() {
         let Cost::Scan(size) = &st.cost else { continue };
         let Some(n) = online_tables.iter().position(|o| o.table == size.table) else {
             continue;
@@ -670,37 +872,53 @@ pub fn plan(
             )),
         }
     }
+}
+
+/// The online rebuild's phases around `steps`, which become its swap: the drains first, the
+/// registry's drop (or its update, naming the old tables left to free) last; and the prepare
+/// steps and copies, or, where an interrupted run of this same plan left them, its copy
+/// continued. Without tables rebuilt online, `steps` start by removing any leftovers.
+fn online_phases(
+    steps: &mut Vec<Step>,
+    current: &Schema,
+    online_tables: Vec<OnlineTable>,
+    online_prepare: Vec<Step>,
+) -> Option<Online> {
     let cleanup = online::cleanup_steps(&current.leftovers);
-    let online = if !cfg!(feature = "online") || online_tables.is_empty() {
+    if !cfg!(feature = "online") || online_tables.is_empty() {
         steps.splice(0..0, cleanup);
-        None
-    } else {
-        steps.splice(0..0, online::swap_steps(&online_tables));
-        steps.push(
-            online::registry_after_swap(&online_tables).unwrap_or_else(|| {
-                step(
-                    format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
-                    "online rebuild: done".into(),
-                )
-            }),
-        );
-        let prepare: Vec<Step> = std::iter::once(online::registry_step())
-            .chain(online_prepare)
-            .collect();
-        // What an interrupted run of this same plan left: its copy continues.
-        Some(match online::resumed(current, &prepare, &online_tables) {
-            Some(tables) => Online {
-                prepare: Vec::new(),
-                tables,
-                continues: current.leftovers.clone(),
-            },
-            None => Online {
-                prepare: cleanup.into_iter().chain(prepare).collect(),
-                tables: online_tables,
-                continues: Vec::new(),
-            },
-        })
-    };
+        return None;
+    }
+    steps.splice(0..0, online::swap_steps(&online_tables));
+    steps.push(
+        online::registry_after_swap(&online_tables).unwrap_or_else(|| {
+            step(
+                format!("DROP TABLE {}", q(ONLINE_REGISTRY)),
+                "online rebuild: done".into(),
+            )
+        }),
+    );
+    let prepare: Vec<Step> = std::iter::once(online::registry_step())
+        .chain(online_prepare)
+        .collect();
+    // What an interrupted run of this same plan left: its copy continues.
+    Some(match online::resumed(current, &prepare, &online_tables) {
+        Some(tables) => Online {
+            prepare: Vec::new(),
+            tables,
+            continues: current.leftovers.clone(),
+        },
+        None => Online {
+            prepare: cleanup.into_iter().chain(prepare).collect(),
+            tables: online_tables,
+            continues: Vec::new(),
+        },
+    })
+}
+
+/// The plan's summary: the changes, after a first line for an interrupted online rebuild's
+/// leftovers (its copy resumed, or what is removed).
+fn summary(current: &Schema, changes: &Changes, online: Option<&Online>) -> Vec<String> {
     let mut summary = changes.summary();
     let resumes: Vec<&OnlineTable> = online
         .iter()
@@ -740,24 +958,5 @@ pub fn plan(
             ),
         );
     }
-    let fk_off = deps.fk_off;
-    if fk_off {
-        steps = guarded(steps, caps);
-    }
-    Plan {
-        fingerprint: current.stored_fingerprint(),
-        sqlite_version: caps.version.to_string(),
-        foreign_keys_off: fk_off,
-        health_checks: healthy,
-        checks,
-        fk_checks: fkscope::fk_scope(current, target, changes),
-        online,
-        steps,
-        changes: summary,
-        suggestions: changes.suggestions.clone(),
-        warnings,
-        batch: None,
-        foreign_keys_enforced: caps.foreign_keys_enforced,
-        kept: Vec::new(),
-    }
+    summary
 }

@@ -100,65 +100,16 @@ pub fn rehearse(
     opts: &Options,
     ro: &RehearseOptions,
 ) -> Result<Rehearsal> {
-    let src = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| Error::Database {
-        path: db.display().to_string(),
-        message: crate::error::sqlite_message(&e),
-    })?;
-    crate::fleet::harden(&src)?;
+    let src = open_read_only(db)?;
     let size = database_bytes(&src).map_err(|e| crate::apply::database_error(&src, e))?;
-    let dest = ro.to.clone().unwrap_or_else(|| {
-        let mut s = db.as_os_str().to_owned();
-        s.push(".liteshift-rehearsal");
-        PathBuf::from(s)
-    });
-    if dest.exists() {
-        return Err(Error::InvalidOption(format!(
-            "the rehearsal copy {} already exists; remove it or choose another path (--to)",
-            dest.display()
-        )));
-    }
-    check_room(&dest, size)?;
-    let started = Instant::now();
-    let copy = CopyFile {
-        path: dest.clone(),
-        keep: ro.keep,
-    };
-    src.backup(
-        rusqlite::MAIN_DB,
-        &dest,
-        None::<fn(rusqlite::backup::Progress)>,
-    )
-    .map_err(|e| Error::Database {
-        path: dest.display().to_string(),
-        message: format!(
-            "cannot write the rehearsal copy: {}",
-            crate::error::sqlite_message(&e)
-        ),
-    })?;
-    drop(src);
-    let copy_ms = ms(started);
+    let dest = ro
+        .to
+        .clone()
+        .unwrap_or_else(|| sidecar(db, ".liteshift-rehearsal"));
+    let (copy, copy_ms) = copy_database(src, &dest, size, ro.keep)?;
 
     let runs = Arc::new(Mutex::new(Vec::new()));
-    let mut rehearsal_opts = opts.clone();
-    rehearsal_opts.backup = None;
-    rehearsal_opts.dry_run = false;
-    let (sink, journal_of) = (runs.clone(), dest.clone());
-    rehearsal_opts.on_progress = Some(ProgressObserver::new(move |p| {
-        let Progress::Finished { done: d, .. } = p else {
-            return;
-        };
-        sink.lock().expect("step log").push(StepRun {
-            number: d.number,
-            reason: d.step.reason.clone(),
-            milliseconds: d.elapsed.as_secs_f64() * 1000.0,
-            rows_changed: d.rows_changed,
-            journal_bytes: journal_bytes(&journal_of),
-        });
-    }));
+    let rehearsal_opts = rehearsal_options(opts, &runs, &dest);
     let mut conn = Connection::open(&dest)?;
     crate::fleet::harden(&conn)?;
     if opts.online.is_some() {
@@ -167,14 +118,7 @@ pub fn rehearse(
     let started = Instant::now();
     let report = crate::migrate(&mut conn, schema_sql, &rehearsal_opts)?;
     let migration_ms = ms(started);
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let fk: u64 = conn
-        .prepare("PRAGMA foreign_key_check")?
-        .query_map([], |_| Ok(()))?
-        .count() as u64;
+    let (integrity, fk) = result_checks(&conn)?;
     drop(conn);
     let steps = runs.lock().expect("step log").clone();
     Ok(Rehearsal {
@@ -189,6 +133,88 @@ pub fn rehearse(
         foreign_key_violations: fk,
         plan: report.plan,
     })
+}
+
+/// The live database, opened read-only (and hardened as every database liteshift opens).
+fn open_read_only(db: &Path) -> Result<Connection> {
+    let src = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::Database {
+        path: db.display().to_string(),
+        message: crate::error::sqlite_message(&e),
+    })?;
+    crate::fleet::harden(&src)?;
+    Ok(src)
+}
+
+/// The copy of `src` (`size` bytes) at `dest`, by the backup API, and the milliseconds it
+/// took: refused where a file is already there or the disk has too little room. The copy is
+/// removed when its guard drops, unless `keep`.
+fn copy_database(src: Connection, dest: &Path, size: u64, keep: bool) -> Result<(CopyFile, f64)> {
+    if dest.exists() {
+        return Err(Error::InvalidOption(format!(
+            "the rehearsal copy {} already exists; remove it or choose another path (--to)",
+            dest.display()
+        )));
+    }
+    check_room(dest, size)?;
+    let started = Instant::now();
+    let copy = CopyFile {
+        path: dest.to_path_buf(),
+        keep,
+    };
+    src.backup(
+        rusqlite::MAIN_DB,
+        dest,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(|e| Error::Database {
+        path: dest.display().to_string(),
+        message: format!(
+            "cannot write the rehearsal copy: {}",
+            crate::error::sqlite_message(&e)
+        ),
+    })?;
+    drop(src);
+    Ok((copy, ms(started)))
+}
+
+/// `opts` for the migration on the copy: no backup, no dry run, and an observer that logs
+/// each finished step in `runs`, with the journal beside `dest` as it then is.
+fn rehearsal_options(opts: &Options, runs: &Arc<Mutex<Vec<StepRun>>>, dest: &Path) -> Options {
+    let mut rehearsal_opts = opts.clone();
+    rehearsal_opts.backup = None;
+    rehearsal_opts.dry_run = false;
+    let (sink, journal_of) = (runs.clone(), dest.to_path_buf());
+    rehearsal_opts.on_progress = Some(ProgressObserver::new(move |p| {
+        let Progress::Finished { done: d, .. } = p else {
+            return;
+        };
+        sink.lock().expect("step log").push(StepRun {
+            number: d.number,
+            reason: d.step.reason.clone(),
+            milliseconds: d.elapsed.as_secs_f64() * 1000.0,
+            rows_changed: d.rows_changed,
+            journal_bytes: journal_bytes(&journal_of),
+        });
+    }));
+    rehearsal_opts
+}
+
+/// The migrated copy's `PRAGMA integrity_check` rows, and how many rows `PRAGMA
+/// foreign_key_check` reports.
+fn result_checks(conn: &Connection) -> Result<(Vec<String>, u64)> {
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let fk: u64 = conn
+        .prepare("PRAGMA foreign_key_check")?
+        .query_map([], |_| Ok(()))?
+        .count() as u64;
+    Ok((integrity, fk))
 }
 
 fn ms(since: Instant) -> f64 {

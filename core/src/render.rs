@@ -30,7 +30,9 @@ pub fn render_sql(plan: &Plan) -> String {
     render_script(plan, Wrapping::Transaction)
 }
 
-/// The SQL script of a plan, wrapped as `wrapping` says.
+/// The SQL script of a plan, wrapped as `wrapping` says: its header, the pre-checks (as
+/// comments), the online rebuild's phases, the opening (`BEGIN`, or what a runner's or a
+/// batch's wrapping needs), the steps, the batch's closing guards, and the closing.
 pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
     let own = wrapping == Wrapping::Transaction;
     let mut s = String::new();
@@ -42,6 +44,40 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
         s.push_str("-- nothing to do: the database matches the declared schema\n");
         return s;
     }
+    pre_checks(&mut s, plan, wrapping);
+    let fk_off = plan.foreign_keys_off || plan.online.is_some();
+    if own && fk_off {
+        s.push_str(&format!("{FK_OFF};\n"));
+    }
+    let mut number = 0;
+    if let Some(online) = &plan.online {
+        online_phases(&mut s, online, own, &mut number);
+    }
+    let (guards_before, guards_after) = if wrapping == Wrapping::Batch {
+        crate::batch::guard_statements(plan)
+    } else {
+        Default::default()
+    };
+    opening(&mut s, plan, wrapping, &guards_before);
+    for st in &plan.steps {
+        number += 1;
+        s.push_str(&step_text(number, st));
+    }
+    if !guards_after.is_empty() {
+        s.push_str("-- guards: every foreign key holds, and the result is the declared schema\n");
+        for g in &guards_after {
+            s.push_str(&format!("{g};\n"));
+        }
+    }
+    closing(&mut s, plan, own, fk_off);
+    s
+}
+
+/// The checks made before any change, as comments: the online rebuild's health checks (before
+/// the copy), the tables whose rows are rewritten (not in a batch, which cannot run `PRAGMA
+/// quick_check` as a condition, and whose host keeps its own storage: its checks are the
+/// guards), and the data checks.
+fn pre_checks(s: &mut String, plan: &Plan, wrapping: Wrapping) {
     for h in plan
         .online
         .iter()
@@ -52,8 +88,6 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             h.sql
         ));
     }
-    // A batch cannot run PRAGMA quick_check as a condition (and D1 keeps its own storage):
-    // its checks are the guards.
     let health = if wrapping == Wrapping::Batch {
         &[][..]
     } else {
@@ -75,86 +109,80 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             c.constraint
         ));
     }
-    let fk_off = plan.foreign_keys_off || plan.online.is_some();
-    if own && fk_off {
-        s.push_str(&format!("{FK_OFF};\n"));
+}
+
+/// The online rebuild's phases before the swap: the prepare steps (none for a resumed one),
+/// then each table's copy (apply's chunks, here as one range) with its keyed indexes; in
+/// their own transactions when the script has them (`own`). `number` counts the steps.
+fn online_phases(s: &mut String, online: &crate::plan::Online, own: bool, number: &mut usize) {
+    s.push_str("-- online rebuild: other connections keep writing until the final transaction\n");
+    // A resumed online rebuild prepares nothing: its copy continues.
+    let prepares = !online.prepare.is_empty();
+    if own && prepares {
+        s.push_str(&format!("{BEGIN};\n"));
     }
-    let mut number = 0;
-    if let Some(online) = &plan.online {
-        s.push_str(
-            "-- online rebuild: other connections keep writing until the final transaction\n",
-        );
-        // A resumed online rebuild prepares nothing: its copy continues.
-        let prepares = !online.prepare.is_empty();
-        if own && prepares {
+    for st in &online.prepare {
+        *number += 1;
+        s.push_str(&step_text(*number, st));
+    }
+    if own && prepares {
+        s.push_str("COMMIT;\n");
+    }
+    for t in &online.tables {
+        *number += 1;
+        s.push_str(&format!(
+            "-- liteshift copies {} in ranges of rowids, each in its own short transaction that first copies the rows written since the last one (the drain); here as one range:\n",
+            t.table
+        ));
+        if own {
             s.push_str(&format!("{BEGIN};\n"));
         }
-        for st in &online.prepare {
-            number += 1;
-            s.push_str(&step_text(number, st));
+        s.push_str(&format!("{};\n", t.drain));
+        s.push_str(&step_text(*number, &t.copy));
+        for k in &t.keyed {
+            s.push_str(&format!(
+                "-- index {} built in key order, in ranges of a sorted snapshot of its keys; here as one range:\n{};\n{};\n{};\n",
+                k.index,
+                k.snapshot,
+                k.fill_sql(i64::MIN, i64::MAX),
+                k.drop_sorted
+            ));
         }
-        if own && prepares {
+        if own {
             s.push_str("COMMIT;\n");
         }
-        for t in &online.tables {
-            number += 1;
-            s.push_str(&format!(
-                "-- liteshift copies {} in ranges of rowids, each in its own short transaction that first copies the rows written since the last one (the drain); here as one range:\n",
-                t.table
-            ));
-            if own {
-                s.push_str(&format!("{BEGIN};\n"));
+    }
+    s.push_str("-- the swap:\n");
+}
+
+/// What opens the steps: `BEGIN`; a batch's explanation and its opening guards; or, for a
+/// runner's transaction, what it must run under.
+fn opening(s: &mut String, plan: &Plan, wrapping: Wrapping, guards_before: &[String]) {
+    match wrapping {
+        Wrapping::Transaction => s.push_str(&format!("{BEGIN};\n")),
+        Wrapping::Batch => {
+            s.push_str("-- one batch, with no transaction statement of its own: the host runs it as one transaction,\n-- and a guard that fails (CHECK constraint failed: liteshift: …) rolls all of it back\n");
+            if !guards_before.is_empty() {
+                s.push_str("-- guards: the database is at the schema this plan starts from, and its rows fit the target\n");
             }
-            s.push_str(&format!("{};\n", t.drain));
-            s.push_str(&step_text(number, &t.copy));
-            for k in &t.keyed {
-                s.push_str(&format!(
-                    "-- index {} built in key order, in ranges of a sorted snapshot of its keys; here as one range:\n{};\n{};\n{};\n",
-                    k.index,
-                    k.snapshot,
-                    k.fill_sql(i64::MIN, i64::MAX),
-                    k.drop_sorted
-                ));
-            }
-            if own {
-                s.push_str("COMMIT;\n");
+            for g in guards_before {
+                s.push_str(&format!("{g};\n"));
             }
         }
-        s.push_str("-- the swap:\n");
-    }
-    let (guards_before, guards_after) = if wrapping == Wrapping::Batch {
-        crate::batch::guard_statements(plan)
-    } else {
-        Default::default()
-    };
-    if own {
-        s.push_str(&format!("{BEGIN};\n"));
-    } else if wrapping == Wrapping::Batch {
-        s.push_str("-- one batch, with no transaction statement of its own: the host runs it as one transaction,\n-- and a guard that fails (CHECK constraint failed: liteshift: …) rolls all of it back\n");
-        if !guards_before.is_empty() {
-            s.push_str("-- guards: the database is at the schema this plan starts from, and its rows fit the target\n");
-        }
-        for g in &guards_before {
-            s.push_str(&format!("{g};\n"));
-        }
-    } else {
-        s.push_str("-- no BEGIN/COMMIT: run inside the migration runner's transaction\n");
-        if plan.foreign_keys_off {
-            s.push_str("-- with foreign-key enforcement off (PRAGMA foreign_keys = OFF before the transaction); the guard in step 1 stops the script otherwise\n");
+        Wrapping::NoTransaction => {
+            s.push_str("-- no BEGIN/COMMIT: run inside the migration runner's transaction\n");
+            if plan.foreign_keys_off {
+                s.push_str("-- with foreign-key enforcement off (PRAGMA foreign_keys = OFF before the transaction); the guard in step 1 stops the script otherwise\n");
+            }
         }
     }
-    for st in &plan.steps {
-        number += 1;
-        s.push_str(&step_text(number, st));
-    }
-    if !guards_after.is_empty() {
-        s.push_str("-- guards: every foreign key holds, and the result is the declared schema\n");
-        for g in &guards_after {
-            s.push_str(&format!("{g};\n"));
-        }
-    }
-    // The old tables an online swap renamed away: apply frees them after it, in short
-    // transactions; a script drops them (in the runner's transaction, or its own).
+}
+
+/// What closes the steps. The old tables an online swap renamed away: apply frees them after
+/// it, in short transactions; a script drops them (in the runner's transaction, or its own).
+/// With its own transaction (`own`), the script checks the foreign keys, commits, and
+/// restores enforcement where it switched it off (`fk_off`).
+fn closing(s: &mut String, plan: &Plan, own: bool, fk_off: bool) {
     let free = plan
         .online
         .as_ref()
@@ -165,7 +193,7 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
                 "-- the old tables renamed away, dropped:\n{free};\n"
             ));
         }
-        return s;
+        return;
     }
     match &plan.fk_checks {
         None => s.push_str(&format!("{FK_CHECK};\n")),
@@ -186,7 +214,6 @@ pub fn render_script(plan: &Plan, wrapping: Wrapping) -> String {
             "-- restore foreign-key enforcement if it was on before\n{FK_ON};\n"
         ));
     }
-    s
 }
 
 /// A step, numbered, with its flags (data loss, cost) in its comment.

@@ -385,12 +385,61 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
     let mut keys: BTreeMap<(String, Vec<Option<String>>), ParentRows> = BTreeMap::new();
     let mut result = Seeded::default();
     for t in &tables {
-        let mut why = None;
-        let mut skipped = 0usize;
-        let mut learned: BTreeMap<usize, Value> = BTreeMap::new();
-        let mut statements: BTreeMap<Vec<usize>, rusqlite::Result<rusqlite::Statement<'_>>> =
-            BTreeMap::new();
-        // The parent rows of each foreign key, read once the parent is filled.
+        let mut fill = TableFill::new(conn, t, off, own, &mut keys);
+        for i in 0..opts.rows as u64 {
+            fill.row(i)?;
+        }
+        let seeded = fill.seeded(opts.rows)?;
+        result.rows += seeded.rows;
+        result.tables.push(seeded);
+    }
+    if own {
+        conn.execute_batch("COMMIT")?;
+    }
+    Ok(result)
+}
+
+/// One table being filled by [`seed_rows`]: what its rows read (its parents' key rows, which
+/// foreign keys are optional, each column's foreign key), what it learned (values a CHECK
+/// accepted), its prepared inserts (one per set of columns), and the rows refused.
+struct TableFill<'c, 't> {
+    conn: &'c Connection,
+    t: &'t TableInfo,
+    off: u64,
+    /// `seed_rows` opened the transaction (and opens it again where a row's failure ended it).
+    own: bool,
+    /// The parent rows of each foreign key, read once the parent is filled.
+    parents: Vec<ParentRows>,
+    /// Per foreign key: its columns may all be NULL and are in no key.
+    optional: Vec<bool>,
+    /// Column index -> (its foreign key, its place in that key).
+    fk_of: BTreeMap<usize, (usize, usize)>,
+    /// Values a CHECK accepted in an earlier row, tried first.
+    learned: BTreeMap<usize, Value>,
+    statements: BTreeMap<Vec<usize>, rusqlite::Result<rusqlite::Statement<'c>>>,
+    /// SQLite's message for the last row refused, and how many rows were.
+    why: Option<String>,
+    skipped: usize,
+}
+
+/// One row's attempts so far: the values that replace the generated ones, how many literals
+/// each CHECKed column has tried, how far the parent rows are shifted, and how many columns
+/// are left out (`bumped`: 1 those with a default, 2 all but the required ones).
+struct Attempt {
+    overrides: BTreeMap<usize, Value>,
+    tried: BTreeMap<usize, usize>,
+    shift: usize,
+    bumped: usize,
+}
+
+impl<'c, 't> TableFill<'c, 't> {
+    fn new(
+        conn: &'c Connection,
+        t: &'t TableInfo,
+        off: u64,
+        own: bool,
+        keys: &mut BTreeMap<(String, Vec<Option<String>>), ParentRows>,
+    ) -> Self {
         let parents: Vec<ParentRows> = t
             .fks
             .iter()
@@ -401,7 +450,6 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                     .clone()
             })
             .collect();
-        // A foreign key whose columns may all be NULL and are in no key.
         let optional: Vec<bool> = t
             .fks
             .iter()
@@ -424,182 +472,234 @@ pub fn seed_rows(conn: &Connection, opts: &SeedOptions) -> Result<Seeded> {
                     .map(move |(k, (ci, _))| (*ci, (f, k)))
             })
             .collect();
-        for i in 0..opts.rows as u64 {
-            // Parent row per foreign key: mixed radix over the parents' sizes, so that a key
-            // made of foreign keys gets distinct combinations.
-            let mut stride = 1u64;
-            let mut chosen: Vec<Option<usize>> = Vec::new();
-            for p in &parents {
-                if p.is_empty() {
-                    chosen.push(None);
-                    continue;
+        TableFill {
+            conn,
+            t,
+            off,
+            own,
+            parents,
+            optional,
+            fk_of,
+            learned: BTreeMap::new(),
+            statements: BTreeMap::new(),
+            why: None,
+            skipped: 0,
+        }
+    }
+
+    /// Row `i`: tried with all its columns; then not those with a default; then only the
+    /// required ones. A failing CHECK or UNIQUE is fixed with other values first (leaving a
+    /// column to its default would repeat that value in every row).
+    fn row(&mut self, i: u64) -> Result<()> {
+        let chosen = self.chosen_parents(i);
+        let mut a = Attempt {
+            overrides: self.learned.clone(),
+            tried: BTreeMap::new(),
+            shift: 0,
+            bumped: 0,
+        };
+        let attempts = 4 + self.t.literals.len().min(12);
+        for attempt in 0..attempts {
+            let late = if attempt + 2 >= attempts {
+                2
+            } else {
+                usize::from(attempt + 4 >= attempts)
+            };
+            let stage = a.bumped.max(late);
+            let (used, vals) = self.values(i, stage, &chosen, &a);
+            match self.insert(&used, &vals) {
+                Ok(_) => {
+                    self.learn(&a);
+                    return Ok(());
                 }
-                let n = p.len() as u64;
-                chosen.push(Some((((i + off) / stride) % n) as usize));
-                stride = stride.saturating_mul(n);
-            }
-            // Values a CHECK accepted in an earlier row, tried first.
-            let mut overrides: BTreeMap<usize, Value> = learned.clone();
-            let mut tried: BTreeMap<usize, usize> = BTreeMap::new();
-            let mut shift = 0usize;
-            let mut bumped = 0usize;
-            let mut inserted = false;
-            let attempts = 4 + t.literals.len().min(12);
-            for attempt in 0..attempts {
-                // Which columns go in: all; then not those with a default; then only the
-                // required ones. A failing CHECK or UNIQUE is fixed with other values first
-                // (leaving a column to its default would repeat that value in every row).
-                let late = if attempt + 2 >= attempts {
-                    2
-                } else {
-                    usize::from(attempt + 4 >= attempts)
-                };
-                let stage = bumped.max(late);
-                let mut used: Vec<usize> = Vec::with_capacity(t.cols.len());
-                let mut vals: Vec<Value> = Vec::with_capacity(t.cols.len());
-                for (ci, c) in t.cols.iter().enumerate() {
-                    let fk = fk_of.get(&ci);
-                    if !overrides.contains_key(&ci) {
-                        if stage >= 1 && c.has_default && fk.is_none() {
-                            continue;
-                        }
-                        if stage == 2 && !c.not_null && !c.key && fk.is_none() {
-                            continue;
-                        }
+                Err(e) => {
+                    let msg = crate::error::sqlite_message(&e);
+                    if self.own && self.conn.is_autocommit() {
+                        // RAISE(ROLLBACK) or ON CONFLICT ROLLBACK ended the transaction.
+                        self.conn.execute_batch("BEGIN")?;
                     }
-                    let v = if let Some(v) = overrides.get(&ci) {
-                        v.clone()
-                    } else if let Some(&(f, k)) = fk {
-                        match chosen[f] {
-                            // An optional parent is absent in every fourth row.
-                            Some(_) if optional[f] && i % 4 == 3 => Value::Null,
-                            Some(row) => {
-                                let n = parents[f].len();
-                                parents[f][(row + shift * (n / 7 + 1)) % n][k].clone()
-                            }
-                            // No parent row (yet: a self-reference, or a cycle): a value of
-                            // its type where one is required, which enforcement may refuse.
-                            None if c.not_null => value_for(&c.ty, i, off),
-                            None => Value::Null,
-                        }
-                    } else {
-                        value_for(&c.ty, i, off)
-                    };
-                    used.push(ci);
-                    vals.push(v);
+                    self.retry_after(&msg, i, attempt, &mut a);
+                    self.why = Some(msg);
                 }
-                // One prepared statement per set of columns.
-                if !statements.contains_key(&used) {
-                    let sql = if used.is_empty() {
-                        format!("INSERT INTO {} DEFAULT VALUES", q(&t.name))
-                    } else {
-                        format!(
-                            "INSERT INTO {} ({}) VALUES ({})",
-                            q(&t.name),
-                            used.iter()
-                                .map(|&ci| q(&t.cols[ci].name))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            vec!["?"; used.len()].join(", ")
-                        )
-                    };
-                    statements.insert(used.clone(), conn.prepare(&sql));
-                }
-                let done = match statements.get_mut(&used) {
-                    Some(Ok(stmt)) => stmt.execute(rusqlite::params_from_iter(vals.iter())),
-                    Some(Err(e)) => Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(1),
-                        Some(crate::error::sqlite_message(e)),
-                    )),
-                    None => unreachable!("inserted above"),
-                };
-                match done {
-                    Ok(_) => {
-                        inserted = true;
-                        // A literal a CHECK accepted, kept for the next rows (not in a key,
-                        // whose values must differ).
-                        for ci in tried.keys() {
-                            let c = &t.cols[*ci];
-                            if !c.key && !t.unique.contains(&c.name.to_ascii_lowercase()) {
-                                if let Some(v) = overrides.get(ci) {
-                                    learned.insert(*ci, v.clone());
-                                }
-                            }
-                        }
-                        break;
-                    }
-                    Err(e) => {
-                        let msg = crate::error::sqlite_message(&e);
-                        if own && conn.is_autocommit() {
-                            // RAISE(ROLLBACK) or ON CONFLICT ROLLBACK ended the transaction.
-                            conn.execute_batch("BEGIN")?;
-                        }
-                        let lower = msg.to_ascii_lowercase();
-                        if let Some(check) = lower.strip_prefix("check constraint failed: ") {
-                            for (ci, c) in t.cols.iter().enumerate() {
-                                if mentions(check, &c.name) {
-                                    // The next literal of the definition (never NULL in a
-                                    // NOT NULL column).
-                                    let k = tried.entry(ci).or_insert(0);
-                                    let cands: Vec<&Value> = t
-                                        .literals
-                                        .iter()
-                                        .filter(|v| !(c.not_null && **v == Value::Null))
-                                        .collect();
-                                    if let Some(v) = cands.get(*k % cands.len().max(1)) {
-                                        overrides.insert(ci, (*v).clone());
-                                    }
-                                    *k += 1;
-                                }
-                            }
-                        } else if !lower.starts_with("unique constraint failed: ") {
-                            // A foreign key, or a trigger: other parent rows, and fewer columns.
-                            shift += 1;
-                            bumped = (bumped + 1).min(2);
-                        }
-                        if let Some(cols) = lower.strip_prefix("unique constraint failed: ") {
-                            for (ci, c) in t.cols.iter().enumerate() {
-                                let named = cols.split(", ").any(|tc| {
-                                    tc.rsplit('.').next()
-                                        == Some(c.name.to_ascii_lowercase().as_str())
-                                });
-                                if named && !fk_of.contains_key(&ci) {
-                                    let far = i + off + (attempt as u64 + 1) * 1_000_003;
-                                    overrides.insert(ci, value_for(&c.ty, far, 0));
-                                }
-                            }
-                        }
-                        why = Some(msg);
-                    }
-                }
-            }
-            if !inserted {
-                skipped += 1;
             }
         }
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", q(&t.name)), [], |r| {
-            r.get(0)
-        })?;
+        self.skipped += 1;
+        Ok(())
+    }
+
+    /// The parent row of each foreign key for row `i`: mixed radix over the parents' sizes, so
+    /// that a key made of foreign keys gets distinct combinations.
+    fn chosen_parents(&self, i: u64) -> Vec<Option<usize>> {
+        let mut stride = 1u64;
+        let mut chosen: Vec<Option<usize>> = Vec::new();
+        for p in &self.parents {
+            if p.is_empty() {
+                chosen.push(None);
+                continue;
+            }
+            let n = p.len() as u64;
+            chosen.push(Some((((i + self.off) / stride) % n) as usize));
+            stride = stride.saturating_mul(n);
+        }
+        chosen
+    }
+
+    /// The columns row `i` fills at `stage` (0 all, 1 not those with a default, 2 only the
+    /// required ones; a column with an override always) and their values: the override, the
+    /// chosen parent row's key, or a generated value of the column's type.
+    fn values(
+        &self,
+        i: u64,
+        stage: usize,
+        chosen: &[Option<usize>],
+        a: &Attempt,
+    ) -> (Vec<usize>, Vec<Value>) {
+        let (t, off, parents) = (self.t, self.off, &self.parents);
+        let mut used: Vec<usize> = Vec::with_capacity(t.cols.len());
+        let mut vals: Vec<Value> = Vec::with_capacity(t.cols.len());
+        for (ci, c) in t.cols.iter().enumerate() {
+            let fk = self.fk_of.get(&ci);
+            if !a.overrides.contains_key(&ci) {
+                if stage >= 1 && c.has_default && fk.is_none() {
+                    continue;
+                }
+                if stage == 2 && !c.not_null && !c.key && fk.is_none() {
+                    continue;
+                }
+            }
+            let v = if let Some(v) = a.overrides.get(&ci) {
+                v.clone()
+            } else if let Some(&(f, k)) = fk {
+                match chosen[f] {
+                    // An optional parent is absent in every fourth row.
+                    Some(_) if self.optional[f] && i % 4 == 3 => Value::Null,
+                    Some(row) => {
+                        let n = parents[f].len();
+                        parents[f][(row + a.shift * (n / 7 + 1)) % n][k].clone()
+                    }
+                    // No parent row (yet: a self-reference, or a cycle): a value of
+                    // its type where one is required, which enforcement may refuse.
+                    None if c.not_null => value_for(&c.ty, i, off),
+                    None => Value::Null,
+                }
+            } else {
+                value_for(&c.ty, i, off)
+            };
+            used.push(ci);
+            vals.push(v);
+        }
+        (used, vals)
+    }
+
+    /// Insert `vals` into the columns `used`, by one prepared statement per set of columns.
+    fn insert(&mut self, used: &[usize], vals: &[Value]) -> rusqlite::Result<usize> {
+        if !self.statements.contains_key(used) {
+            let t = self.t;
+            let sql = if used.is_empty() {
+                format!("INSERT INTO {} DEFAULT VALUES", q(&t.name))
+            } else {
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    q(&t.name),
+                    used.iter()
+                        .map(|&ci| q(&t.cols[ci].name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    vec!["?"; used.len()].join(", ")
+                )
+            };
+            self.statements
+                .insert(used.to_vec(), self.conn.prepare(&sql));
+        }
+        match self.statements.get_mut(used) {
+            Some(Ok(stmt)) => stmt.execute(rusqlite::params_from_iter(vals.iter())),
+            Some(Err(e)) => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(1),
+                Some(crate::error::sqlite_message(e)),
+            )),
+            None => unreachable!("inserted above"),
+        }
+    }
+
+    /// After a row went in: a literal a CHECK accepted, kept for the next rows (not in a key,
+    /// whose values must differ).
+    fn learn(&mut self, a: &Attempt) {
+        let t = self.t;
+        for ci in a.tried.keys() {
+            let c = &t.cols[*ci];
+            if !c.key && !t.unique.contains(&c.name.to_ascii_lowercase()) {
+                if let Some(v) = a.overrides.get(ci) {
+                    self.learned.insert(*ci, v.clone());
+                }
+            }
+        }
+    }
+
+    /// After row `i` was refused with `msg` at `attempt`: a failing CHECK tries the next
+    /// literal of the definition in each column it names; a failing UNIQUE, values far from
+    /// this row's in its columns; anything else (a foreign key, a trigger) other parent rows
+    /// and fewer columns.
+    fn retry_after(&self, msg: &str, i: u64, attempt: usize, a: &mut Attempt) {
+        let t = self.t;
+        let lower = msg.to_ascii_lowercase();
+        if let Some(check) = lower.strip_prefix("check constraint failed: ") {
+            for (ci, c) in t.cols.iter().enumerate() {
+                if mentions(check, &c.name) {
+                    // The next literal of the definition (never NULL in a
+                    // NOT NULL column).
+                    let k = a.tried.entry(ci).or_insert(0);
+                    let cands: Vec<&Value> = t
+                        .literals
+                        .iter()
+                        .filter(|v| !(c.not_null && **v == Value::Null))
+                        .collect();
+                    if let Some(v) = cands.get(*k % cands.len().max(1)) {
+                        a.overrides.insert(ci, (*v).clone());
+                    }
+                    *k += 1;
+                }
+            }
+        } else if !lower.starts_with("unique constraint failed: ") {
+            // A foreign key, or a trigger: other parent rows, and fewer columns.
+            a.shift += 1;
+            a.bumped = (a.bumped + 1).min(2);
+        }
+        if let Some(cols) = lower.strip_prefix("unique constraint failed: ") {
+            for (ci, c) in t.cols.iter().enumerate() {
+                let named = cols
+                    .split(", ")
+                    .any(|tc| tc.rsplit('.').next() == Some(c.name.to_ascii_lowercase().as_str()));
+                if named && !self.fk_of.contains_key(&ci) {
+                    let far = i + self.off + (attempt as u64 + 1) * 1_000_003;
+                    a.overrides.insert(ci, value_for(&c.ty, far, 0));
+                }
+            }
+        }
+    }
+
+    /// The table's rows after filling, and, when fewer than `rows`, why.
+    fn seeded(self, rows: usize) -> Result<TableSeeded> {
+        let t = self.t;
+        let n: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {}", q(&t.name)), [], |r| {
+                    r.get(0)
+                })?;
         let n = n as usize;
-        result.rows += n;
-        result.tables.push(TableSeeded {
+        Ok(TableSeeded {
             table: t.name.clone(),
             rows: n,
-            why: if n < opts.rows {
-                Some(match why {
-                    Some(w) if skipped > 0 => w,
+            why: if n < rows {
+                Some(match self.why {
+                    Some(w) if self.skipped > 0 => w,
                     _ => "rows were removed after insertion (a trigger, or ON CONFLICT REPLACE)"
                         .into(),
                 })
             } else {
                 None
             },
-        });
+        })
     }
-    if own {
-        conn.execute_batch("COMMIT")?;
-    }
-    Ok(result)
 }
 
 /// Whether a CHECK's text (lower-cased) names the column `name`.
@@ -883,17 +983,7 @@ pub fn upgrade_declared(
     let started = Instant::now();
     let (_file, mut conn, seeded) = build(version, from_sql, opts)?;
     let build_seconds = started.elapsed().as_secs_f64();
-    // A copy of the filled database, compared with the migrated one row by row afterwards
-    // (streamed: memory does not grow with the rows).
-    let copied = Instant::now();
-    let before_file = TempDb(_file.0.with_extension("before.db"));
-    conn.execute("VACUUM INTO ?1", [before_file.0.to_string_lossy().as_ref()])?;
-    let copy_seconds = copied.elapsed().as_secs_f64();
-    let types_before: BTreeMap<String, BTreeMap<String, String>> = tables_of(&conn, "main")?
-        .into_iter()
-        .map(|(key, name, _, _)| (key, column_types(&conn, &name)))
-        .collect();
-    let fk_before = fk_violations(&conn);
+    let before = Before::of(&conn, &_file)?;
 
     let mut result = UpgradeResult {
         version: version.to_string(),
@@ -919,28 +1009,7 @@ pub fn upgrade_declared(
     result.snapshot = snapshot_text(&planned.plan);
     result.warnings = planned.plan.warnings.clone();
 
-    let steps: Arc<Mutex<Vec<SlowStep>>> = Arc::default();
-    let mut mopts = opts.options.clone();
-    let seen = steps.clone();
-    mopts.on_progress = Some(crate::ProgressObserver::new(move |p| {
-        if let crate::Progress::Finished { done, .. } = p {
-            seen.lock().unwrap().push(SlowStep {
-                number: done.number,
-                reason: done.step.reason.clone(),
-                seconds: done.elapsed.as_secs_f64(),
-            });
-        }
-    }));
-    let t0 = Instant::now();
-    let report = crate::migrate_declared(&mut conn, declared, &mopts, &mut |_| {});
-    result.migrate_seconds = t0.elapsed().as_secs_f64();
-    result.slowest_step = steps
-        .lock()
-        .unwrap()
-        .iter()
-        .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
-        .cloned();
-    let report = match report {
+    let report = match migrate_timed(&mut conn, declared, opts, &mut result) {
         Ok(r) => r,
         Err(e) => {
             result.failures.push(failure_of(e, Some(&planned)));
@@ -959,34 +1028,115 @@ pub fn upgrade_declared(
     }
 
     let t1 = Instant::now();
+    verify_upgrade(
+        &mut conn,
+        declared,
+        opts,
+        &planned,
+        &before,
+        &mut result.failures,
+    )?;
+    result.verify_seconds = before.copy_seconds + t1.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+/// The filled database before the migration: a copy of it, compared with the migrated one row
+/// by row afterwards (streamed: memory does not grow with the rows), its columns' types, and
+/// its foreign-key violations.
+struct Before {
+    file: TempDb,
+    copy_seconds: f64,
+    types: BTreeMap<String, BTreeMap<String, String>>,
+    fk_violations: usize,
+}
+
+impl Before {
+    fn of(conn: &Connection, file: &TempDb) -> Result<Before> {
+        let copied = Instant::now();
+        let before_file = TempDb(file.0.with_extension("before.db"));
+        conn.execute("VACUUM INTO ?1", [before_file.0.to_string_lossy().as_ref()])?;
+        let copy_seconds = copied.elapsed().as_secs_f64();
+        let types: BTreeMap<String, BTreeMap<String, String>> = tables_of(conn, "main")?
+            .into_iter()
+            .map(|(key, name, _, _)| (key, column_types(conn, &name)))
+            .collect();
+        Ok(Before {
+            file: before_file,
+            copy_seconds,
+            types,
+            fk_violations: fk_violations(conn),
+        })
+    }
+}
+
+/// The migration, timed, with its slowest step, both kept in `result`.
+fn migrate_timed(
+    conn: &mut Connection,
+    declared: &crate::Declared,
+    opts: &UpgradeOptions,
+    result: &mut UpgradeResult,
+) -> Result<crate::Report> {
+    let steps: Arc<Mutex<Vec<SlowStep>>> = Arc::default();
+    let mut mopts = opts.options.clone();
+    let seen = steps.clone();
+    mopts.on_progress = Some(crate::ProgressObserver::new(move |p| {
+        if let crate::Progress::Finished { done, .. } = p {
+            seen.lock().unwrap().push(SlowStep {
+                number: done.number,
+                reason: done.step.reason.clone(),
+                seconds: done.elapsed.as_secs_f64(),
+            });
+        }
+    }));
+    let t0 = Instant::now();
+    let report = crate::migrate_declared(conn, declared, &mopts, &mut |_| {});
+    result.migrate_seconds = t0.elapsed().as_secs_f64();
+    result.slowest_step = steps
+        .lock()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
+        .cloned();
+    report
+}
+
+/// The migrated database checked: `integrity_check`, no new foreign-key violations, every row
+/// and value kept (against the copy made `before`), and a second run a no-op.
+fn verify_upgrade(
+    conn: &mut Connection,
+    declared: &crate::Declared,
+    opts: &UpgradeOptions,
+    planned: &crate::Planned,
+    before: &Before,
+    failures: &mut Vec<Failure>,
+) -> Result<()> {
     let ic: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if ic != "ok" {
-        result.failures.push(Failure::Integrity { message: ic });
+        failures.push(Failure::Integrity { message: ic });
     }
-    let fk_after = fk_violations(&conn);
-    if fk_after > fk_before {
-        result.failures.push(Failure::ForeignKeys {
-            new_violations: fk_after - fk_before,
+    let fk_after = fk_violations(conn);
+    if fk_after > before.fk_violations {
+        failures.push(Failure::ForeignKeys {
+            new_violations: fk_after - before.fk_violations,
         });
     }
     conn.execute(
         "ATTACH ?1 AS before",
-        [before_file.0.to_string_lossy().as_ref()],
+        [before.file.0.to_string_lossy().as_ref()],
     )?;
-    let compared = compare_rows(&conn, &planned.changes, &types_before, &mut result.failures);
+    let compared = compare_rows(conn, &planned.changes, &before.types, failures);
     conn.execute_batch("DETACH before")?;
     compared?;
-    match crate::migrate_declared(&mut conn, declared, &opts.options, &mut |_| {}) {
-        Ok(r) if r.steps_applied > 0 => result.failures.push(Failure::NotIdempotent {
+    match crate::migrate_declared(conn, declared, &opts.options, &mut |_| {}) {
+        Ok(r) if r.steps_applied > 0 => failures.push(Failure::NotIdempotent {
             steps: r.steps_applied,
         }),
         Ok(_) => {}
-        Err(e) => result.failures.push(Failure::Error {
+        Err(e) => failures.push(Failure::Error {
             message: format!("the second run: {e}"),
         }),
     }
-    result.verify_seconds = copy_seconds + t1.elapsed().as_secs_f64();
-    Ok(result)
+    Ok(())
 }
 
 /// A database file built from `from_sql` and filled with generated rows, with foreign-key
@@ -1096,155 +1246,16 @@ fn compare_rows(
             continue;
         };
         let (old_t, new_t) = (format!("before.{}", q(&name)), format!("main.{}", q(name2)));
-        let count = |table: &str| -> Result<usize> {
-            Ok(
-                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })? as usize,
-            )
-        };
-        let (n_before, n_after) = (count(&old_t)?, count(&new_t)?);
-        let missing: Vec<String> = if wr {
-            Vec::new()
-        } else {
-            conn.prepare(&format!("SELECT rowid FROM {old_t} WHERE rowid NOT IN (SELECT rowid FROM {new_t}) ORDER BY rowid LIMIT 5"))?
-                .query_map([], |r| r.get::<_, i64>(0))?
-                .map(|id| id.map(|id| format!("rowid {id}")))
-                .collect::<Result<_, _>>()?
-        };
-        if n_after < n_before || !missing.is_empty() {
-            failures.push(Failure::RowsLost {
-                table: name2.clone(),
-                before: n_before,
-                after: n_after,
-                examples: missing,
-            });
+        if let Some(lost) = rows_lost(conn, &old_t, &new_t, wr, name2)? {
+            failures.push(lost);
             continue;
         }
-        // Kept columns: (old name, new name, the new type when its affinity differs).
         let types_after = column_types(conn, name2);
-        let mut kept: Vec<(String, String, Option<String>)> = Vec::new();
-        for c in &cols {
-            let key = c.to_ascii_lowercase();
-            if alter.is_some_and(|a| a.dropped_columns.contains(&key)) {
-                continue;
-            }
-            let new = alter
-                .and_then(|a| {
-                    a.column_renames
-                        .iter()
-                        .find(|(o, _)| *o == key)
-                        .map(|(_, n)| n.clone())
-                })
-                .unwrap_or(key.clone());
-            if alter.is_some_and(|a| a.values.contains_key(&new)) {
-                continue; // changed as declared
-            }
-            let Some(c2) = cols2.iter().find(|x| x.eq_ignore_ascii_case(&new)) else {
-                continue;
-            };
-            let ty_old = types_before
-                .get(&t)
-                .and_then(|m| m.get(&key))
-                .cloned()
-                .unwrap_or_default();
-            let ty_new = types_after.get(&new).cloned().unwrap_or_default();
-            let retype = (affinity(&ty_old) != affinity(&ty_new)).then_some(ty_new);
-            kept.push((c.clone(), c2.clone(), retype));
-        }
+        let kept = kept_columns(&cols, cols2, alter, types_before.get(&t), &types_after);
         if kept.is_empty() {
             continue;
         }
-        // The expected values: the old ones, converted by SQLite where the type changed.
-        let key = if wr { "NULL" } else { "rowid" };
-        let old_list = kept
-            .iter()
-            .map(|(o, _, _)| q(o))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let source = if kept.iter().any(|k| k.2.is_some()) {
-            let decl = kept
-                .iter()
-                .enumerate()
-                .map(|(i, (_, _, ty))| format!("e{i} {}", ty.as_deref().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(", ");
-            conn.execute_batch(&format!(
-                "DROP TABLE IF EXISTS temp._expected; CREATE TEMP TABLE _expected(rid, {decl}); INSERT INTO temp._expected SELECT {key}, {old_list} FROM {old_t};"
-            ))?;
-            let list = (0..kept.len())
-                .map(|i| format!("e{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("SELECT rid, {list} FROM temp._expected")
-        } else {
-            format!("SELECT {key}, {old_list} FROM {old_t}")
-        };
-        let new_list = kept
-            .iter()
-            .map(|(_, n, _)| q(n))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let order = if wr {
-            (2..=kept.len() + 1)
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        } else {
-            "1".to_string()
-        };
-        let mut a = conn.prepare(&format!("{source} ORDER BY {order}"))?;
-        let mut b = conn.prepare(&format!(
-            "SELECT {key}, {new_list} FROM {new_t} ORDER BY {order}"
-        ))?;
-        let mut ra = a.query([])?;
-        let mut rb = b.query([])?;
-        let n = kept.len();
-        let fetch = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(Option<i64>, Vec<Value>)>> {
-            Ok(match rows.next()? {
-                Some(r) => Some((
-                    r.get(0)?,
-                    (1..=n)
-                        .map(|i| r.get::<_, Value>(i))
-                        .collect::<rusqlite::Result<_>>()?,
-                )),
-                None => None,
-            })
-        };
-        let mut bad = vec![(0usize, Vec::<String>::new()); n];
-        let mut y = fetch(&mut rb)?;
-        while let Some((id, want)) = fetch(&mut ra)? {
-            // The migrated row with the same rowid (WITHOUT ROWID: the next in order).
-            while let (Some((Some(yid), _)), Some(id)) = (&y, id) {
-                if *yid >= id {
-                    break;
-                }
-                y = fetch(&mut rb)?;
-            }
-            let Some((yid, got)) = &y else { break };
-            if id.is_some() && *yid != id {
-                continue; // lost: reported above
-            }
-            for (i, slot) in bad.iter_mut().enumerate() {
-                if want[i] != got[i] {
-                    slot.0 += 1;
-                    if slot.1.len() < 3 {
-                        slot.1.push(match id {
-                            Some(id) => {
-                                format!("rowid {id}: {} became {}", show(&want[i]), show(&got[i]))
-                            }
-                            None => format!("{} became {}", show(&want[i]), show(&got[i])),
-                        });
-                    }
-                }
-            }
-            y = fetch(&mut rb)?;
-        }
-        drop(ra);
-        drop(rb);
-        drop(a);
-        drop(b);
-        let _ = conn.execute_batch("DROP TABLE IF EXISTS temp._expected");
+        let bad = changed_values(conn, &old_t, &new_t, wr, &kept)?;
         for ((rows, examples), (_, c2, _)) in bad.into_iter().zip(&kept) {
             if rows > 0 {
                 failures.push(Failure::ValuesChanged {
@@ -1257,6 +1268,196 @@ fn compare_rows(
         }
     }
     Ok(())
+}
+
+/// A column kept by the migration: its old name, its new name, and its new type when the
+/// type's affinity differs.
+type KeptColumn = (String, String, Option<String>);
+
+/// `RowsLost` for the table `name` (`old_t` before, `new_t` after) when it has fewer rows, or
+/// rowids that are gone (up to 5 named; a WITHOUT ROWID table is counted only).
+fn rows_lost(
+    conn: &Connection,
+    old_t: &str,
+    new_t: &str,
+    without_rowid: bool,
+    name: &str,
+) -> Result<Option<Failure>> {
+    let count = |table: &str| -> Result<usize> {
+        Ok(
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })? as usize,
+        )
+    };
+    let (n_before, n_after) = (count(old_t)?, count(new_t)?);
+    let missing: Vec<String> = if without_rowid {
+        Vec::new()
+    } else {
+        conn.prepare(&format!("SELECT rowid FROM {old_t} WHERE rowid NOT IN (SELECT rowid FROM {new_t}) ORDER BY rowid LIMIT 5"))?
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .map(|id| id.map(|id| format!("rowid {id}")))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(
+        (n_after < n_before || !missing.is_empty()).then(|| Failure::RowsLost {
+            table: name.to_string(),
+            before: n_before,
+            after: n_after,
+            examples: missing,
+        }),
+    )
+}
+
+/// The columns `cols` of a table (before) that the migration keeps in `cols2` (after): not
+/// dropped, followed through renames, and not given a declared value (changed as declared).
+fn kept_columns(
+    cols: &[String],
+    cols2: &[String],
+    alter: Option<&crate::diff::TableAlter>,
+    types_before: Option<&BTreeMap<String, String>>,
+    types_after: &BTreeMap<String, String>,
+) -> Vec<KeptColumn> {
+    let mut kept: Vec<KeptColumn> = Vec::new();
+    for c in cols {
+        let key = c.to_ascii_lowercase();
+        if alter.is_some_and(|a| a.dropped_columns.contains(&key)) {
+            continue;
+        }
+        let new = alter
+            .and_then(|a| {
+                a.column_renames
+                    .iter()
+                    .find(|(o, _)| *o == key)
+                    .map(|(_, n)| n.clone())
+            })
+            .unwrap_or(key.clone());
+        if alter.is_some_and(|a| a.values.contains_key(&new)) {
+            continue; // changed as declared
+        }
+        let Some(c2) = cols2.iter().find(|x| x.eq_ignore_ascii_case(&new)) else {
+            continue;
+        };
+        let ty_old = types_before
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .unwrap_or_default();
+        let ty_new = types_after.get(&new).cloned().unwrap_or_default();
+        let retype = (affinity(&ty_old) != affinity(&ty_new)).then_some(ty_new);
+        kept.push((c.clone(), c2.clone(), retype));
+    }
+    kept
+}
+
+/// Per kept column, how many rows' values changed and up to 3 examples: the expected values
+/// (the old ones, converted by SQLite where the type changed) against the migrated ones,
+/// both sorted by rowid (by every column for a WITHOUT ROWID table).
+fn changed_values(
+    conn: &Connection,
+    old_t: &str,
+    new_t: &str,
+    without_rowid: bool,
+    kept: &[KeptColumn],
+) -> Result<Vec<(usize, Vec<String>)>> {
+    let key = if without_rowid { "NULL" } else { "rowid" };
+    let old_list = kept
+        .iter()
+        .map(|(o, _, _)| q(o))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let source = if kept.iter().any(|k| k.2.is_some()) {
+        let decl = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, ty))| format!("e{i} {}", ty.as_deref().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS temp._expected; CREATE TEMP TABLE _expected(rid, {decl}); INSERT INTO temp._expected SELECT {key}, {old_list} FROM {old_t};"
+        ))?;
+        let list = (0..kept.len())
+            .map(|i| format!("e{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT rid, {list} FROM temp._expected")
+    } else {
+        format!("SELECT {key}, {old_list} FROM {old_t}")
+    };
+    let new_list = kept
+        .iter()
+        .map(|(_, n, _)| q(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order = if without_rowid {
+        (2..=kept.len() + 1)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        "1".to_string()
+    };
+    let mut a = conn.prepare(&format!("{source} ORDER BY {order}"))?;
+    let mut b = conn.prepare(&format!(
+        "SELECT {key}, {new_list} FROM {new_t} ORDER BY {order}"
+    ))?;
+    let bad = differences(&mut a, &mut b, kept.len())?;
+    drop(a);
+    drop(b);
+    let _ = conn.execute_batch("DROP TABLE IF EXISTS temp._expected");
+    Ok(bad)
+}
+
+/// The expected rows (`a`) against the migrated ones (`b`), each `(rowid or NULL, n values)`
+/// in the same order, streamed two cursors at a time: per column, the rows whose value differs
+/// and up to 3 examples.
+fn differences(
+    a: &mut rusqlite::Statement<'_>,
+    b: &mut rusqlite::Statement<'_>,
+    n: usize,
+) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut ra = a.query([])?;
+    let mut rb = b.query([])?;
+    let fetch = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(Option<i64>, Vec<Value>)>> {
+        Ok(match rows.next()? {
+            Some(r) => Some((
+                r.get(0)?,
+                (1..=n)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<rusqlite::Result<_>>()?,
+            )),
+            None => None,
+        })
+    };
+    let mut bad = vec![(0usize, Vec::<String>::new()); n];
+    let mut y = fetch(&mut rb)?;
+    while let Some((id, want)) = fetch(&mut ra)? {
+        // The migrated row with the same rowid (WITHOUT ROWID: the next in order).
+        while let (Some((Some(yid), _)), Some(id)) = (&y, id) {
+            if *yid >= id {
+                break;
+            }
+            y = fetch(&mut rb)?;
+        }
+        let Some((yid, got)) = &y else { break };
+        if id.is_some() && *yid != id {
+            continue; // lost: reported above
+        }
+        for (i, slot) in bad.iter_mut().enumerate() {
+            if want[i] != got[i] {
+                slot.0 += 1;
+                if slot.1.len() < 3 {
+                    slot.1.push(match id {
+                        Some(id) => {
+                            format!("rowid {id}: {} became {}", show(&want[i]), show(&got[i]))
+                        }
+                        None => format!("{} became {}", show(&want[i]), show(&got[i])),
+                    });
+                }
+            }
+        }
+        y = fetch(&mut rb)?;
+    }
+    Ok(bad)
 }
 
 /// Split `sql` into statements at `;` outside strings, quoted names and comments; empty ones
