@@ -16,6 +16,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use liteshift::{Error, Options, Plan, SqliteVersion};
 use rusqlite::Connection;
 
+/// Standard output as the whole CLI writes it (these shadow std's `print!`/`println!` in every
+/// module below): a reader that went away (`liteshift plan … | head`) is neither an error nor a
+/// panic — the output stops and the command finishes what it is doing (a migration is not
+/// abandoned half-way because its report cannot be read); any other write error ends the
+/// process with exit code 2.
+macro_rules! println {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod apply;
 mod check;
 mod diff;
@@ -339,6 +358,19 @@ fn main() -> ExitCode {
                 .unwrap_or(false);
             eprintln!("liteshift: {}", cli_message(&e));
             ExitCode::from(if refusal { 1 } else { 2 })
+        }
+    }
+}
+
+/// Writes to standard output for [`println!`]: see there.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_fmt(args) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("liteshift: cannot write to standard output ({e}); free the space or choose another place for the output");
+            std::process::exit(2);
         }
     }
 }

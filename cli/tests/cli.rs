@@ -1110,3 +1110,64 @@ fn diff_for_d1_writes_one_batch_with_its_guards() {
     assert!(script.contains("3.47.0"), "{script}");
     assert!(!script.contains("ALTER COLUMN"), "{script}");
 }
+
+/// A reader that goes away (`liteshift apply … | head -1`) neither panics the CLI nor stops the
+/// migration half-way: the output stops, the work is finished and the exit code is the
+/// command's. A full disk is exit code 2 with a message saying so.
+#[test]
+fn output_to_a_closed_pipe_or_a_full_disk() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let env = Env::new();
+    let many: String = (0..2000)
+        .map(|i| {
+            format!("CREATE TABLE t{i}(id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '');\n")
+        })
+        .collect();
+    let schema = env.file("many.sql", &many);
+    let db = env.db("app.db", "CREATE TABLE old(x);");
+    let mut child = bin()
+        .args(["apply", "--db", &db, &schema, "--allow-data-loss"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    let mut out = child.stdout.take().unwrap();
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let c = Connection::open(&db).unwrap();
+    let tables: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 2000, "the migration ran to its end");
+
+    if Path::new("/dev/full").exists() {
+        let o = bin()
+            .args(["plan", "--db", &seeded(&env), &env.file("v2.sql", V2)])
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{}", text(&o));
+        assert!(
+            text(&o).contains("cannot write to standard output"),
+            "{}",
+            text(&o)
+        );
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
+}
