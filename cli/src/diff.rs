@@ -51,7 +51,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let mut opts = planning.options(&to)?;
     if for_host == Some(ForHost::D1) && opts.sqlite_version.is_none() {
         // No host to ask: D1's SQLite, which lacks newer forms (ALTER COLUMN).
-        opts.sqlite_version = Some(liteshift::platform::CLOUDFLARE_D1);
+        opts.sqlite_version = Some(liteshift::CLOUDFLARE_D1);
     }
     let from_sql = read_schema(&from)?;
     let to_sql = read_schema(&to)?;

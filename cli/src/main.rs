@@ -249,7 +249,7 @@ impl Planning {
             source_name: schema.display().to_string(),
             ignore: self.ignore.clone(),
             keep_undeclared: self.keep_undeclared,
-            online: self.online.then(|| liteshift::apply::OnlineOptions {
+            online: self.online.then(|| liteshift::OnlineOptions {
                 chunk_time: Duration::from_millis(self.online_chunk_ms),
                 pause: Duration::from_millis(self.online_pause_ms),
                 ..Default::default()

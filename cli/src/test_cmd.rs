@@ -398,11 +398,8 @@ pub fn run(args: TestArgs, planning: &crate::Planning) -> anyhow::Result<ExitCod
         None => None,
     };
     let versions = versions(&args)?;
-    let declared = liteshift::declared::load_declared_opts(
-        &sql,
-        &options.source_name,
-        options.load_options(),
-    )?;
+    let declared =
+        liteshift::load_declared_opts(&sql, &options.source_name, options.load_options())?;
     let uopts = UpgradeOptions {
         rows: args.rows,
         seed: args.seed,

@@ -130,7 +130,7 @@ const NOT_AT_TO: &str = "liteshift: after its steps the database would not be th
 /// What a batch's failure means, from the host's message: the code of the error liteshift
 /// reports for the guard that stopped it (`stale_plan`, `data_violates_schema`,
 /// `verification_failed`), and the guard's message; `None` when no guard failed (a step did).
-pub fn failed_guard(host_message: &str) -> Option<(&'static str, String)> {
+fn failed_guard(host_message: &str) -> Option<(&'static str, String)> {
     let at = host_message.find("liteshift: ")?;
     let message = host_message[at..]
         .split(": SQLITE_")
@@ -149,8 +149,8 @@ pub fn failed_guard(host_message: &str) -> Option<(&'static str, String)> {
     Some((code, message))
 }
 
-/// What a failed batch reports, from the host's message: the guard that stopped it (see
-/// [`failed_guard`]); a row a step could not write under the target's constraints
+/// What a failed batch reports, from the host's message: the guard that stopped it (its
+/// code and message); a row a step could not write under the target's constraints
 /// (`data_violates_schema`, as apply reports a step stopped by a constraint); or the step
 /// that failed (`step_failed`). The host rolled the batch back: nothing was changed.
 pub fn failure(host_message: &str) -> (&'static str, String) {

@@ -24,7 +24,7 @@ pub struct Declared {
     pub schema: Schema,
     pub hints: Hints,
     /// Name patterns of objects that are not the schema's: the schema's `-- liteshift:ignore`
-    /// annotations and the caller's (see [`crate::share::Ignore`]).
+    /// annotations and the caller's (GLOB patterns, ignoring case).
     pub ignore: Vec<String>,
     /// Problems tolerated because the caller asked (dangling foreign keys).
     pub warnings: Vec<String>,

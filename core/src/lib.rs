@@ -26,48 +26,64 @@
 //! The pipeline: [`introspect()`] both sides into a [`Schema`] → [`diff()`] → [`Changes`] →
 //! [`plan()`] → [`Plan`] → [`apply()`] (or [`render_sql`]).
 
-pub mod apply;
-pub mod batch;
-pub mod cost;
-pub mod declared;
-pub mod diff;
-pub mod error;
+mod apply;
+mod batch;
+mod cost;
+mod declared;
+mod diff;
+mod error;
 #[cfg(feature = "rusqlite")]
 pub mod fleet;
-pub mod host;
+mod host;
 #[cfg(feature = "rusqlite")]
 mod hostmod;
-pub mod introspect;
-pub mod model;
-pub mod plan;
-pub mod platform;
+mod introspect;
+mod model;
+mod plan;
+mod platform;
 pub mod probe;
 #[cfg(feature = "rusqlite")]
 pub mod rehearse;
-pub mod render;
-pub mod share;
-pub mod sqltext;
+mod render;
+mod share;
+mod sqltext;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod unchanged;
-pub mod version;
+mod unchanged;
+mod version;
 
 use std::time::Duration;
 
-pub use apply::{apply, database_error, ApplyOptions, Progress, ProgressObserver, Report};
+// The crate's face: the modules above are private (but for the sub-APIs `fleet`, `probe`,
+// `rehearse` and `testing`); what a front end, a binding or a test may use is exported here.
+pub use apply::{
+    apply, database_error, ApplyOptions, OnlineOptions, Progress, ProgressObserver, Report,
+    ROWS_EVERY,
+};
+pub use batch::{failure as batch_failure, statements as batch_statements};
 pub use cost::thousands;
 #[cfg(feature = "rusqlite")]
-pub use declared::{load_catalog, load_declared};
-pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared};
+pub use declared::{load_catalog, load_declared, load_declared_opts};
+pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared, LoadOptions};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
+#[cfg(feature = "rusqlite")]
+pub use error::sqlite_message;
 pub use error::{Error, FrontEnd, Refusal, Result, Violation};
+#[cfg(feature = "rusqlite")]
+pub use host::host_error;
 pub use host::{
-    execute_statements, in_transaction_by_begin, Host, HostError, Rows, Value, ValueRef,
+    execute_statements, in_transaction_by_begin, ErrorKind as HostErrorKind, Host, HostError, Rows,
+    Value, ValueRef,
 };
 pub use introspect::{host_version, introspect};
 pub use model::Schema;
-pub use plan::{plan, Capabilities, Cost, FkCheck, HealthCheck, Plan, Policy, Step};
+pub use plan::{
+    plan, Capabilities, Cost, Estimate, FkCheck, HealthCheck, Online, OnlineTable, Plan, Policy,
+    Step,
+};
+pub use platform::CLOUDFLARE_D1;
 pub use render::{render_script, render_sql, render_summary, Wrapping};
+pub use sqltext::{normalize_sql, quote_ident};
 pub use version::SqliteVersion;
 
 /// Everything a migration can be told.
@@ -110,7 +126,7 @@ pub struct Options {
     /// Name patterns (GLOB: `*`, `?`, `[…]`; ignoring case) of objects that are not the
     /// schema's, added to the schema's `-- liteshift:ignore` annotations: left as they are,
     /// never compared or dropped (a table with its indexes and triggers; a view, index or
-    /// trigger by its own name). Declaring one is an error. See [`share`].
+    /// trigger by its own name). Declaring one is an error. See ARCHITECTURE.md, `share.rs`.
     pub ignore: Vec<String>,
     /// Never drop what the declaration does not mention — a table, column, index, view or
     /// trigger — and apply everything else; the plan names what was kept ([`Plan::kept`]).
@@ -291,7 +307,7 @@ fn plan_migration_at(
 }
 
 /// The in-sync plan, made without loading the declared schema, when the database's stored
-/// schema is exactly the declared statements (see [`unchanged`]); `None` otherwise.
+/// schema is exactly the declared statements (module `unchanged`); `None` otherwise.
 pub fn plan_if_unchanged(
     host: &dyn Host,
     schema_sql: &str,

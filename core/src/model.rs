@@ -71,7 +71,7 @@ impl Schema {
     }
 
     /// The fingerprint of the schema as stored: each object's kind, name and `sqlite_schema.sql`
-    /// text (see [`StoredFingerprint`]). A plan carries it, and apply refuses a plan whose
+    /// text (the sum of one XXH3-64 per object). A plan carries it, and apply refuses a plan whose
     /// database no longer has it: any change to the stored schema — a space in a `CREATE`
     /// included — since the plan was made.
     pub fn stored_fingerprint(&self) -> String {

@@ -29,7 +29,7 @@ pub use keyed::KeyedIndex;
 pub use online::{abandon_sql, free_sql, Online, OnlineTable};
 use rebuild::{enforced_old_drop, rebuild_steps, Swap};
 use renames::rename_steps;
-pub use strategy::{table_strategy, AddBlocker, DropBlocker, RebuildReason, Strategy, Unavailable};
+pub use strategy::{table_strategy, RebuildReason, Strategy};
 // Where plans have always named it.
 pub use crate::version::SqliteVersion;
 
@@ -269,7 +269,7 @@ pub struct Plan {
     pub suggestions: Vec<String>,
     pub warnings: Vec<String>,
     /// For a script run as one batch (Cloudflare D1: [`crate::Wrapping::Batch`]): the catalog
-    /// signatures its guards check before and after the steps (see [`crate::batch`]).
+    /// signatures its guards check before and after the steps (the `batch` module).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::batch::BatchGuards>,
     /// Foreign-key enforcement stays on while the plan runs (the host cannot switch it off):
@@ -405,7 +405,7 @@ fn create_table(t: &Table) -> Step {
 
 impl Plan {
     /// The plan of a database already at the declared schema, told without reading either
-    /// schema's model (the in-sync start-up, [`crate::unchanged`]): no steps, no checks, and none
+    /// schema's model (the in-sync start-up, module `unchanged`): no steps, no checks, and none
     /// of what only a plan with steps needs (warnings, foreign-key scopes).
     pub fn in_sync(fingerprint: String, caps: Capabilities) -> Plan {
         Plan {

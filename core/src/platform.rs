@@ -15,7 +15,7 @@ use crate::version::SqliteVersion;
 
 impl SqliteVersion {
     /// A version as a user names it: `3.45.1`, or a platform release (`android-26`,
-    /// `ios-15`; see [`crate::platform`]). The error says what is expected.
+    /// `ios-15`; see the platform table in `platform.rs`). The error says what is expected.
     pub fn from_option(s: &str) -> Result<Self, String> {
         if let Some(found) = lookup(s) {
             return found;
@@ -70,7 +70,8 @@ impl Release {
 /// for it unless a version is given (`--sqlite-version`); a live D1 binding is probed.
 pub const CLOUDFLARE_D1: SqliteVersion = SqliteVersion(3, 47, 0);
 
-/// The table of one platform, for documentation and `--help`: `(name, SQLite version)`.
+/// Every platform name and its SQLite version, for the test that each resolves.
+#[cfg(test)]
 pub fn table() -> Vec<(String, SqliteVersion)> {
     let show = |prefix: &str, r: Release| match r.1 {
         0 => format!("{prefix}-{}", r.0),

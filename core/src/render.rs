@@ -20,7 +20,7 @@ pub enum Wrapping {
     /// migrations apply`, `D1Database.batch()`): no `BEGIN`/`COMMIT`, no foreign-key PRAGMAs,
     /// and guards inside that stop the whole batch, unchanged, when the database is not at the
     /// schema the plan was made from, when rows violate the target, or when the result would
-    /// not be the declared schema (see [`crate::batch`]).
+    /// not be the declared schema (see `batch.rs`).
     Batch,
 }
 

@@ -38,6 +38,10 @@ use serde::Serialize;
 use crate::sqltext::quote_ident as q;
 use crate::{Error, Options, Result};
 
+/// The stored-text start-up check `migrate` makes first, for the property test that holds it
+/// to the full path.
+pub use crate::unchanged::stored_in_sync;
+
 /// How [`seed_rows`] fills a database.
 #[derive(Debug, Clone, Copy)]
 pub struct SeedOptions {

@@ -196,7 +196,7 @@ impl Host for DqliteHost {
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
         rusqlite::Connection::open_in_memory()
             .map(|c| Box::new(c) as Box<dyn Host>)
-            .map_err(liteshift::host::host_error)
+            .map_err(liteshift::host_error)
     }
 }
 

@@ -56,7 +56,7 @@ fn time_by_hand(image: &[u8], sql: &str, runs: usize) -> Result<Duration, String
         let c = Connection::open(&path).unwrap();
         let t = Instant::now();
         c.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; COMMIT"))
-            .map_err(|e| liteshift::error::sqlite_message(&e))?;
+            .map_err(|e| liteshift::sqlite_message(&e))?;
         times.push(t.elapsed());
     }
     times.sort();

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use liteshift::apply::OnlineOptions;
+use liteshift::OnlineOptions;
 use liteshift::{migrate, Options, Progress, ProgressObserver};
 use rusqlite::Connection;
 

@@ -117,12 +117,9 @@ fn main() {
         versions.len()
     );
 
-    let declared = liteshift::declared::load_declared_opts(
-        &target,
-        "zotero/v0114.sql",
-        opts.options.load_options(),
-    )
-    .unwrap();
+    let declared =
+        liteshift::load_declared_opts(&target, "zotero/v0114.sql", opts.options.load_options())
+            .unwrap();
     let cpu1 = cpu_seconds();
     let (results, tested) = on_threads(versions.len(), jobs, |i| {
         upgrade_declared(&versions[i].0, &versions[i].1, &declared, &opts).unwrap()

@@ -35,12 +35,12 @@ pub fn check_declared_text(data: &[u8]) -> Result<(), String> {
     clean(&plain)?;
     // The same text for a host with its own virtual-table modules (stand-ins for missing ones):
     // it accepts whatever plain loading accepts, and models it identically.
-    let opts = liteshift::declared::LoadOptions {
+    let opts = liteshift::LoadOptions {
         deny_dangling_fks: false,
         host_modules: true,
         ..Default::default()
     };
-    let hosted = liteshift::declared::load_declared_opts(text, "fuzz.sql", opts);
+    let hosted = liteshift::load_declared_opts(text, "fuzz.sql", opts);
     clean(&hosted)?;
     match (&plain, &hosted) {
         (Ok(d), Ok(h)) => {

@@ -158,7 +158,7 @@ pub fn schema_facts(conn: &Connection, exact_order: bool) -> BTreeMap<String, Ve
             fks.sort();
             facts.extend(fks.into_iter().map(|f| format!("foreign key {f}")));
         } else if let Some(sql) = &sql {
-            facts.push(format!("{ty} {}", liteshift::sqltext::normalize_sql(sql)));
+            facts.push(format!("{ty} {}", liteshift::normalize_sql(sql)));
         }
         out.insert(format!("{ty} {}", name.to_ascii_lowercase()), facts);
     }

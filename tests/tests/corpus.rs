@@ -144,10 +144,7 @@ fn with_values(from: &str, to: &str, refusal: &liteshift::Error) -> Option<Optio
         let expr = match column_type(&old, &t, &c) {
             None => distinct,
             Some(_) if v.constraint == "NOT NULL" => {
-                format!(
-                    "coalesce({}, {distinct})",
-                    liteshift::sqltext::quote_ident(&c)
-                )
+                format!("coalesce({}, {distinct})", liteshift::quote_ident(&c))
             }
             Some(_) => continue,
         };

@@ -43,7 +43,7 @@ impl Host for FailingReads<'_> {
 
 #[test]
 fn io_errors_are_kinds_of_their_own() {
-    use liteshift::host::ErrorKind;
+    use liteshift::HostErrorKind as ErrorKind;
     for code in [10, 266, 778, 1034, 3338] {
         let e = HostError {
             code: Some(code),

@@ -2,7 +2,7 @@
 //! checked (an O(1) step elsewhere must not read every child row), and within it every new
 //! violation is still refused while old ones are not blamed on the migration.
 
-use liteshift::plan::FkCheck;
+use liteshift::FkCheck;
 use liteshift::{migrate, plan_migration, Error, Options, Refusal};
 use rusqlite::Connection;
 

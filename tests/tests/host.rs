@@ -40,20 +40,14 @@ impl Host for Minimal {
     fn execute(&self, sql: &str) -> Result<(), HostError> {
         self.log.borrow_mut().push(format!("{}: {sql}", self.tag));
         // One statement: SQLite's prepare/step, as a binding does it.
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .map_err(liteshift::host::host_error)?;
+        let mut stmt = self.conn.prepare(sql).map_err(liteshift::host_error)?;
         let mut rows = stmt.raw_query();
-        while rows.next().map_err(liteshift::host::host_error)?.is_some() {}
+        while rows.next().map_err(liteshift::host_error)?.is_some() {}
         Ok(())
     }
     fn query(&self, sql: &str) -> Result<Rows, HostError> {
         self.log.borrow_mut().push(format!("{}: {sql}", self.tag));
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .map_err(liteshift::host::host_error)?;
+        let mut stmt = self.conn.prepare(sql).map_err(liteshift::host_error)?;
         let n = stmt.column_count();
         let rows = stmt
             .query_map([], |r| {
@@ -71,13 +65,13 @@ impl Host for Minimal {
                     })
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
-            .map_err(liteshift::host::host_error)?;
+            .map_err(liteshift::host_error)?;
         rows.collect::<rusqlite::Result<Rows>>()
-            .map_err(liteshift::host::host_error)
+            .map_err(liteshift::host_error)
     }
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
         Ok(Box::new(Minimal {
-            conn: Connection::open_in_memory().map_err(liteshift::host::host_error)?,
+            conn: Connection::open_in_memory().map_err(liteshift::host_error)?,
             tag: "scratch",
             log: self.log.clone(),
         }))

@@ -134,7 +134,7 @@ fn check_message(message: &str, what: &str) {
 
 fn options(s: Scenario) -> Options {
     Options {
-        online: (s == Scenario::Online).then(|| liteshift::apply::OnlineOptions {
+        online: (s == Scenario::Online).then(|| liteshift::OnlineOptions {
             chunk_time: std::time::Duration::from_millis(1),
             pause: std::time::Duration::ZERO,
             first_chunk_rows: 100,

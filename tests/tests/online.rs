@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use liteshift::apply::OnlineOptions;
+use liteshift::OnlineOptions;
 use liteshift::{migrate, plan_migration, Error, Options, Progress, ProgressObserver};
 use liteshift_tests::{fk_violations, integrity, table_rows};
 use rusqlite::Connection;
@@ -796,15 +796,15 @@ fn a_plan_made_before_another_run_moved_the_copy_on_is_made_again() {
         ot.chunk_sql(401, 600)
     ))
     .unwrap();
-    let err = liteshift::apply::apply(
+    let err = liteshift::apply(
         &mut conn,
         &planned.plan,
         &planned.target,
-        liteshift::plan::Policy {
+        liteshift::Policy {
             online: true,
             ..Default::default()
         },
-        liteshift::apply::ApplyOptions::default(),
+        liteshift::ApplyOptions::default(),
     )
     .unwrap_err();
     assert!(matches!(err, Error::StalePlan { .. }), "{err}");

@@ -5,9 +5,9 @@
 
 use std::process::Command;
 
-use liteshift::host::{Host, HostError, Rows, Value};
 use liteshift::probe::{probe, version_by_features, HostTraits, VersionSource, VERSION_MARKERS};
 use liteshift::SqliteVersion;
+use liteshift::{Host, HostError, Rows, Value};
 use liteshift_tests::hosts::{d1_like, durable_object_like};
 use rusqlite::Connection;
 

@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use liteshift::plan::{Cost, Estimate};
 use liteshift::{migrate, plan_migration, Options, Progress, ProgressObserver};
+use liteshift::{Cost, Estimate};
 use rusqlite::Connection;
 
 const ROWS: u64 = 20_000;
@@ -98,7 +98,7 @@ fn a_rebuild_reports_each_step_and_the_rows_it_has_copied() {
         total + 1,
         "every step finished: {events:?}"
     );
-    let every = liteshift::apply::ROWS_EVERY;
+    let every = liteshift::ROWS_EVERY;
     let expected: Vec<u64> = (1..=ROWS / every).map(|k| k * every).collect();
     assert_eq!(rows_seen, expected, "rows copied so far, every {every}");
     let name_nulls: i64 = conn
@@ -124,7 +124,7 @@ fn without_an_observer_nothing_watches_the_rows() {
             _ => None,
         })
         .collect();
-    assert_eq!(rows.first(), Some(&liteshift::apply::ROWS_EVERY));
+    assert_eq!(rows.first(), Some(&liteshift::ROWS_EVERY));
     conn.execute("INSERT INTO t(name, n) VALUES ('after', 1)", [])
         .unwrap();
 }

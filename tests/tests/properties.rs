@@ -109,7 +109,7 @@ proptest! {
         let targets: Vec<&str> = if edits == 0 { vec![&p.a, &respaced] } else { vec![&p.b] };
         for target in targets {
             let fast = liteshift::plan_if_unchanged(&conn, target, &opts).unwrap();
-            let stored = liteshift::unchanged::stored_in_sync(&conn, target, &opts).unwrap();
+            let stored = liteshift::testing::stored_in_sync(&conn, target, &opts).unwrap();
             let declared = liteshift::load_declared(target, "<schema>").unwrap();
             let full = liteshift::plan_loaded(&conn, &declared, &opts).unwrap();
             if let Some(fast) = &fast {
@@ -131,7 +131,7 @@ proptest! {
         let loss = liteshift::Options { allow_data_loss: true, ..Default::default() };
         if edits > 0 && liteshift::migrate(&mut conn, &p.b, &loss).is_ok() {
             for target in [p.b.clone(), p.b.replace(", ", ",\n   ")] {
-                let stored = liteshift::unchanged::stored_in_sync(&conn, &target, &opts).unwrap();
+                let stored = liteshift::testing::stored_in_sync(&conn, &target, &opts).unwrap();
                 let declared = liteshift::load_declared(&target, "<schema>").unwrap();
                 let full = liteshift::plan_loaded(&conn, &declared, &opts).unwrap();
                 if let Some(fingerprint) = &stored {

@@ -198,7 +198,7 @@ fn online_rebuild_on_a_hardened_connection() {
         }
         let declared = "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL DEFAULT '' COLLATE NOCASE);\nCREATE INDEX t_v ON t(v);";
         let opts = Options {
-            online: Some(liteshift::apply::OnlineOptions::default()),
+            online: Some(liteshift::OnlineOptions::default()),
             ..Options::default()
         };
         let r = liteshift::migrate(&mut conn, declared, &opts).unwrap();

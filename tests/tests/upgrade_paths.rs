@@ -54,8 +54,7 @@ fn every_version_of_every_project_to_its_latest() {
         let sql = fs::read_to_string(&latest).unwrap();
         sources.push(sql.clone());
         targets.push(
-            liteshift::declared::load_declared_opts(&sql, "latest", opts.options.load_options())
-                .unwrap(),
+            liteshift::load_declared_opts(&sql, "latest", opts.options.load_options()).unwrap(),
         );
         for v in versions {
             jobs.push((
@@ -181,10 +180,7 @@ fn add_values(opts: &mut Options, from: &str, to: &str, refusal: &str) -> bool {
         };
         let expr = match column_type(&old, t, c) {
             None => distinct,
-            Some(_) => format!(
-                "coalesce({}, {distinct})",
-                liteshift::sqltext::quote_ident(c)
-            ),
+            Some(_) => format!("coalesce({}, {distinct})", liteshift::quote_ident(c)),
         };
         if opts.hints.add_value(&format!("{t}.{c}={expr}")).is_ok() {
             added = true;

@@ -44,7 +44,7 @@ pub fn migrate_bytes_value(
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
             r.get::<_, i64>(0)
         })
-        .map_err(|e| liteshift::database_error(&conn, liteshift::host::host_error(e)))?;
+        .map_err(|e| liteshift::database_error(&conn, liteshift::host_error(e)))?;
     }
     let report = liteshift::migrate(&mut conn, target_sql, &o).map_err(explain_missing_module)?;
     let data = conn.serialize(rusqlite::MAIN_DB)?;

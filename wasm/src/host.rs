@@ -207,8 +207,7 @@ impl Host for JsAdapter {
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
         #[cfg(feature = "bundled")]
         if self.own_scratch {
-            let conn =
-                rusqlite::Connection::open_in_memory().map_err(liteshift::host::host_error)?;
+            let conn = rusqlite::Connection::open_in_memory().map_err(liteshift::host_error)?;
             return Ok(Box::new(conn));
         }
         let js = self.js.scratch().map_err(host_error)?;

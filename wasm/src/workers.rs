@@ -128,7 +128,7 @@ impl Host for ReplayHost {
     }
 
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
-        let conn = rusqlite::Connection::open_in_memory().map_err(liteshift::host::host_error)?;
+        let conn = rusqlite::Connection::open_in_memory().map_err(liteshift::host_error)?;
         Ok(Box::new(conn))
     }
 }
@@ -167,7 +167,7 @@ pub fn plan_replayed(
     }
     let plan = planned?.plan;
     let statements = if batch && !plan.steps.is_empty() {
-        liteshift::batch::statements(&plan)
+        liteshift::batch_statements(&plan)
     } else {
         Vec::new()
     };
@@ -204,7 +204,7 @@ pub fn plan_replay_raw(
 /// the step that failed.
 #[wasm_bindgen(js_name = batchFailedRaw)]
 pub fn batch_failed_raw(host_message: &str) -> JsValue {
-    let (code, message) = liteshift::batch::failure(host_message);
+    let (code, message) = liteshift::batch_failure(host_message);
     to_js(&JsErrorValue::plain(code, message))
 }
 
@@ -276,7 +276,7 @@ mod tests {
         o.foreign_keys_enforced = true;
         let direct = liteshift::plan_migration_for_batch(&conn, target, &o).unwrap();
         assert_eq!(plan.steps, direct.plan.steps);
-        assert_eq!(statements, liteshift::batch::statements(&direct.plan));
+        assert_eq!(statements, liteshift::batch_statements(&direct.plan));
         assert!(statements.iter().any(|s| s.contains("_liteshift_guard")));
         assert!(calls > 0 && calls < 80, "{calls} host calls");
         let (Replayed::Plan(plan, statements), _) = replay_on(&conn, target, false) else {

@@ -302,7 +302,7 @@ pub fn rename_tokens(text: &str, map: &BTreeMap<String, String>) -> String {
 }
 
 /// Compute the changes from `current` to `target`, with rename hints from annotations only
-/// (see [`diff_hinted`]).
+/// (`diff_hinted`, inside the crate).
 pub fn diff(current: &Schema, target: &Schema, hints: &Hints, opts: DiffOptions) -> Changes {
     diff_hinted(current, target, hints, &Hints::default(), opts)
 }
