@@ -471,6 +471,28 @@ pub enum Category {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::SchemaError,
+        ErrorCode::DatabaseError,
+        ErrorCode::SqliteError,
+        ErrorCode::DataLossRefused,
+        ErrorCode::DataViolatesSchema,
+        ErrorCode::StalePlan,
+        ErrorCode::InTransaction,
+        ErrorCode::NoTransaction,
+        ErrorCode::VerificationFailed,
+        ErrorCode::StepFailed,
+        ErrorCode::InvalidOption,
+        ErrorCode::UnsupportedHost,
+        ErrorCode::InternalError,
+    ];
+
+    /// The code a string names (as the core's `Error::code` and `batch::failure` give it).
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::SchemaError => "schema_error",
@@ -551,19 +573,8 @@ impl Error {
     /// The core's error as `front`'s caller reads it.
     pub fn from_core(e: &liteshift::Error, front: FrontEnd) -> Error {
         use liteshift::{Error as E, Refusal};
-        let code = match e {
-            E::Schema { .. } => ErrorCode::SchemaError,
-            E::Database { .. } => ErrorCode::DatabaseError,
-            E::Refused(Refusal::DataLoss { .. }) => ErrorCode::DataLossRefused,
-            E::Refused(Refusal::Violations { .. }) => ErrorCode::DataViolatesSchema,
-            E::StalePlan { .. } => ErrorCode::StalePlan,
-            E::InTransaction => ErrorCode::InTransaction,
-            E::NoTransaction => ErrorCode::NoTransaction,
-            E::Verification(_) => ErrorCode::VerificationFailed,
-            E::StepFailed { .. } => ErrorCode::StepFailed,
-            E::InvalidOption(_) => ErrorCode::InvalidOption,
-            E::Sqlite(_) => ErrorCode::SqliteError,
-        };
+        // The core's codes are this enum's strings (a test checks each).
+        let code = ErrorCode::parse(e.code()).unwrap_or(ErrorCode::InternalError);
         let mut out = Error::plain(code, e.message(front));
         match e {
             E::Schema {
@@ -739,14 +750,52 @@ mod tests {
 
     #[test]
     fn every_code_serializes_as_its_string() {
-        for code in [
-            ErrorCode::SchemaError,
-            ErrorCode::DataLossRefused,
-            ErrorCode::UnsupportedHost,
-            ErrorCode::InternalError,
-        ] {
+        for code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
+    fn every_core_error_has_its_own_code() {
+        use liteshift::{Error as E, HostError, Refusal};
+        let host = HostError {
+            code: None,
+            message: "x".into(),
+            offset: None,
+        };
+        let all = [
+            E::Schema {
+                source_name: "s".into(),
+                line: 1,
+                column: 2,
+                message: "m".into(),
+            },
+            E::Database {
+                path: "p".into(),
+                message: "m".into(),
+            },
+            E::Refused(Refusal::DataLoss { steps: vec![] }),
+            E::Refused(Refusal::Violations { violations: vec![] }),
+            E::StalePlan {
+                planned: "a".into(),
+                actual: "b".into(),
+            },
+            E::InTransaction,
+            E::NoTransaction,
+            E::Verification("v".into()),
+            E::StepFailed {
+                step: 1,
+                reason: "r".into(),
+                message: "m".into(),
+            },
+            E::InvalidOption("o".into()),
+            E::Sqlite(host),
+        ];
+        for e in &all {
+            let c = Error::from_core(e, FrontEnd::JavaScript);
+            assert_eq!(c.code.as_str(), e.code(), "{e:?}");
         }
     }
 }
