@@ -86,12 +86,14 @@ pub struct Options {
     pub busy_timeout_ms: Option<u64>,
 }
 
-/// An option's name as `front`'s caller spells it (`renameTables`, `rename_tables`).
-pub fn option_name(front: FrontEnd, camel: &str) -> String {
-    if front != FrontEnd::Python {
-        return camel.to_string();
+/// An option's name as `front`'s caller spells it: `name` is `(camelCase, snake_case)`, both
+/// written out (the npm module carries no conversion between them).
+pub fn option_name(front: FrontEnd, name: (&'static str, &'static str)) -> &'static str {
+    if front == FrontEnd::Python {
+        name.1
+    } else {
+        name.0
     }
-    snake_case(camel)
 }
 
 /// `rewritesRows` → `rewrites_rows`: how Python spells the contract's names.
@@ -111,7 +113,7 @@ pub fn snake_case(camel: &str) -> String {
 impl Options {
     /// The core's options for a call from `front`.
     pub fn to_core(&self, front: FrontEnd) -> Result<liteshift::Options, liteshift::Error> {
-        let invalid = |name: &str, m: String| {
+        let invalid = |name, m: String| {
             liteshift::Error::InvalidOption(format!("{}: {m}", option_name(front, name)))
         };
         let mut o = liteshift::Options {
@@ -131,22 +133,22 @@ impl Options {
         for (old, new) in &self.rename_tables {
             o.hints
                 .add_table_rename(&format!("{old}={new}"))
-                .map_err(|m| invalid("renameTables", m))?;
+                .map_err(|m| invalid(("renameTables", "rename_tables"), m))?;
         }
         for (old, new) in &self.rename_columns {
             o.hints
                 .add_column_rename(&format!("{old}={new}"))
-                .map_err(|m| invalid("renameColumns", m))?;
+                .map_err(|m| invalid(("renameColumns", "rename_columns"), m))?;
         }
         for (column, expr) in &self.values {
             o.hints
                 .add_value(&format!("{column}={expr}"))
-                .map_err(|m| invalid("values", m))?;
+                .map_err(|m| invalid(("values", "values"), m))?;
         }
         if let Some(v) = &self.sqlite_version {
             o.sqlite_version = Some(
                 liteshift::SqliteVersion::from_option(v)
-                    .map_err(|m| invalid("sqliteVersion", m))?,
+                    .map_err(|m| invalid(("sqliteVersion", "sqlite_version"), m))?,
             );
         }
         if let Some(ms) = self.busy_timeout_ms {
@@ -171,6 +173,18 @@ pub enum CostKind {
     Scan,
     /// Frees the pages of `table` (`DROP TABLE`).
     Free,
+}
+
+impl CostKind {
+    /// The kind as it serializes: `constant`, `rewrite`, `scan`, `free`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostKind::Constant => "constant",
+            CostKind::Rewrite => "rewrite",
+            CostKind::Scan => "scan",
+            CostKind::Free => "free",
+        }
+    }
 }
 
 /// What a step costs: its kind, and the table with its size estimated without scanning
@@ -219,14 +233,14 @@ pub struct Step {
     pub cost: Cost,
 }
 
-impl From<&liteshift::Step> for Step {
-    fn from(s: &liteshift::Step) -> Self {
+impl From<liteshift::Step> for Step {
+    fn from(s: liteshift::Step) -> Self {
         Step {
-            sql: s.sql.clone(),
-            reason: s.reason.clone(),
+            cost: Cost::from(&s.cost),
+            sql: s.sql,
+            reason: s.reason,
             destructive: s.destructive,
             rewrites_rows: s.rewrites_rows,
-            cost: Cost::from(&s.cost),
         }
     }
 }
@@ -283,48 +297,52 @@ pub struct Plan {
     pub destructive_steps: Vec<String>,
 }
 
-impl From<&liteshift::Plan> for Plan {
-    fn from(p: &liteshift::Plan) -> Self {
+/// By value: the core's plan is moved into the contract's, never cloned (the npm module
+/// carries the conversion; a clone of each field would be code of its own).
+impl From<liteshift::Plan> for Plan {
+    fn from(p: liteshift::Plan) -> Self {
+        let sql = liteshift::render_sql(&p);
+        let destructive_steps = p.destructive_steps();
         Plan {
             in_sync: p.steps.is_empty(),
-            steps: p.steps.iter().map(Step::from).collect(),
-            sql: liteshift::render_sql(p),
+            steps: p.steps.into_iter().map(Step::from).collect(),
+            sql,
             checks: p
                 .checks
-                .iter()
+                .into_iter()
                 .map(|c| Check {
-                    constraint: c.constraint.clone(),
-                    table: c.table.clone(),
-                    column: c.column.clone(),
-                    sql: c.sql.clone(),
+                    constraint: c.constraint,
+                    table: c.table,
+                    column: c.column,
+                    sql: c.sql,
                     deferred: c.deferred,
                 })
                 .collect(),
             health_checks: p
                 .health_checks
-                .iter()
+                .into_iter()
                 .map(|h| HealthCheck {
-                    table: h.table.clone(),
-                    sql: h.sql.clone(),
+                    table: h.table,
+                    sql: h.sql,
                 })
                 .collect(),
-            fk_checks: p.fk_checks.as_ref().map(|checks| {
+            fk_checks: p.fk_checks.map(|checks| {
                 checks
-                    .iter()
+                    .into_iter()
                     .map(|c| FkCheck {
-                        before: c.before.clone(),
-                        after: c.after.clone(),
+                        before: c.before,
+                        after: c.after,
                     })
                     .collect()
             }),
             foreign_keys_off: p.foreign_keys_off,
-            fingerprint: p.fingerprint.clone(),
-            sqlite_version: p.sqlite_version.clone(),
-            changes: p.changes.clone(),
-            warnings: p.warnings.clone(),
-            suggestions: p.suggestions.clone(),
-            kept: p.kept.clone(),
-            destructive_steps: p.destructive_steps(),
+            fingerprint: p.fingerprint,
+            sqlite_version: p.sqlite_version,
+            changes: p.changes,
+            warnings: p.warnings,
+            suggestions: p.suggestions,
+            kept: p.kept,
+            destructive_steps,
         }
     }
 }
@@ -340,12 +358,12 @@ pub struct Report {
     pub plan: Plan,
 }
 
-impl From<&liteshift::Report> for Report {
-    fn from(r: &liteshift::Report) -> Self {
+impl From<liteshift::Report> for Report {
+    fn from(r: liteshift::Report) -> Self {
         Report {
             steps_applied: r.steps_applied as u64,
             foreign_keys_toggled: r.foreign_keys_toggled,
-            plan: Plan::from(&r.plan),
+            plan: Plan::from(r.plan),
         }
     }
 }
@@ -428,9 +446,9 @@ pub struct Violation {
     pub examples: Vec<String>,
 }
 
-/// Every error's stable code, the same string in every language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Every error's stable code, the same string in every language ([`ErrorCode::as_str`]; it
+/// serializes as that string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     SchemaError,
     DatabaseError,
@@ -447,6 +465,21 @@ pub enum ErrorCode {
     UnsupportedHost,
     /// A bug: the binding's native code failed (a Rust panic).
     InternalError,
+}
+
+// By hand, from the one table of names (a derive would carry a second one in every module).
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        ErrorCode::parse(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code `{code}`")))
+    }
 }
 
 /// What an error's caller can do about it: each language's exception class (Python) or error
@@ -571,10 +604,21 @@ impl Error {
     }
 
     /// The core's error as `front`'s caller reads it.
-    pub fn from_core(e: &liteshift::Error, front: FrontEnd) -> Error {
+    pub fn from_core(e: liteshift::Error, front: FrontEnd) -> Error {
         use liteshift::{Error as E, Refusal};
-        // The core's codes are this enum's strings (a test checks each).
-        let code = ErrorCode::parse(e.code()).unwrap_or(ErrorCode::InternalError);
+        let code = match e {
+            E::Schema { .. } => ErrorCode::SchemaError,
+            E::Database { .. } => ErrorCode::DatabaseError,
+            E::Refused(Refusal::DataLoss { .. }) => ErrorCode::DataLossRefused,
+            E::Refused(Refusal::Violations { .. }) => ErrorCode::DataViolatesSchema,
+            E::StalePlan { .. } => ErrorCode::StalePlan,
+            E::InTransaction => ErrorCode::InTransaction,
+            E::NoTransaction => ErrorCode::NoTransaction,
+            E::Verification(_) => ErrorCode::VerificationFailed,
+            E::StepFailed { .. } => ErrorCode::StepFailed,
+            E::InvalidOption(_) => ErrorCode::InvalidOption,
+            E::Sqlite(_) => ErrorCode::SqliteError,
+        };
         let mut out = Error::plain(code, e.message(front));
         match e {
             E::Schema {
@@ -583,22 +627,22 @@ impl Error {
                 column,
                 ..
             } => {
-                out.source_name = Some(source_name.clone());
-                out.line = Some(*line as u64);
-                out.column = Some(*column as u64);
+                out.source_name = Some(source_name);
+                out.line = Some(line as u64);
+                out.column = Some(column as u64);
             }
-            E::Database { path, .. } => out.path = Some(path.clone()),
-            E::Refused(Refusal::DataLoss { steps }) => out.steps = Some(steps.clone()),
+            E::Database { path, .. } => out.path = Some(path),
+            E::Refused(Refusal::DataLoss { steps }) => out.steps = Some(steps),
             E::Refused(Refusal::Violations { violations }) => {
                 out.violations = Some(
                     violations
-                        .iter()
+                        .into_iter()
                         .map(|v| Violation {
-                            constraint: v.constraint.clone(),
-                            table: v.table.clone(),
-                            column: v.column.clone(),
+                            constraint: v.constraint,
+                            table: v.table,
+                            column: v.column,
                             count: v.count,
-                            examples: v.examples.clone(),
+                            examples: v.examples,
                         })
                         .collect(),
                 )
@@ -639,7 +683,7 @@ impl Caller {
 
     /// The core's options for this caller's call.
     pub fn core_options(&self, options: &Options) -> Result<liteshift::Options, Error> {
-        let mut o = options.to_core(self.front).map_err(|e| self.error(&e))?;
+        let mut o = options.to_core(self.front).map_err(|e| self.error(e))?;
         if let Some(f) = self.on_progress.clone() {
             o.on_progress = Some(liteshift::ProgressObserver::new(move |p| {
                 f(ProgressEvent::from(p))
@@ -649,7 +693,7 @@ impl Caller {
     }
 
     /// The core's error as this caller reads it.
-    pub fn error(&self, e: &liteshift::Error) -> Error {
+    pub fn error(&self, e: liteshift::Error) -> Error {
         Error::from_core(e, self.front)
     }
 }
@@ -672,8 +716,8 @@ pub fn plan(
 ) -> Result<Plan, Error> {
     let o = caller.core_options(options)?;
     liteshift::plan_migration(host, schema_sql, &o)
-        .map(|p| Plan::from(&p.plan))
-        .map_err(|e| caller.error(&e))
+        .map(|p| Plan::from(p.plan))
+        .map_err(|e| caller.error(e))
 }
 
 /// Whether `host`'s database already matches `schema_sql`.
@@ -697,8 +741,8 @@ pub fn diff(
 ) -> Result<Plan, Error> {
     let o = caller.core_options(options)?;
     liteshift::plan_diff_on(host, from_sql, DIFF_FROM_NAME, to_sql, &o)
-        .map(|p| Plan::from(&p.plan))
-        .map_err(|e| caller.error(&e))
+        .map(|p| Plan::from(p.plan))
+        .map_err(|e| caller.error(e))
 }
 
 /// Migrate `host`'s database to `schema_sql`: the core's sequence, verified before commit;
@@ -711,8 +755,8 @@ pub fn migrate(
 ) -> Result<Report, Error> {
     let o = caller.core_options(options)?;
     liteshift::migrate(host, schema_sql, &o)
-        .map(|r| Report::from(&r))
-        .map_err(|e| caller.error(&e))
+        .map(Report::from)
+        .map_err(|e| caller.error(e))
 }
 
 /// The SQLite version a name stands for: `3.40.1` itself, or the SQLite a platform release
@@ -729,14 +773,9 @@ mod tests {
 
     #[test]
     fn option_names_are_spelled_for_the_caller() {
-        assert_eq!(
-            option_name(FrontEnd::Python, "renameTables"),
-            "rename_tables"
-        );
-        assert_eq!(
-            option_name(FrontEnd::JavaScript, "renameTables"),
-            "renameTables"
-        );
+        let name = ("renameTables", "rename_tables");
+        assert_eq!(option_name(FrontEnd::Python, name), snake_case(name.0));
+        assert_eq!(option_name(FrontEnd::JavaScript, name), "renameTables");
         let bad = Options {
             rename_tables: vec![("a".into(), "".into())],
             ..Options::default()
@@ -746,6 +785,14 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidOption);
         assert!(e.message.starts_with("rename_tables: "), "{}", e.message);
+    }
+
+    #[test]
+    fn every_cost_kind_serializes_as_its_string() {
+        use CostKind::*;
+        for kind in [Constant, Rewrite, Scan, Free] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[test]
@@ -793,9 +840,10 @@ mod tests {
             E::InvalidOption("o".into()),
             E::Sqlite(host),
         ];
-        for e in &all {
+        for e in all {
+            let code = e.code();
             let c = Error::from_core(e, FrontEnd::JavaScript);
-            assert_eq!(c.code.as_str(), e.code(), "{e:?}");
+            assert_eq!(c.code.as_str(), code);
         }
     }
 }

@@ -391,7 +391,7 @@ fn unusable(py: Python<'_>, e: PyErr) -> PyErr {
             e.value(py)
         ),
     };
-    raise(py, &contract::Error::from_core(&e, FrontEnd::Python))
+    raise(py, &contract::Error::from_core(e, FrontEnd::Python))
 }
 
 #[pyfunction]

@@ -29,9 +29,7 @@ pub fn plan_value(
         Current::Sql(sql) => liteshift::plan_diff(sql, contract::DIFF_FROM_NAME, target_sql, &o),
         Current::Rows(rows) => liteshift::plan_catalog(rows, target_sql, &o),
     };
-    planned
-        .map(|p| Plan::from(&p.plan))
-        .map_err(|e| crate::error(&e))
+    planned.map(|p| Plan::from(p.plan)).map_err(crate::error)
 }
 
 /// Migrate a database held as bytes inside liteshift's own SQLite; returns the new bytes.
@@ -42,8 +40,8 @@ pub fn migrate_bytes_value(
 ) -> Result<(Vec<u8>, Report), contract::Error> {
     let o = opts.to_options()?;
     migrate_bytes_core(bytes, target_sql, &o)
-        .map(|(data, report)| (data, Report::from(&report)))
-        .map_err(|e| crate::error(&e))
+        .map(|(data, report)| (data, Report::from(report)))
+        .map_err(crate::error)
 }
 
 fn migrate_bytes_core(

@@ -47,7 +47,7 @@ impl JsOptions {
 }
 
 /// A core error as the npm package reports it.
-pub fn error(e: &liteshift::Error) -> contract::Error {
+pub fn error(e: liteshift::Error) -> contract::Error {
     contract::Error::from_core(e, FrontEnd::JavaScript)
 }
 
@@ -256,7 +256,8 @@ fn strings(k: &str, v: &JsValue) -> Result<Vec<String>, JsValue> {
         .collect()
 }
 
-/// `{ old: "new" }` or `[["old", "new"], ...]`, as pairs (an object's in its keys' order).
+/// `[["old", "new"], ...]` (`wasm/js/api.js` turns the `{ old: "new" }` form into pairs, in
+/// its keys' order, before calling the module).
 fn renames(k: &str, v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
     let bad = || {
         invalid(format!(
@@ -281,22 +282,7 @@ fn renames(k: &str, v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
         }
         return Ok(pairs);
     }
-    let Some(obj) = v.dyn_ref::<js_sys::Object>() else {
-        return Err(bad());
-    };
-    let mut map = std::collections::BTreeMap::new();
-    for key in js_sys::Object::keys(obj).iter() {
-        let value = js_sys::Reflect::get(v, &key)
-            .ok()
-            .and_then(|x| x.as_string());
-        match (key.as_string(), value) {
-            (Some(a), Some(b)) => {
-                map.insert(a, b);
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(map.into_iter().collect())
+    Err(bad())
 }
 
 /// Record panics so the JS glue can report them (a panic aborts the module as `unreachable`).

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use liteshift_contract::ProgressEvent;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// The page's `onProgress` function.
@@ -41,16 +42,74 @@ pub fn listener(f: &OnProgress) -> liteshift_contract::OnProgress {
 }
 
 impl Page {
-    fn tell(&self, mut event: ProgressEvent) {
-        match &mut event {
-            ProgressEvent::StepStarted { .. } => self.started.set(js_sys::Date::now()),
-            ProgressEvent::StepFinished { milliseconds, .. } => {
-                *milliseconds = (js_sys::Date::now() - self.started.get()).max(0.0)
+    fn tell(&self, event: ProgressEvent) {
+        let _ = self.on_progress.call1(&JsValue::NULL, &self.object(event));
+    }
+
+    /// The event as the page receives it: the contract's fields, serialized without
+    /// `milliseconds` (serde's float formatting costs the module about 3 KB gzipped), which is
+    /// set on the object afterwards (a float is a plain JavaScript number).
+    fn object(&self, event: ProgressEvent) -> JsValue {
+        let ms = match &event {
+            ProgressEvent::StepStarted { .. } => {
+                self.started.set(js_sys::Date::now());
+                None
             }
-            ProgressEvent::Rows { .. } => {}
+            ProgressEvent::Rows { .. } => None,
+            ProgressEvent::StepFinished { .. } => {
+                Some((js_sys::Date::now() - self.started.get()).max(0.0))
+            }
+        };
+        let o = crate::to_js(&Event(&event));
+        if let Some(ms) = ms {
+            let _ = js_sys::Reflect::set(&o, &"milliseconds".into(), &JsValue::from_f64(ms));
         }
-        let _ = self
-            .on_progress
-            .call1(&JsValue::NULL, &crate::to_js(&event));
+        o
+    }
+}
+
+/// A [`ProgressEvent`] serialized as the contract names it, but for `milliseconds`.
+struct Event<'a>(&'a ProgressEvent);
+
+impl Serialize for Event<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            ProgressEvent::StepStarted {
+                step,
+                total,
+                reason,
+                rewrites_rows,
+                cost,
+            } => {
+                m.serialize_entry("event", "stepStarted")?;
+                m.serialize_entry("step", step)?;
+                m.serialize_entry("total", total)?;
+                m.serialize_entry("reason", reason)?;
+                m.serialize_entry("rewritesRows", rewrites_rows)?;
+                m.serialize_entry("cost", cost)?;
+            }
+            ProgressEvent::Rows { step, total, rows } => {
+                m.serialize_entry("event", "rows")?;
+                m.serialize_entry("step", step)?;
+                m.serialize_entry("total", total)?;
+                m.serialize_entry("rows", rows)?;
+            }
+            ProgressEvent::StepFinished {
+                step,
+                total,
+                reason,
+                rows_changed,
+                ..
+            } => {
+                m.serialize_entry("event", "stepFinished")?;
+                m.serialize_entry("step", step)?;
+                m.serialize_entry("total", total)?;
+                m.serialize_entry("reason", reason)?;
+                m.serialize_entry("rowsChanged", rows_changed)?;
+            }
+        }
+        m.end()
     }
 }

@@ -41,8 +41,8 @@ pub fn plan_host_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsVa
     let host = own_scratch_adapter(db)?;
     let o = host_options(&opts).map_err(|e| js_error(&e))?;
     liteshift::plan_migration(&host, target_sql, &o)
-        .map(|p| to_js(&Plan::from(&p.plan)))
-        .map_err(|e| js_error(&crate::error(&e)))
+        .map(|p| to_js(&Plan::from(p.plan)))
+        .map_err(|e| js_error(&crate::error(e)))
 }
 
 /// Migrate a synchronous host (Durable Object storage, inside `transactionSync`: the adapter
@@ -53,8 +53,8 @@ pub fn migrate_host_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<J
     let mut host = own_scratch_adapter(db)?;
     let o = host_options(&opts).map_err(|e| js_error(&e))?;
     liteshift::migrate(&mut host, target_sql, &o)
-        .map(|r| to_js(&Report::from(&r)))
-        .map_err(|e| js_error(&crate::error(&e)))
+        .map(|r| to_js(&Report::from(r)))
+        .map_err(|e| js_error(&crate::error(e)))
 }
 
 /// A host's answer to one call: rows, or the error it gave.
@@ -159,7 +159,7 @@ pub fn plan_replayed(
         liteshift::plan_migration(&host, target_sql, &o)
     };
     if host.diverged() {
-        return Err(crate::error(&Error::InvalidOption(
+        return Err(crate::error(Error::InvalidOption(
             "liteshift asked the host differently on a second run; this is a bug, please report it"
                 .into(),
         )));
@@ -167,7 +167,7 @@ pub fn plan_replayed(
     if let Some(sql) = host.needed() {
         return Ok(Replayed::Need(sql));
     }
-    let plan = planned.map_err(|e| crate::error(&e))?.plan;
+    let plan = planned.map_err(crate::error)?.plan;
     let statements = if batch && !plan.steps.is_empty() {
         liteshift::batch::statements(&plan)
     } else {
@@ -194,7 +194,7 @@ pub fn plan_replay_raw(
     match plan_replayed(answers, target_sql, &opts, batch).map_err(|e| js_error(&e))? {
         Replayed::Need(sql) => set("need", &JsValue::from_str(&sql)),
         Replayed::Plan(plan, statements) => {
-            set("plan", &to_js(&Plan::from(&*plan)));
+            set("plan", &to_js(&Plan::from(*plan)));
             let list: js_sys::Array = statements.iter().map(|s| JsValue::from_str(s)).collect();
             set("statements", &list);
         }

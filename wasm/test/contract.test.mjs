@@ -69,3 +69,17 @@ for (const [hostName, host] of Object.entries(hosts)) {
     });
   }
 }
+
+test('a map option given as an object is the same as its pairs in key order, and is checked the same', () => {
+  const db = new SQL.Database();
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b TEXT)');
+  const target = 'CREATE TABLE t(id INTEGER PRIMARY KEY, x TEXT, y TEXT)';
+  const asObject = ls.plan(db, target, { renameColumns: { 't.b': 'y', 't.a': 'x' } });
+  const asPairs = ls.plan(db, target, { renameColumns: [['t.a', 'x'], ['t.b', 'y']] });
+  assert.deepEqual(asObject, asPairs);
+  assert.deepEqual(asObject.changes, ['rename column t.a to x', 'rename column t.b to y']);
+  for (const bad of [{ 't.a': 1 }, 'x', null, [['t.a']]]) {
+    assert.throws(() => ls.plan(db, target, { renameColumns: bad }),
+      (e) => e.code === 'invalid_option' && /`renameColumns` must map strings to strings/.test(e.message), JSON.stringify(bad));
+  }
+});
