@@ -1,5 +1,6 @@
-//! WebAssembly bindings of liteshift. This crate only converts values in and out of the
-//! `liteshift` core. The default npm entry has no SQLite inside: `plan` and `migrate` run the
+//! WebAssembly bindings of liteshift. This crate only converts JavaScript values to and from
+//! the front-end contract (`liteshift-contract`: options, plan, report, error, progress), as
+//! JSON text JavaScript parses, and drives the page's SQLite as the core's host. The default npm entry has no SQLite inside: `plan` and `migrate` run the
 //! core's one sequence on the page's SQLite (sql.js, the official sqlite-wasm build, or a
 //! custom adapter) through [`host::JsAdapter`]. With the `bundled` feature (the
 //! `liteshift/bytes` entry) the module also carries its own SQLite, for `migrateBytes` and
