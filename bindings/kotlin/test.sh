@@ -34,7 +34,7 @@ rm -rf "$work/kotlin" "$work/swift"
 echo "generated: $(cd "$work" && find kotlin swift -type f | sort | tr '\n' ' ')"
 
 cp="${jars[0]}:${jars[1]}"
-"$kotlinc" -nowarn "$work/kotlin/uniffi/liteshift/liteshift.kt" JdbcHost.kt test/LiteshiftTest.kt \
+"$kotlinc" -nowarn "$work/kotlin/uniffi/liteshift/liteshift.kt" JdbcHost.kt test/LiteshiftTest.kt test/ContractTest.kt \
   -cp "$cp" -include-runtime -d "$work/liteshift-test.jar" 2>&1 | grep -v '^warning' || true
 [ -f "$work/liteshift-test.jar" ] || { echo "kotlin test: compilation failed" >&2; exit 1; }
-java -Djna.library.path="$(dirname "$lib")" -cp "$work/liteshift-test.jar:$cp" LiteshiftTestKt
+java -Djna.library.path="$(dirname "$lib")" -Dliteshift.contract="$root/tests/contract" -cp "$work/liteshift-test.jar:$cp" LiteshiftTestKt

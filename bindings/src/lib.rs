@@ -6,7 +6,9 @@
 //! `bindings/swift/` ship those, small and documented) — and calls [`migrate`] with it; every
 //! statement of the core's one migration sequence then runs on that connection and its SQLite.
 //!
-//! This crate owns the foreign interface and the conversion of values between it and the core.
+//! This crate owns the foreign interface and the conversion of values between it and the
+//! front-end contract (`liteshift-contract`: the options, plan, report, error and progress
+//! every binding presents, with one name and one unit for each).
 //! It must never contain a SQLite (a second SQLite on the app's file is unsafe in one process
 //! and would plan for the wrong version) nor decide anything about a migration.
 
@@ -14,7 +16,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use liteshift::{Error, Options, Refusal, SqliteVersion};
+use liteshift_contract::{self as contract, Caller, Category, FrontEnd};
 
 uniffi::setup_scaffolding!("liteshift");
 
@@ -172,50 +174,37 @@ pub struct MigrateOptions {
     /// `Plan.kept` names what was kept.
     #[uniffi(default = false)]
     pub keep_undeclared: bool,
+    /// How long to wait for another connection's write lock, in milliseconds (5,000 when
+    /// absent).
+    #[uniffi(default = None)]
+    pub busy_timeout_ms: Option<u64>,
 }
 
 /// Map entries in key order: the plan must not depend on a hash map's order.
-fn sorted(m: &HashMap<String, String>) -> BTreeMap<&String, &String> {
-    m.iter().collect()
+fn sorted(m: &HashMap<String, String>) -> Vec<(String, String)> {
+    m.iter()
+        .collect::<BTreeMap<_, _>>()
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
-impl MigrateOptions {
-    fn to_options(&self) -> Result<Options, LiteshiftError> {
-        let invalid = |detail: String| LiteshiftError::InvalidOption { detail };
-        let mut o = Options {
-            allow_data_loss: self.allow_data_loss,
-            exact_column_order: self.exact_column_order,
-            dry_run: self.dry_run,
-            deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
-            ignore: self.ignore.clone(),
-            keep_undeclared: self.keep_undeclared,
-            source_name: self
-                .source_name
-                .clone()
-                .unwrap_or_else(|| "<schema>".into()),
-            ..Options::default()
-        };
-        for (old, new) in sorted(&self.rename_tables) {
-            o.hints
-                .add_table_rename(&format!("{old}={new}"))
-                .map_err(|m| invalid(format!("renameTables: {m}")))?;
+impl From<&MigrateOptions> for contract::Options {
+    fn from(o: &MigrateOptions) -> Self {
+        contract::Options {
+            allow_data_loss: o.allow_data_loss,
+            exact_column_order: o.exact_column_order,
+            dry_run: o.dry_run,
+            deny_dangling_foreign_keys: o.deny_dangling_foreign_keys,
+            keep_undeclared: o.keep_undeclared,
+            rename_tables: sorted(&o.rename_tables),
+            rename_columns: sorted(&o.rename_columns),
+            values: sorted(&o.values),
+            ignore: o.ignore.clone(),
+            sqlite_version: o.sqlite_version.clone(),
+            source_name: o.source_name.clone(),
+            busy_timeout_ms: o.busy_timeout_ms,
         }
-        for (old, new) in sorted(&self.rename_columns) {
-            o.hints
-                .add_column_rename(&format!("{old}={new}"))
-                .map_err(|m| invalid(format!("renameColumns: {m}")))?;
-        }
-        for (column, expr) in sorted(&self.values) {
-            o.hints
-                .add_value(&format!("{column}={expr}"))
-                .map_err(|m| invalid(format!("values: {m}")))?;
-        }
-        if let Some(v) = &self.sqlite_version {
-            o.sqlite_version = Some(
-                SqliteVersion::from_option(v).map_err(|m| invalid(format!("sqliteVersion {m}")))?,
-            );
-        }
-        Ok(o)
     }
 }
 
@@ -260,20 +249,18 @@ pub struct Cost {
     pub bytes: Option<u64>,
 }
 
-impl From<&liteshift::Cost> for Cost {
-    fn from(c: &liteshift::Cost) -> Self {
-        use liteshift::Cost as C;
-        let (kind, size) = match c {
-            C::Constant => (CostKind::Constant, None),
-            C::Rewrite(s) => (CostKind::Rewrite, Some(s)),
-            C::Scan(s) => (CostKind::Scan, Some(s)),
-            C::Free(s) => (CostKind::Free, Some(s)),
-        };
+impl From<contract::Cost> for Cost {
+    fn from(c: contract::Cost) -> Self {
         Cost {
-            kind,
-            table: size.map(|s| s.table.clone()),
-            rows: size.and_then(|s| s.rows),
-            bytes: size.and_then(|s| s.bytes),
+            kind: match c.kind {
+                contract::CostKind::Constant => CostKind::Constant,
+                contract::CostKind::Rewrite => CostKind::Rewrite,
+                contract::CostKind::Scan => CostKind::Scan,
+                contract::CostKind::Free => CostKind::Free,
+            },
+            table: c.table,
+            rows: c.rows,
+            bytes: c.bytes,
         }
     }
 }
@@ -285,6 +272,7 @@ pub enum ProgressEvent {
         step: u64,
         total: u64,
         reason: String,
+        rewrites_rows: bool,
         cost: Cost,
     },
     /// Rows the step has written so far (on hosts that count them; the JDBC and Android hosts
@@ -293,9 +281,45 @@ pub enum ProgressEvent {
     StepFinished {
         step: u64,
         total: u64,
+        reason: String,
         milliseconds: f64,
         rows_changed: u64,
     },
+}
+
+impl From<contract::ProgressEvent> for ProgressEvent {
+    fn from(e: contract::ProgressEvent) -> Self {
+        use contract::ProgressEvent as E;
+        match e {
+            E::StepStarted {
+                step,
+                total,
+                reason,
+                rewrites_rows,
+                cost,
+            } => ProgressEvent::StepStarted {
+                step,
+                total,
+                reason,
+                rewrites_rows,
+                cost: cost.into(),
+            },
+            E::Rows { step, total, rows } => ProgressEvent::Rows { step, total, rows },
+            E::StepFinished {
+                step,
+                total,
+                reason,
+                milliseconds,
+                rows_changed,
+            } => ProgressEvent::StepFinished {
+                step,
+                total,
+                reason,
+                milliseconds,
+                rows_changed,
+            },
+        }
+    }
 }
 
 /// The app's listener for [`migrate_with_progress`]: called on the migrating thread, between
@@ -306,37 +330,42 @@ pub trait ProgressListener: Send + Sync {
     fn on_progress(&self, event: ProgressEvent) -> Result<(), HostError>;
 }
 
-fn observer(listener: Arc<dyn ProgressListener>) -> liteshift::ProgressObserver {
-    liteshift::ProgressObserver::new(move |p| {
-        let event = match p {
-            liteshift::Progress::Started {
-                number,
-                total,
-                step,
-            } => ProgressEvent::StepStarted {
-                step: *number as u64,
-                total: *total as u64,
-                reason: step.reason.clone(),
-                cost: Cost::from(&step.cost),
-            },
-            liteshift::Progress::Rows {
-                number,
-                total,
-                rows,
-            } => ProgressEvent::Rows {
-                step: *number as u64,
-                total: *total as u64,
-                rows: *rows,
-            },
-            liteshift::Progress::Finished { total, done } => ProgressEvent::StepFinished {
-                step: done.number as u64,
-                total: *total as u64,
-                milliseconds: done.elapsed.as_secs_f64() * 1000.0,
-                rows_changed: done.rows_changed,
-            },
-        };
-        let _ = listener.on_progress(event);
-    })
+fn caller(listener: Option<Arc<dyn ProgressListener>>) -> Caller {
+    Caller {
+        front: FrontEnd::KotlinSwift,
+        on_progress: listener.map(|l| -> contract::OnProgress {
+            Arc::new(move |e| {
+                let _ = l.on_progress(e.into());
+            })
+        }),
+    }
+}
+
+/// A check of existing rows against a constraint of the target, run before any step.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Check {
+    pub constraint: String,
+    pub table: String,
+    pub column: Option<String>,
+    /// Selects one `example` text per offending row.
+    pub sql: String,
+    /// Run only if a step stops at a violating row (SQLite enforces the constraint itself).
+    pub deferred: bool,
+}
+
+/// `PRAGMA quick_check` of a table whose rows are rewritten: it must say `ok` first.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HealthCheck {
+    pub table: String,
+    pub sql: String,
+}
+
+/// A table whose `PRAGMA foreign_key_check` runs before and after the steps, by its name
+/// before (`null`: created by the migration) and after.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FkCheck {
+    pub before: Option<String>,
+    pub after: String,
 }
 
 /// A migration: what `migrate` would run, and why.
@@ -356,32 +385,67 @@ pub struct Plan {
     /// `keepUndeclared`: "table extra", "column t.old", "index t_old".
     pub kept: Vec<String>,
     pub destructive_steps: Vec<String>,
+    /// The checks of existing rows run before the steps.
+    pub checks: Vec<Check>,
+    /// `PRAGMA quick_check` of each table whose rows are rewritten.
+    pub health_checks: Vec<HealthCheck>,
+    /// The tables whose foreign keys are checked before and after the steps; `null`: the
+    /// whole database.
+    pub fk_checks: Option<Vec<FkCheck>>,
 }
 
-impl From<&liteshift::Plan> for Plan {
-    fn from(p: &liteshift::Plan) -> Self {
+impl From<contract::Plan> for Plan {
+    fn from(p: contract::Plan) -> Self {
         Plan {
-            in_sync: p.steps.is_empty(),
+            in_sync: p.in_sync,
             steps: p
                 .steps
-                .iter()
+                .into_iter()
                 .map(|s| Step {
-                    sql: s.sql.clone(),
-                    reason: s.reason.clone(),
+                    sql: s.sql,
+                    reason: s.reason,
                     destructive: s.destructive,
                     rewrites_rows: s.rewrites_rows,
-                    cost: Cost::from(&s.cost),
+                    cost: s.cost.into(),
                 })
                 .collect(),
-            sql: liteshift::render_sql(p),
-            sqlite_version: p.sqlite_version.clone(),
-            fingerprint: p.fingerprint.clone(),
+            sql: p.sql,
+            sqlite_version: p.sqlite_version,
+            fingerprint: p.fingerprint,
             foreign_keys_off: p.foreign_keys_off,
-            changes: p.changes.clone(),
-            warnings: p.warnings.clone(),
-            suggestions: p.suggestions.clone(),
-            kept: p.kept.clone(),
-            destructive_steps: p.destructive_steps(),
+            changes: p.changes,
+            warnings: p.warnings,
+            suggestions: p.suggestions,
+            kept: p.kept,
+            destructive_steps: p.destructive_steps,
+            checks: p
+                .checks
+                .into_iter()
+                .map(|c| Check {
+                    constraint: c.constraint,
+                    table: c.table,
+                    column: c.column,
+                    sql: c.sql,
+                    deferred: c.deferred,
+                })
+                .collect(),
+            health_checks: p
+                .health_checks
+                .into_iter()
+                .map(|h| HealthCheck {
+                    table: h.table,
+                    sql: h.sql,
+                })
+                .collect(),
+            fk_checks: p.fk_checks.map(|checks| {
+                checks
+                    .into_iter()
+                    .map(|c| FkCheck {
+                        before: c.before,
+                        after: c.after,
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -434,56 +498,63 @@ pub enum LiteshiftError {
     /// A malformed rename, value, ignore pattern or SQLite version.
     #[error("{detail}")]
     InvalidOption { detail: String },
-    /// The database cannot be used (locked, read-only, corrupt...) or SQLite failed.
+    /// The database cannot be used (locked, read-only, corrupt...) or SQLite failed; `code`
+    /// says which (`database_error`, `sqlite_error`).
     #[error("{detail}")]
-    Database { detail: String },
+    Database { code: String, detail: String },
     /// A step failed, verification failed, or the plan went stale; `code` says which
     /// (`step_failed`, `verification_failed`, `stale_plan`). Rolled back.
     #[error("{detail}")]
     Failed { code: String, detail: String },
 }
 
-impl From<Error> for LiteshiftError {
-    fn from(e: Error) -> Self {
-        let detail = e.message(liteshift::FrontEnd::KotlinSwift);
-        match e {
-            Error::Schema {
-                source_name,
-                line,
-                column,
-                ..
-            } => LiteshiftError::Schema {
+impl From<contract::Report> for Report {
+    fn from(r: contract::Report) -> Self {
+        Report {
+            steps_applied: r.steps_applied,
+            foreign_keys_toggled: r.foreign_keys_toggled,
+            plan: r.plan.into(),
+        }
+    }
+}
+
+impl From<contract::Error> for LiteshiftError {
+    fn from(e: contract::Error) -> Self {
+        let detail = e.message;
+        match e.code.category() {
+            Category::Schema => LiteshiftError::Schema {
                 detail,
-                source_name,
-                line: line as u32,
-                column: column as u32,
+                source_name: e.source_name.unwrap_or_default(),
+                line: e.line.unwrap_or_default() as u32,
+                column: e.column.unwrap_or_default() as u32,
             },
-            Error::Refused(Refusal::DataLoss { steps }) => {
-                LiteshiftError::DataLossRefused { detail, steps }
-            }
-            Error::Refused(Refusal::Violations { violations }) => {
-                LiteshiftError::DataViolatesSchema {
-                    detail,
-                    violations: violations
-                        .into_iter()
-                        .map(|v| Violation {
-                            constraint: v.constraint,
-                            table: v.table,
-                            column: v.column,
-                            count: v.count,
-                            examples: v.examples,
-                        })
-                        .collect(),
-                }
-            }
-            Error::InTransaction => LiteshiftError::InTransaction { detail },
-            Error::InvalidOption(_) => LiteshiftError::InvalidOption { detail },
-            Error::Database { .. } | Error::Sqlite(_) => LiteshiftError::Database { detail },
-            Error::StalePlan { .. }
-            | Error::Verification(_)
-            | Error::StepFailed { .. }
-            | Error::NoTransaction => LiteshiftError::Failed {
-                code: e.code().to_string(),
+            Category::DataLossRefused => LiteshiftError::DataLossRefused {
+                detail,
+                steps: e.steps.unwrap_or_default(),
+            },
+            Category::DataViolatesSchema => LiteshiftError::DataViolatesSchema {
+                detail,
+                violations: e
+                    .violations
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| Violation {
+                        constraint: v.constraint,
+                        table: v.table,
+                        column: v.column,
+                        count: v.count,
+                        examples: v.examples,
+                    })
+                    .collect(),
+            },
+            Category::InTransaction => LiteshiftError::InTransaction { detail },
+            Category::InvalidOption => LiteshiftError::InvalidOption { detail },
+            Category::Database => LiteshiftError::Database {
+                code: e.code.as_str().to_string(),
+                detail,
+            },
+            Category::Failed => LiteshiftError::Failed {
+                code: e.code.as_str().to_string(),
                 detail,
             },
         }
@@ -508,8 +579,13 @@ pub fn migrate(
     schema_sql: String,
     options: MigrateOptions,
 ) -> Result<Report, LiteshiftError> {
-    let opts = options.to_options()?;
-    run_migrate(host, &schema_sql, &opts)
+    let report = contract::migrate(
+        &mut foreign(host),
+        &schema_sql,
+        &(&options).into(),
+        &caller(None),
+    )?;
+    Ok(report.into())
 }
 
 /// [`migrate`], telling `listener` as each step starts and finishes (a splash screen's
@@ -521,22 +597,13 @@ pub fn migrate_with_progress(
     options: MigrateOptions,
     listener: Arc<dyn ProgressListener>,
 ) -> Result<Report, LiteshiftError> {
-    let mut opts = options.to_options()?;
-    opts.on_progress = Some(observer(listener));
-    run_migrate(host, &schema_sql, &opts)
-}
-
-fn run_migrate(
-    host: Arc<dyn SqliteHost>,
-    schema_sql: &str,
-    opts: &Options,
-) -> Result<Report, LiteshiftError> {
-    let r = liteshift::migrate(&mut foreign(host), schema_sql, opts)?;
-    Ok(Report {
-        steps_applied: r.steps_applied as u64,
-        foreign_keys_toggled: r.foreign_keys_toggled,
-        plan: Plan::from(&r.plan),
-    })
+    let report = contract::migrate(
+        &mut foreign(host),
+        &schema_sql,
+        &(&options).into(),
+        &caller(Some(listener)),
+    )?;
+    Ok(report.into())
 }
 
 /// The migration of the host's database to `schema_sql`, without running it.
@@ -546,9 +613,13 @@ pub fn plan(
     schema_sql: String,
     options: MigrateOptions,
 ) -> Result<Plan, LiteshiftError> {
-    let opts = options.to_options()?;
-    let planned = liteshift::plan_migration(&foreign(host), &schema_sql, &opts)?;
-    Ok(Plan::from(&planned.plan))
+    let plan = contract::plan(
+        &foreign(host),
+        &schema_sql,
+        &(&options).into(),
+        &caller(None),
+    )?;
+    Ok(plan.into())
 }
 
 /// Whether the host's database already matches `schema_sql`.
@@ -558,7 +629,12 @@ pub fn check(
     schema_sql: String,
     options: MigrateOptions,
 ) -> Result<bool, LiteshiftError> {
-    Ok(plan(host, schema_sql, options)?.in_sync)
+    Ok(contract::check(
+        &foreign(host),
+        &schema_sql,
+        &(&options).into(),
+        &caller(None),
+    )?)
 }
 
 /// Schema to schema, with no database (for generating migration files): both are loaded into
@@ -571,16 +647,19 @@ pub fn diff(
     to_sql: String,
     options: MigrateOptions,
 ) -> Result<Plan, LiteshiftError> {
-    let opts = options.to_options()?;
-    let planned = liteshift::plan_diff_on(&foreign(host), &from_sql, "<from>", &to_sql, &opts)?;
-    Ok(Plan::from(&planned.plan))
+    let plan = contract::diff(
+        &foreign(host),
+        &from_sql,
+        &to_sql,
+        &(&options).into(),
+        &caller(None),
+    )?;
+    Ok(plan.into())
 }
 
 /// The SQLite version a name stands for: `3.40.1` itself, or the SQLite a platform release
 /// ships (`android-26` → `3.18.0`, `ios-15` → `3.36.0`).
 #[uniffi::export]
 pub fn sqlite_version_of(name: String) -> Result<String, LiteshiftError> {
-    SqliteVersion::from_option(&name)
-        .map(|v| v.to_string())
-        .map_err(|detail| LiteshiftError::InvalidOption { detail })
+    Ok(contract::sqlite_version_of(&name)?)
 }

@@ -13,6 +13,9 @@ safe migration, and applies it in one transaction, verified before it commits::
 Everything runs on ``conn`` and its SQLite (Python's own): the package contains no SQLite and
 never opens the file a second time. The migration itself is liteshift's Rust core, the same
 for the CLI, the npm package and the Kotlin/Swift bindings; this package converts values.
+Its values are liteshift's one front-end contract, the same in every package: the same
+fields (snake_case here, camelCase in JavaScript, Kotlin and Swift), durations in
+milliseconds (``busy_timeout`` keeps ``sqlite3``'s seconds), the same error codes.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ __all__ = [
     "Plan",
     "Step",
     "Cost",
+    "Check",
+    "HealthCheck",
+    "FkCheck",
     "Report",
     "ProgressEvent",
     "LiteshiftError",
@@ -89,9 +95,18 @@ class ProgressEvent:
     #: ``step_started``: what the step costs.
     cost: Optional[Cost] = None
     rows: Optional[int] = None
-    #: ``step_finished``: how long it took, and the rows its last statement changed.
-    seconds: Optional[float] = None
+    #: ``step_finished``: the rows its last statement changed.
     rows_changed: Optional[int] = None
+    #: ``step_started``: whether the step rewrites every row of a table.
+    rewrites_rows: Optional[bool] = None
+    #: ``step_finished``: how long it took, in milliseconds (the unit of every liteshift
+    #: package; :attr:`seconds` is the same in seconds).
+    milliseconds: Optional[float] = None
+
+    @property
+    def seconds(self) -> Optional[float]:
+        """``step_finished``: how long the step took, in seconds."""
+        return None if self.milliseconds is None else self.milliseconds / 1000.0
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "ProgressEvent":
@@ -120,6 +135,36 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A check of existing rows against a constraint of the target, run before any step."""
+
+    constraint: str
+    table: str
+    column: Optional[str]
+    #: Selects one ``example`` text per offending row.
+    sql: str
+    #: Run only if a step stops at a violating row (SQLite enforces the constraint itself).
+    deferred: bool
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """``PRAGMA quick_check`` of a table whose rows are rewritten: it must say ``ok`` first."""
+
+    table: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class FkCheck:
+    """A table whose ``PRAGMA foreign_key_check`` runs before and after the steps, by its name
+    before (``None``: created by the migration) and after."""
+
+    before: Optional[str]
+    after: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """A migration: what ``migrate`` would run, and why."""
 
@@ -144,6 +189,13 @@ class Plan:
     kept: Tuple[str, ...]
     #: The reasons of the steps that lose data.
     destructive_steps: Tuple[str, ...]
+    #: The checks of existing rows run before the steps.
+    checks: Tuple[Check, ...] = ()
+    #: ``PRAGMA quick_check`` of each table whose rows are rewritten.
+    health_checks: Tuple[HealthCheck, ...] = ()
+    #: The tables whose foreign keys are checked before and after the steps; ``None``: the
+    #: whole database.
+    fk_checks: Optional[Tuple[FkCheck, ...]] = None
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Plan":
@@ -159,6 +211,11 @@ class Plan:
             suggestions=tuple(d["suggestions"]),
             kept=tuple(d["kept"]),
             destructive_steps=tuple(d["destructive_steps"]),
+            checks=tuple(Check(**c) for c in d["checks"]),
+            health_checks=tuple(HealthCheck(**h) for h in d["health_checks"]),
+            fk_checks=None
+            if d["fk_checks"] is None
+            else tuple(FkCheck(**f) for f in d["fk_checks"]),
         )
 
 
@@ -284,6 +341,7 @@ def migrate(
     values: Renames = None,
     exact_column_order: bool = False,
     dry_run: bool = False,
+    sqlite_version: Optional[str] = None,
     deny_dangling_foreign_keys: bool = False,
     source_name: Optional[str] = None,
     busy_timeout: Optional[float] = None,
@@ -306,6 +364,8 @@ def migrate(
         by SQLite from the row as it was (e.g. ``{"users.email": "name || '@example.com'"}``).
     :param exact_column_order: a column order change plans a rebuild.
     :param dry_run: run every step, check and verification, then roll back.
+    :param sqlite_version: plan for this SQLite instead of the connection's (``"3.40.1"``,
+        ``"android-26"``, ``"ios-15"``).
     :param deny_dangling_foreign_keys: a foreign key to an undeclared table is an error.
     :param source_name: the schema's file name, for error messages.
     :param busy_timeout: seconds to wait for another connection's write lock (default 5).
@@ -331,6 +391,7 @@ def migrate(
         values=values,
         exact_column_order=exact_column_order,
         dry_run=dry_run,
+        sqlite_version=sqlite_version,
         deny_dangling_foreign_keys=deny_dangling_foreign_keys,
         source_name=source_name,
         busy_timeout=busy_timeout,
@@ -381,21 +442,29 @@ def check(
     conn: Any,
     schema_sql: str,
     *,
+    allow_data_loss: bool = False,
     rename_tables: Renames = None,
     rename_columns: Renames = None,
+    values: Renames = None,
     exact_column_order: bool = False,
+    sqlite_version: Optional[str] = None,
+    deny_dangling_foreign_keys: bool = False,
     source_name: Optional[str] = None,
     ignore: Sequence[str] = (),
     keep_undeclared: bool = False,
 ) -> bool:
-    """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate);
-    ``ignore`` and ``keep_undeclared`` as for :func:`migrate`."""
+    """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate); the
+    options are :func:`plan`'s."""
     return plan(
         conn,
         schema_sql,
+        allow_data_loss=allow_data_loss,
         rename_tables=rename_tables,
         rename_columns=rename_columns,
+        values=values,
         exact_column_order=exact_column_order,
+        sqlite_version=sqlite_version,
+        deny_dangling_foreign_keys=deny_dangling_foreign_keys,
         source_name=source_name,
         ignore=ignore,
         keep_undeclared=keep_undeclared,

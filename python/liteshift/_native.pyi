@@ -1,4 +1,5 @@
-# The native module: plain values in and out; `liteshift/__init__.py` wraps them.
+# The native module: plain values in and out — the front-end contract's (liteshift-contract)
+# with snake_case names; `liteshift/__init__.py` wraps them.
 from typing import Any, Dict
 
 def migrate(conn: Any, schema_sql: str, options: Dict[str, Any]) -> Dict[str, Any]: ...

@@ -26,9 +26,10 @@ __all__ = [
 class LiteshiftError(Exception):
     """Base class of every liteshift error.
 
-    ``code`` is stable across versions: ``schema_error``, ``database_error``,
-    ``sqlite_error``, ``data_loss_refused``, ``data_violates_schema``, ``in_transaction``,
-    ``invalid_option``, ``stale_plan``, ``verification_failed``, ``step_failed``.
+    ``code`` is stable across versions, and the same in every liteshift package:
+    ``schema_error``, ``database_error``, ``sqlite_error``, ``data_loss_refused``,
+    ``data_violates_schema``, ``in_transaction``, ``invalid_option``, ``stale_plan``,
+    ``no_transaction``, ``verification_failed``, ``step_failed``.
     """
 
     code: str

@@ -3,14 +3,15 @@
 //!
 //! This crate owns two things: [`PyHost`], which drives the app's own `sqlite3.Connection`
 //! (or any DB-API connection of a module with `connect`, like `pysqlite3`) as a liteshift
-//! [`Host`], and the conversion of options, plans, reports and errors between Python and the
-//! core. It must never run SQLite itself (there is no SQLite in this module: a second SQLite
+//! [`Host`], and the conversion of the front-end contract's values (`liteshift-contract`:
+//! options, plans, reports, errors, progress) to and from Python's. It must never run SQLite itself (there is no SQLite in this module: a second SQLite
 //! on the app's file is unsafe in one process and would plan for the wrong version), and never
 //! decide anything about a migration: the core's one sequence does.
 
-use liteshift::{
-    Error, Host, HostError, Options, Plan, Refusal, Report, Rows, SqliteVersion, Value,
-};
+use std::sync::Arc;
+
+use liteshift::{Host, HostError, Rows, Value};
+use liteshift_contract::{self as contract, Caller, Category, FrontEnd};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -256,232 +257,126 @@ impl Drop for Session<'_> {
 // Values in
 
 /// The keyword options of the Python API (validated and normalised by `liteshift/__init__.py`:
-/// renames and values arrive as lists of pairs, `ignore` as a list of strings).
-fn options(py: Python<'_>, o: &Bound<'_, PyDict>) -> PyResult<Options> {
+/// renames and values arrive as lists of pairs, `ignore` as a list of strings), as the
+/// contract's options.
+fn options(o: &Bound<'_, PyDict>) -> PyResult<contract::Options> {
     let flag = |k: &str| -> PyResult<bool> {
         Ok(match o.get_item(k)? {
             Some(v) => v.is_truthy()?,
             None => false,
         })
     };
+    let some = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        Ok(o.get_item(k)?.filter(|v| !v.is_none()))
+    };
     let pairs = |k: &str| -> PyResult<Vec<(String, String)>> {
-        match o.get_item(k)? {
-            Some(v) if !v.is_none() => v.extract(),
-            _ => Ok(Vec::new()),
-        }
+        some(k)?.map_or(Ok(Vec::new()), |v| v.extract())
     };
-    let text = |k: &str| -> PyResult<Option<String>> {
-        match o.get_item(k)? {
-            Some(v) if !v.is_none() => v.extract().map(Some),
-            _ => Ok(None),
-        }
-    };
-    let mut opts = Options {
+    let text = |k: &str| -> PyResult<Option<String>> { some(k)?.map(|v| v.extract()).transpose() };
+    Ok(contract::Options {
         allow_data_loss: flag("allow_data_loss")?,
         exact_column_order: flag("exact_column_order")?,
         dry_run: flag("dry_run")?,
         deny_dangling_foreign_keys: flag("deny_dangling_foreign_keys")?,
         keep_undeclared: flag("keep_undeclared")?,
-        source_name: text("source_name")?.unwrap_or_else(|| "<schema>".into()),
-        ..Options::default()
-    };
-    let invalid = |m: String| raise(py, &Error::InvalidOption(m));
-    if let Some(v) = o.get_item("ignore")?.filter(|v| !v.is_none()) {
-        opts.ignore = v.extract()?;
-    }
-    for (old, new) in pairs("rename_tables")? {
-        opts.hints
-            .add_table_rename(&format!("{old}={new}"))
-            .map_err(|m| invalid(format!("rename_tables: {m}")))?;
-    }
-    for (old, new) in pairs("rename_columns")? {
-        opts.hints
-            .add_column_rename(&format!("{old}={new}"))
-            .map_err(|m| invalid(format!("rename_columns: {m}")))?;
-    }
-    for (column, expr) in pairs("values")? {
-        opts.hints
-            .add_value(&format!("{column}={expr}"))
-            .map_err(|m| invalid(format!("values: {m}")))?;
-    }
-    if let Some(v) = text("sqlite_version")? {
-        opts.sqlite_version = Some(
-            SqliteVersion::from_option(&v).map_err(|m| invalid(format!("sqlite_version {m}")))?,
-        );
-    }
-    if let Some(ms) = o.get_item("busy_timeout_ms")? {
-        opts.busy_timeout = std::time::Duration::from_millis(ms.extract()?);
-    }
-    if let Some(f) = o.get_item("on_progress")?.filter(|f| !f.is_none()) {
-        opts.on_progress = Some(progress_observer(f.unbind()));
-    }
-    Ok(opts)
-}
-
-/// The core's observer for a Python callable, called with one dict per event. An exception
-/// it raises is reported as unraisable (`sys.unraisablehook`), and the migration goes on: a
-/// progress display must not decide its outcome.
-fn progress_observer(f: Py<PyAny>) -> liteshift::ProgressObserver {
-    liteshift::ProgressObserver::new(move |p| {
-        Python::attach(|py| {
-            let called = progress_dict(py, p).and_then(|d| f.call1(py, (d,)));
-            if let Err(e) = called {
-                e.write_unraisable(py, Some(f.bind(py)));
-            }
-        })
+        rename_tables: pairs("rename_tables")?,
+        rename_columns: pairs("rename_columns")?,
+        values: pairs("values")?,
+        ignore: some("ignore")?.map_or(Ok(Vec::new()), |v| v.extract())?,
+        sqlite_version: text("sqlite_version")?,
+        source_name: text("source_name")?,
+        busy_timeout_ms: some("busy_timeout_ms")?.map(|v| v.extract()).transpose()?,
     })
 }
 
-fn progress_dict<'py>(
-    py: Python<'py>,
-    p: &liteshift::Progress<'_>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    match p {
-        liteshift::Progress::Started {
-            number,
-            total,
-            step,
-        } => {
-            d.set_item("event", "step_started")?;
-            d.set_item("step", number)?;
-            d.set_item("total", total)?;
-            d.set_item("reason", &step.reason)?;
-            d.set_item("cost", cost_dict(py, &step.cost)?)?;
-        }
-        liteshift::Progress::Rows {
-            number,
-            total,
-            rows,
-        } => {
-            d.set_item("event", "rows")?;
-            d.set_item("step", number)?;
-            d.set_item("total", total)?;
-            d.set_item("rows", rows)?;
-        }
-        liteshift::Progress::Finished { total, done } => {
-            d.set_item("event", "step_finished")?;
-            d.set_item("step", done.number)?;
-            d.set_item("total", total)?;
-            d.set_item("reason", &done.step.reason)?;
-            d.set_item("seconds", done.elapsed.as_secs_f64())?;
-            d.set_item("rows_changed", done.rows_changed)?;
-        }
+/// The call's front end (Python's option names in messages), and its progress listener: a
+/// Python callable, called with one dict per event. An exception it raises is reported as
+/// unraisable (`sys.unraisablehook`), and the migration goes on: a progress display must not
+/// decide its outcome.
+fn caller(o: &Bound<'_, PyDict>) -> PyResult<Caller> {
+    let mut caller = Caller::new(FrontEnd::Python);
+    if let Some(f) = o.get_item("on_progress")?.filter(|f| !f.is_none()) {
+        let f = f.unbind();
+        caller.on_progress = Some(Arc::new(move |event| {
+            Python::attach(|py| {
+                let called = to_py(py, &event).and_then(|d| f.call1(py, (d,)));
+                if let Err(e) = called {
+                    e.write_unraisable(py, Some(f.bind(py)));
+                }
+            })
+        }));
     }
-    Ok(d)
-}
-
-fn cost_dict<'py>(py: Python<'py>, c: &liteshift::Cost) -> PyResult<Bound<'py, PyDict>> {
-    use liteshift::Cost;
-    let d = PyDict::new(py);
-    let (kind, size) = match c {
-        Cost::Constant => ("constant", None),
-        Cost::Rewrite(s) => ("rewrite", Some(s)),
-        Cost::Scan(s) => ("scan", Some(s)),
-        Cost::Free(s) => ("free", Some(s)),
-    };
-    d.set_item("kind", kind)?;
-    d.set_item("table", size.map(|s| &s.table))?;
-    d.set_item("rows", size.and_then(|s| s.rows))?;
-    d.set_item("bytes", size.and_then(|s| s.bytes))?;
-    Ok(d)
+    Ok(caller)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Values out
 
-fn plan_dict<'py>(py: Python<'py>, p: &Plan) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let steps = PyList::empty(py);
-    for s in &p.steps {
-        let step = PyDict::new(py);
-        step.set_item("sql", &s.sql)?;
-        step.set_item("reason", &s.reason)?;
-        step.set_item("destructive", s.destructive)?;
-        step.set_item("rewrites_rows", s.rewrites_rows)?;
-        step.set_item("cost", cost_dict(py, &s.cost)?)?;
-        steps.append(step)?;
-    }
-    d.set_item("in_sync", p.steps.is_empty())?;
-    d.set_item("steps", steps)?;
-    d.set_item("sql", liteshift::render_sql(p))?;
-    d.set_item("sqlite_version", &p.sqlite_version)?;
-    d.set_item("fingerprint", &p.fingerprint)?;
-    d.set_item("foreign_keys_off", p.foreign_keys_off)?;
-    d.set_item("changes", &p.changes)?;
-    d.set_item("warnings", &p.warnings)?;
-    d.set_item("suggestions", &p.suggestions)?;
-    d.set_item("kept", &p.kept)?;
-    d.set_item("destructive_steps", p.destructive_steps())?;
-    Ok(d)
+/// A contract value as Python sees it: dicts with the contract's names snake_cased (a
+/// progress event's name too), lists, and scalars.
+fn to_py<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json =
+        serde_json::to_value(v).map_err(|e| PyTypeError::new_err(format!("liteshift: {e}")))?;
+    json_to_py(py, &json)
 }
 
-fn report_dict<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("steps_applied", r.steps_applied)?;
-    d.set_item("foreign_keys_toggled", r.foreign_keys_toggled)?;
-    d.set_item("plan", plan_dict(py, &r.plan)?)?;
-    Ok(d)
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::Null => py.None().into_bound(py),
+        J::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        J::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or_default().into_pyobject(py)?.into_any(),
+        },
+        J::String(s) => s.into_pyobject(py)?.into_any(),
+        J::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        J::Object(fields) => {
+            let d = PyDict::new(py);
+            for (k, item) in fields {
+                let item = match (k.as_str(), item) {
+                    ("event", J::String(name)) => {
+                        contract::snake_case(name).into_pyobject(py)?.into_any()
+                    }
+                    _ => json_to_py(py, item)?,
+                };
+                d.set_item(contract::snake_case(k), item)?;
+            }
+            d.into_any()
+        }
+    })
 }
 
-/// A core error as the exception of `liteshift.errors` that names it, with its fields.
-fn raise(py: Python<'_>, e: &Error) -> PyErr {
+/// A contract error as the exception of `liteshift.errors` for its category, with its fields
+/// (snake_cased) as the details.
+fn raise(py: Python<'_>, e: &contract::Error) -> PyErr {
     match exception(py, e) {
         Ok(err) => err,
         Err(failed) => failed,
     }
 }
 
-fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
-    let details = PyDict::new(py);
-    details.set_item("code", e.code())?;
-    let class = match e {
-        Error::Schema {
-            source_name,
-            line,
-            column,
-            ..
-        } => {
-            details.set_item("source_name", source_name)?;
-            details.set_item("line", line)?;
-            details.set_item("column", column)?;
-            "SchemaError"
-        }
-        Error::Database { path, .. } => {
-            details.set_item("path", path)?;
-            "DatabaseError"
-        }
-        Error::Sqlite(_) => "DatabaseError",
-        Error::Refused(Refusal::DataLoss { steps }) => {
-            details.set_item("steps", steps)?;
-            "DataLossRefused"
-        }
-        Error::Refused(Refusal::Violations { violations }) => {
-            let list = PyList::empty(py);
-            for v in violations {
-                let item = PyDict::new(py);
-                item.set_item("constraint", &v.constraint)?;
-                item.set_item("table", &v.table)?;
-                item.set_item("column", &v.column)?;
-                item.set_item("count", v.count)?;
-                item.set_item("examples", &v.examples)?;
-                list.append(item)?;
-            }
-            details.set_item("violations", list)?;
-            "DataViolatesSchema"
-        }
-        Error::InTransaction => "InTransaction",
-        Error::InvalidOption(_) => "InvalidOption",
-        Error::StalePlan { .. }
-        | Error::Verification(_)
-        | Error::StepFailed { .. }
-        | Error::NoTransaction => "LiteshiftError",
+fn exception(py: Python<'_>, e: &contract::Error) -> PyResult<PyErr> {
+    let class = match e.code.category() {
+        Category::Schema => "SchemaError",
+        Category::DataLossRefused => "DataLossRefused",
+        Category::DataViolatesSchema => "DataViolatesSchema",
+        Category::InTransaction => "InTransaction",
+        Category::InvalidOption => "InvalidOption",
+        Category::Database => "DatabaseError",
+        Category::Failed => "LiteshiftError",
     };
     let class = py.import("liteshift.errors")?.getattr(class)?;
-    Ok(PyErr::from_value(class.call1((
-        e.message(liteshift::FrontEnd::Python),
-        details,
-    ))?))
+    Ok(PyErr::from_value(
+        class.call1((e.message.as_str(), to_py(py, e)?))?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,16 +384,14 @@ fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
 
 /// The connection failed before liteshift ran anything (it is closed, or not SQLite's).
 fn unusable(py: Python<'_>, e: PyErr) -> PyErr {
-    raise(
-        py,
-        &Error::Database {
-            path: "<connection>".into(),
-            message: format!(
-                "the connection cannot be used ({}); pass an open sqlite3.Connection",
-                e.value(py)
-            ),
-        },
-    )
+    let e = liteshift::Error::Database {
+        path: "<connection>".into(),
+        message: format!(
+            "the connection cannot be used ({}); pass an open sqlite3.Connection",
+            e.value(py)
+        ),
+    };
+    raise(py, &contract::Error::from_core(e, FrontEnd::Python))
 }
 
 #[pyfunction]
@@ -507,13 +400,13 @@ fn migrate<'py>(
     conn: &Bound<'py, PyAny>,
     schema_sql: &str,
     options: &Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let opts = self::options(py, options)?;
+) -> PyResult<Bound<'py, PyAny>> {
+    let (opts, caller) = (self::options(options)?, self::caller(options)?);
     let mut host = PyHost::new(conn)?;
     let session = Session::enter(conn).map_err(|e| unusable(py, e))?;
-    let report = liteshift::migrate(&mut host, schema_sql, &opts);
+    let report = contract::migrate(&mut host, schema_sql, &opts, &caller);
     drop(session);
-    report_dict(py, &report.map_err(|e| raise(py, &e))?)
+    to_py(py, &report.map_err(|e| raise(py, &e))?)
 }
 
 #[pyfunction]
@@ -522,13 +415,13 @@ fn plan<'py>(
     conn: &Bound<'py, PyAny>,
     schema_sql: &str,
     options: &Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let opts = self::options(py, options)?;
+) -> PyResult<Bound<'py, PyAny>> {
+    let (opts, caller) = (self::options(options)?, self::caller(options)?);
     let host = PyHost::new(conn)?;
     let session = Session::enter(conn).map_err(|e| unusable(py, e))?;
-    let planned = liteshift::plan_migration(&host, schema_sql, &opts);
+    let planned = contract::plan(&host, schema_sql, &opts, &caller);
     drop(session);
-    plan_dict(py, &planned.map_err(|e| raise(py, &e))?.plan)
+    to_py(py, &planned.map_err(|e| raise(py, &e))?)
 }
 
 /// Host-less: both schemas are loaded into in-memory databases of Python's `sqlite3`.
@@ -538,8 +431,8 @@ fn diff<'py>(
     from_sql: &str,
     to_sql: &str,
     options: &Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let opts = self::options(py, options)?;
+) -> PyResult<Bound<'py, PyAny>> {
+    let (opts, caller) = (self::options(options)?, self::caller(options)?);
     let kwargs = PyDict::new(py);
     kwargs.set_item("isolation_level", py.None())?;
     let conn = py
@@ -547,16 +440,14 @@ fn diff<'py>(
         .call_method("connect", (":memory:",), Some(&kwargs))?;
     let mut host = PyHost::new(&conn)?;
     host.scratch = true;
-    let planned = liteshift::plan_diff_on(&host, from_sql, "<from>", to_sql, &opts);
-    plan_dict(py, &planned.map_err(|e| raise(py, &e))?.plan)
+    let planned = contract::diff(&host, from_sql, to_sql, &opts, &caller);
+    to_py(py, &planned.map_err(|e| raise(py, &e))?)
 }
 
 /// The SQLite version `name` stands for (`3.40.1`, `android-26`, `ios-15`).
 #[pyfunction]
 fn sqlite_version_of(py: Python<'_>, name: &str) -> PyResult<String> {
-    SqliteVersion::from_option(name)
-        .map(|v| v.to_string())
-        .map_err(|m| raise(py, &Error::InvalidOption(m)))
+    contract::sqlite_version_of(name).map_err(|e| raise(py, &e))
 }
 
 #[pymodule]

@@ -92,11 +92,29 @@ export function adapterFor(db, sqlite3) {
   });
 }
 
+/** The options that map names to names: `{ a: "b" }` or `[["a", "b"], ...]`. */
+const MAPS = ['renameTables', 'renameColumns', 'values'];
+
+/** `options` with each map given as an object turned into pairs in key order (the module
+ * reads pairs only; it checks that each is two strings). Any other argument is unchanged. */
+function asPairs(options) {
+  if (!options || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) return options;
+  let out = options;
+  for (const k of MAPS) {
+    const v = options[k];
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      if (out === options) out = { ...options };
+      out[k] = Object.keys(v).sort().map((key) => [key, v[key]]);
+    }
+  }
+  return out;
+}
+
 /** Call into the module, turning its error values and crashes into `LiteshiftError`s. */
 export function caller(raw, onCrash) {
   return (fn, ...args) => {
     try {
-      return fn(...args);
+      return fn(...args.map(asPairs));
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
         let detail = e.message;

@@ -18,7 +18,7 @@ export interface Options {
   denyDanglingForeignKeys?: boolean;
   /** @deprecated No effect: dangling foreign keys are accepted by default. */
   allowDanglingForeignKeys?: boolean;
-  /** Name of the schema in error messages. Default "schema.sql". */
+  /** Name of the schema in error messages. Default "<schema>". */
   sourceName?: string;
   /** Name patterns (GLOB: `*`, `?`, `[...]`; ignoring case) of objects that are not the
    * schema's, e.g. `['_sqlx_*']`: never compared or dropped (a table with its indexes and
@@ -29,6 +29,12 @@ export interface Options {
   /** Never drop a table, column, index, view or trigger the schema does not declare;
    * `plan.kept` names what was kept. Default false. */
   keepUndeclared?: boolean;
+  /** migrate and migrateBytes: run every step, check and verification, then roll back.
+   * Default false. */
+  dryRun?: boolean;
+  /** migrate: how long to wait for another connection's write lock, in milliseconds.
+   * Default 5000. */
+  busyTimeoutMs?: number;
   /** migrate and migrateBytes: told as each step starts and finishes, and every 4,096 rows a
    * step writes (on sql.js 1.11+ and sqlite-wasm, through SQLite's update hook, set only
    * while such a step runs). Called synchronously; must not use the database. */
@@ -43,7 +49,8 @@ export type Cost =
 export type ProgressEvent =
   | { event: 'stepStarted'; step: number; total: number; reason: string; rewritesRows: boolean; cost: Cost }
   | { event: 'rows'; step: number; total: number; rows: number }
-  | { event: 'stepFinished'; step: number; total: number; milliseconds: number; rowsChanged: number };
+  /** `milliseconds`: how long the step took, as a float (the page's clock). */
+  | { event: 'stepFinished'; step: number; total: number; reason: string; milliseconds: number; rowsChanged: number };
 
 /** One row of `SELECT type, name, tbl_name, sql FROM sqlite_schema`. */
 export interface CatalogRow {
@@ -115,8 +122,13 @@ export interface Violation {
  * not_initialized, internal_error, sqlite_error. */
 export class LiteshiftError extends Error {
   code: string;
+  /** schema_error: the schema's name (`sourceName`, default "<schema>") and the 1-based
+   * line and column in it. */
+  sourceName?: string;
   line?: number;
   column?: number;
+  /** database_error: the database, when known. */
+  path?: string;
   violations?: Violation[];
   steps?: string[];
 }

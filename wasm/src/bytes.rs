@@ -2,10 +2,11 @@
 //! for `migrateBytes` and for planning without a host (`plan(sqlTextOrCatalogRows, ...)`).
 
 use liteshift::{CatalogRow, Error};
+use liteshift_contract::{self as contract, Plan, Report};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{invalid, js_error, options, to_js, JsOptions, JsPlan, JsReport};
+use crate::{invalid, js_error, options, to_js, JsOptions};
 
 /// The current schema: SQL text, or catalog rows from any host.
 #[derive(Debug, Deserialize)]
@@ -16,15 +17,19 @@ pub enum Current {
 }
 
 /// Plan from the current schema (SQL text or catalog rows) to `target_sql`.
-pub fn plan_value(current: &Current, target_sql: &str, opts: &JsOptions) -> Result<JsPlan, Error> {
+pub fn plan_value(
+    current: &Current,
+    target_sql: &str,
+    opts: &JsOptions,
+) -> Result<Plan, contract::Error> {
     let mut o = opts.to_options()?;
     // The plan runs on the host, with the host's virtual-table modules.
     o.host_modules = true;
     let planned = match current {
-        Current::Sql(sql) => liteshift::plan_diff(sql, "current.sql", target_sql, &o)?,
-        Current::Rows(rows) => liteshift::plan_catalog(rows, target_sql, &o)?,
+        Current::Sql(sql) => liteshift::plan_diff(sql, contract::DIFF_FROM_NAME, target_sql, &o),
+        Current::Rows(rows) => liteshift::plan_catalog(rows, target_sql, &o),
     };
-    Ok(JsPlan::from(&planned.plan))
+    planned.map(|p| Plan::from(p.plan)).map_err(crate::error)
 }
 
 /// Migrate a database held as bytes inside liteshift's own SQLite; returns the new bytes.
@@ -32,8 +37,18 @@ pub fn migrate_bytes_value(
     bytes: &[u8],
     target_sql: &str,
     opts: &JsOptions,
-) -> Result<(Vec<u8>, liteshift::Report), Error> {
+) -> Result<(Vec<u8>, Report), contract::Error> {
     let o = opts.to_options()?;
+    migrate_bytes_core(bytes, target_sql, &o)
+        .map(|(data, report)| (data, Report::from(report)))
+        .map_err(crate::error)
+}
+
+fn migrate_bytes_core(
+    bytes: &[u8],
+    target_sql: &str,
+    o: &liteshift::Options,
+) -> Result<(Vec<u8>, liteshift::Report), Error> {
     let mut conn = rusqlite::Connection::open_in_memory()?;
     if !bytes.is_empty() {
         conn.deserialize_read_exact(rusqlite::MAIN_DB, bytes, bytes.len(), false)
@@ -46,7 +61,7 @@ pub fn migrate_bytes_value(
         })
         .map_err(|e| liteshift::database_error(&conn, liteshift::host_error(e)))?;
     }
-    let report = liteshift::migrate(&mut conn, target_sql, &o).map_err(explain_missing_module)?;
+    let report = liteshift::migrate(&mut conn, target_sql, o).map_err(explain_missing_module)?;
     let data = conn.serialize(rusqlite::MAIN_DB)?;
     Ok((data.to_vec(), report))
 }
@@ -145,7 +160,7 @@ pub fn migrate_bytes_raw(
     let obj = js_sys::Object::new();
     let arr = js_sys::Uint8Array::from(out.as_slice());
     let _ = js_sys::Reflect::set(&obj, &"bytes".into(), &arr);
-    let _ = js_sys::Reflect::set(&obj, &"report".into(), &to_js(&JsReport::from(&report)));
+    let _ = js_sys::Reflect::set(&obj, &"report".into(), &to_js(&report));
     Ok(obj.into())
 }
 
@@ -158,7 +173,6 @@ pub fn sqlite_version() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::JsErrorValue;
 
     #[test]
     fn plan_from_sql_and_from_rows_agree() {
@@ -187,9 +201,8 @@ mod tests {
             &JsOptions::default(),
         )
         .unwrap_err();
-        let v = JsErrorValue::from(&e);
-        assert_eq!(v.code, "schema_error");
-        assert_eq!((v.line, v.column.is_some()), (Some(1), true));
+        assert_eq!(e.code, contract::ErrorCode::SchemaError);
+        assert_eq!((e.line, e.column.is_some()), (Some(1), true));
     }
 
     #[test]
@@ -213,6 +226,6 @@ mod tests {
         assert_eq!(a, "x");
         let bad = migrate_bytes_value(b"definitely not sqlite", target, &JsOptions::default())
             .unwrap_err();
-        assert_eq!(JsErrorValue::from(&bad).code, "database_error");
+        assert_eq!(bad.code, contract::ErrorCode::DatabaseError);
     }
 }

@@ -1,252 +1,55 @@
-//! WebAssembly bindings of liteshift. This crate only converts values in and out of the
-//! `liteshift` core. The default npm entry has no SQLite inside: `plan` and `migrate` run the
+//! WebAssembly bindings of liteshift. This crate only converts JavaScript values to and from
+//! the front-end contract (`liteshift-contract`: options, plan, report, error, progress), as
+//! JSON text JavaScript parses, and drives the page's SQLite as the core's host. The default npm entry has no SQLite inside: `plan` and `migrate` run the
 //! core's one sequence on the page's SQLite (sql.js, the official sqlite-wasm build, or a
 //! custom adapter) through [`host::JsAdapter`]. With the `bundled` feature (the
 //! `liteshift/bytes` entry) the module also carries its own SQLite, for `migrateBytes` and
 //! host-less planning (see `bytes`).
 
+// The contract's `Error` is the value JavaScript receives, returned once per call (see
+// liteshift-contract).
+#![allow(clippy::result_large_err)]
+
 use std::cell::RefCell;
 
 use liteshift::Host;
-use liteshift::{Error, Options, Plan, SqliteVersion};
-use serde::{Deserialize, Serialize};
+use liteshift_contract::{self as contract, Caller, ErrorCode, FrontEnd};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+pub use liteshift_contract::{Plan, Report};
 
 // ---------------------------------------------------------------------------------------------
 // Values in
 
-/// `options` as JavaScript passes them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+/// `options` as JavaScript passes them: the contract's options (`wasm/js/types.d.ts` lists
+/// them), with the page's `onProgress` function.
+#[derive(Debug, Default)]
 pub struct JsOptions {
-    pub allow_data_loss: bool,
-    pub exact_column_order: bool,
-    pub deny_dangling_foreign_keys: bool,
-    /// Accepted for compatibility and ignored: dangling foreign keys are accepted by default.
-    pub allow_dangling_foreign_keys: bool,
-    /// `[["old", "new"], ...]` or `{ old: "new" }`
-    pub rename_tables: Renames,
-    /// `[["table.old", "new"], ...]` or `{ "table.old": "new" }`
-    pub rename_columns: Renames,
-    /// `{ "table.column": "EXPR" }` or `[["table.column", "EXPR"], ...]`: declared values for
-    /// existing rows.
-    pub values: Renames,
-    pub sqlite_version: Option<String>,
-    pub source_name: Option<String>,
-    /// Name patterns (GLOB, ignoring case) of objects that are not the schema's: left alone.
-    pub ignore: Vec<String>,
-    /// Never drop an undeclared table, column, index, view or trigger (`plan.kept` names them).
-    pub keep_undeclared: bool,
+    pub options: contract::Options,
     /// `onProgress(event)`: told as each step starts and finishes, and of the rows a rebuild
     /// has copied (see `progress`).
-    #[serde(skip)]
     pub on_progress: Option<progress::OnProgress>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(untagged)]
-pub enum Renames {
-    #[default]
-    None,
-    Pairs(Vec<(String, String)>),
-    Map(std::collections::BTreeMap<String, String>),
-}
-
-impl Renames {
-    fn pairs(&self) -> Vec<(String, String)> {
-        match self {
-            Renames::None => Vec::new(),
-            Renames::Pairs(p) => p.clone(),
-            Renames::Map(m) => m.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
-        }
-    }
-}
-
 impl JsOptions {
+    /// The call's front end (the npm package's words in messages) and progress listener.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            front: FrontEnd::JavaScript,
+            on_progress: self.on_progress.as_ref().map(progress::listener),
+        }
+    }
+
     /// Into the core's options.
-    pub fn to_options(&self) -> Result<Options, Error> {
-        let mut o = Options {
-            allow_data_loss: self.allow_data_loss,
-            exact_column_order: self.exact_column_order,
-            deny_dangling_foreign_keys: self.deny_dangling_foreign_keys,
-            ignore: self.ignore.clone(),
-            keep_undeclared: self.keep_undeclared,
-            source_name: self
-                .source_name
-                .clone()
-                .unwrap_or_else(|| "schema.sql".into()),
-            ..Options::default()
-        };
-        for (a, b) in self.rename_tables.pairs() {
-            o.hints
-                .add_table_rename(&format!("{a}={b}"))
-                .map_err(Error::InvalidOption)?;
-        }
-        for (a, b) in self.rename_columns.pairs() {
-            o.hints
-                .add_column_rename(&format!("{a}={b}"))
-                .map_err(Error::InvalidOption)?;
-        }
-        for (a, b) in self.values.pairs() {
-            o.hints
-                .add_value(&format!("{a}={b}"))
-                .map_err(Error::InvalidOption)?;
-        }
-        o.on_progress = self.on_progress.as_ref().map(progress::observer);
-        if let Some(v) = &self.sqlite_version {
-            o.sqlite_version = Some(
-                SqliteVersion::from_option(v)
-                    .map_err(|e| Error::InvalidOption(format!("sqliteVersion {e}")))?,
-            );
-        }
-        Ok(o)
+    pub fn to_options(&self) -> Result<liteshift::Options, contract::Error> {
+        self.caller().core_options(&self.options)
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Values out
-
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct JsStep {
-    pub sql: String,
-    pub destructive: bool,
-    pub rewrites_rows: bool,
-    pub reason: String,
-    /// `{ kind: "constant" }`, or `{ kind: "rewrite" | "scan" | "free", table, rows?, bytes? }`.
-    pub cost: liteshift::Cost,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct JsCheck {
-    pub constraint: String,
-    pub table: String,
-    pub column: Option<String>,
-    pub sql: String,
-    pub deferred: bool,
-}
-
-/// A plan as JavaScript sees it.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct JsPlan {
-    pub in_sync: bool,
-    pub steps: Vec<JsStep>,
-    /// The whole script, exactly what `migrate` runs.
-    pub sql: String,
-    pub checks: Vec<JsCheck>,
-    /// `{ table, sql }`: `PRAGMA quick_check` of each table whose rows are rewritten; each must
-    /// return the single row `ok` before any step runs.
-    pub health_checks: Vec<liteshift::HealthCheck>,
-    /// `[{ before, after }]`: the tables whose `PRAGMA foreign_key_check` runs before and
-    /// after the steps (`null`: the whole database).
-    pub fk_checks: Option<Vec<liteshift::FkCheck>>,
-    pub foreign_keys_off: bool,
-    pub fingerprint: String,
-    pub sqlite_version: String,
-    pub changes: Vec<String>,
-    pub warnings: Vec<String>,
-    pub suggestions: Vec<String>,
-    /// What the database holds and the declaration does not, kept (`keepUndeclared`):
-    /// "table extra", "column t.old", "index t_old".
-    pub kept: Vec<String>,
-    pub destructive_steps: Vec<String>,
-}
-
-impl From<&Plan> for JsPlan {
-    fn from(p: &Plan) -> Self {
-        JsPlan {
-            in_sync: p.steps.is_empty(),
-            steps: p
-                .steps
-                .iter()
-                .map(|s| JsStep {
-                    sql: s.sql.clone(),
-                    destructive: s.destructive,
-                    rewrites_rows: s.rewrites_rows,
-                    reason: s.reason.clone(),
-                    cost: s.cost.clone(),
-                })
-                .collect(),
-            sql: liteshift::render_sql(p),
-            checks: p
-                .checks
-                .iter()
-                .map(|c| JsCheck {
-                    constraint: c.constraint.clone(),
-                    table: c.table.clone(),
-                    column: c.column.clone(),
-                    sql: c.sql.clone(),
-                    deferred: c.deferred,
-                })
-                .collect(),
-            health_checks: p.health_checks.clone(),
-            fk_checks: p.fk_checks.clone(),
-            foreign_keys_off: p.foreign_keys_off,
-            fingerprint: p.fingerprint.clone(),
-            sqlite_version: p.sqlite_version.clone(),
-            changes: p.changes.clone(),
-            warnings: p.warnings.clone(),
-            suggestions: p.suggestions.clone(),
-            kept: p.kept.clone(),
-            destructive_steps: p.destructive_steps(),
-        }
-    }
-}
-
-/// A core error as a plain value: `{ code, message, line?, column?, violations?, steps? }`.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct JsErrorValue {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub violations: Option<Vec<liteshift::Violation>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Vec<String>>,
-}
-
-impl JsErrorValue {
-    /// An error with a code and a message only (no position, violations or steps).
-    pub fn plain(code: &str, message: String) -> Self {
-        JsErrorValue {
-            code: code.into(),
-            message,
-            line: None,
-            column: None,
-            violations: None,
-            steps: None,
-        }
-    }
-}
-
-impl From<&Error> for JsErrorValue {
-    fn from(e: &Error) -> Self {
-        let mut v = JsErrorValue {
-            code: e.code().into(),
-            message: e.message(liteshift::FrontEnd::JavaScript),
-            line: None,
-            column: None,
-            violations: None,
-            steps: None,
-        };
-        match e {
-            Error::Schema { line, column, .. } => {
-                v.line = Some(*line);
-                v.column = Some(*column);
-            }
-            Error::Refused(liteshift::Refusal::Violations { violations }) => {
-                v.violations = Some(violations.clone())
-            }
-            Error::Refused(liteshift::Refusal::DataLoss { steps }) => v.steps = Some(steps.clone()),
-            _ => {}
-        }
-        v
-    }
+/// A core error as the npm package reports it.
+pub fn error(e: liteshift::Error) -> contract::Error {
+    contract::Error::from_core(e, FrontEnd::JavaScript)
 }
 
 mod host;
@@ -262,11 +65,12 @@ pub mod workers;
 // The sequence on a host (tested natively on rusqlite hosts), then the wasm-bindgen exports.
 
 /// Plan the migration of `host`'s database to `target_sql`. Reads only.
-pub fn plan_on(host: &dyn Host, target_sql: &str, opts: &JsOptions) -> Result<JsPlan, Error> {
-    let o = opts.to_options()?;
-    Ok(JsPlan::from(
-        &liteshift::plan_migration(host, target_sql, &o)?.plan,
-    ))
+pub fn plan_on(
+    host: &dyn Host,
+    target_sql: &str,
+    opts: &JsOptions,
+) -> Result<Plan, contract::Error> {
+    contract::plan(host, target_sql, &opts.options, &opts.caller())
 }
 
 /// The plan from the declared schema `from_sql` to `target_sql`, both loaded into scratch
@@ -276,30 +80,8 @@ pub fn diff_on(
     from_sql: &str,
     target_sql: &str,
     opts: &JsOptions,
-) -> Result<JsPlan, Error> {
-    let o = opts.to_options()?;
-    Ok(JsPlan::from(
-        &liteshift::plan_diff_on(host, from_sql, "current.sql", target_sql, &o)?.plan,
-    ))
-}
-
-/// A report as JavaScript sees it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JsReport {
-    pub steps_applied: usize,
-    pub foreign_keys_toggled: bool,
-    pub plan: JsPlan,
-}
-
-impl From<&liteshift::Report> for JsReport {
-    fn from(r: &liteshift::Report) -> Self {
-        JsReport {
-            steps_applied: r.steps_applied,
-            foreign_keys_toggled: r.foreign_keys_toggled,
-            plan: JsPlan::from(&r.plan),
-        }
-    }
+) -> Result<Plan, contract::Error> {
+    contract::diff(host, from_sql, target_sql, &opts.options, &opts.caller())
 }
 
 /// Migrate `host`'s database to `target_sql`: the core's sequence, verified before commit.
@@ -307,14 +89,14 @@ pub fn migrate_on(
     host: &mut dyn Host,
     target_sql: &str,
     opts: &JsOptions,
-) -> Result<JsReport, Error> {
-    let o = opts.to_options()?;
-    Ok(JsReport::from(&liteshift::migrate(host, target_sql, &o)?))
+) -> Result<Report, contract::Error> {
+    contract::migrate(host, target_sql, &opts.options, &opts.caller())
 }
 
 #[cfg(not(feature = "bundled"))]
 fn adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
-    JsAdapter::new(db).map_err(|message| to_js(&JsErrorValue::plain("unsupported_host", message)))
+    JsAdapter::new(db)
+        .map_err(|message| to_js(&contract::Error::plain(ErrorCode::UnsupportedHost, message)))
 }
 
 /// Errors are returned as plain objects (`{ code, message, ... }`); the JS glue turns them
@@ -359,8 +141,8 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn js_error(e: &Error) -> JsValue {
-    to_js(&JsErrorValue::from(e))
+fn js_error(e: &contract::Error) -> JsValue {
+    to_js(e)
 }
 
 /// A value as a plain JavaScript object, through JSON text (smaller code than building the
@@ -374,7 +156,7 @@ fn to_js<T: Serialize>(v: &T) -> JsValue {
 
 /// An `invalid_option` error value.
 fn invalid(message: String) -> JsValue {
-    to_js(&JsErrorValue::plain("invalid_option", message))
+    to_js(&contract::Error::plain(ErrorCode::InvalidOption, message))
 }
 
 /// The option names `options` accepts (a misspelt one is an error, not silently ignored).
@@ -390,11 +172,13 @@ pub const OPTION_NAMES: &[&str] = &[
     "sourceName",
     "ignore",
     "keepUndeclared",
+    "dryRun",
+    "busyTimeoutMs",
     "onProgress",
 ];
 
-/// `options` read field by field (the same as [`JsOptions`]'s `Deserialize`, which the
-/// module does not use: serde's deserializer would bring float formatting along).
+/// `options` read field by field (not with the contract's `Deserialize`: serde's deserializer
+/// would bring float formatting into the module).
 fn options(v: JsValue) -> Result<JsOptions, JsValue> {
     let mut o = JsOptions::default();
     if v.is_undefined() || v.is_null() {
@@ -417,18 +201,33 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             val.as_string()
                 .ok_or_else(|| invalid(format!("options: `{k}` must be a string")))
         };
+        let c = &mut o.options;
         match k.as_str() {
-            "allowDataLoss" => o.allow_data_loss = flag()?,
-            "exactColumnOrder" => o.exact_column_order = flag()?,
-            "denyDanglingForeignKeys" => o.deny_dangling_foreign_keys = flag()?,
-            "allowDanglingForeignKeys" => o.allow_dangling_foreign_keys = flag()?,
-            "renameTables" => o.rename_tables = renames(&k, &val)?,
-            "renameColumns" => o.rename_columns = renames(&k, &val)?,
-            "values" => o.values = renames(&k, &val)?,
-            "sqliteVersion" => o.sqlite_version = Some(text()?),
-            "sourceName" => o.source_name = Some(text()?),
-            "ignore" => o.ignore = strings(&k, &val)?,
-            "keepUndeclared" => o.keep_undeclared = flag()?,
+            "allowDataLoss" => c.allow_data_loss = flag()?,
+            "exactColumnOrder" => c.exact_column_order = flag()?,
+            "denyDanglingForeignKeys" => c.deny_dangling_foreign_keys = flag()?,
+            // Accepted for compatibility and ignored: dangling foreign keys are accepted by
+            // default.
+            "allowDanglingForeignKeys" => drop(flag()?),
+            "renameTables" => c.rename_tables = renames(&k, &val)?,
+            "renameColumns" => c.rename_columns = renames(&k, &val)?,
+            "values" => c.values = renames(&k, &val)?,
+            "sqliteVersion" => c.sqlite_version = Some(text()?),
+            "sourceName" => c.source_name = Some(text()?),
+            "ignore" => c.ignore = strings(&k, &val)?,
+            "keepUndeclared" => c.keep_undeclared = flag()?,
+            "dryRun" => c.dry_run = flag()?,
+            "busyTimeoutMs" => {
+                c.busy_timeout_ms = Some(
+                    val.as_f64()
+                        .filter(|ms| *ms >= 0.0 && ms.fract() == 0.0)
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "options: `{k}` must be a whole number of milliseconds"
+                            ))
+                        })? as u64,
+                )
+            }
             "onProgress" => {
                 let f = val.dyn_ref::<js_sys::Function>().ok_or_else(|| {
                     invalid(format!("options: `{k}` must be a function (event) => void"))
@@ -458,8 +257,9 @@ fn strings(k: &str, v: &JsValue) -> Result<Vec<String>, JsValue> {
         .collect()
 }
 
-/// `{ old: "new" }` or `[["old", "new"], ...]`.
-fn renames(k: &str, v: &JsValue) -> Result<Renames, JsValue> {
+/// `[["old", "new"], ...]` (`wasm/js/api.js` turns the `{ old: "new" }` form into pairs, in
+/// its keys' order, before calling the module).
+fn renames(k: &str, v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
     let bad = || {
         invalid(format!(
             "options: `{k}` must map strings to strings: {{ \"a\": \"b\" }} or [[\"a\", \"b\"], ...]"
@@ -481,24 +281,9 @@ fn renames(k: &str, v: &JsValue) -> Result<Renames, JsValue> {
                 _ => return Err(bad()),
             }
         }
-        return Ok(Renames::Pairs(pairs));
+        return Ok(pairs);
     }
-    let Some(obj) = v.dyn_ref::<js_sys::Object>() else {
-        return Err(bad());
-    };
-    let mut map = std::collections::BTreeMap::new();
-    for key in js_sys::Object::keys(obj).iter() {
-        let value = js_sys::Reflect::get(v, &key)
-            .ok()
-            .and_then(|x| x.as_string());
-        match (key.as_string(), value) {
-            (Some(a), Some(b)) => {
-                map.insert(a, b);
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(Renames::Map(map))
+    Err(bad())
 }
 
 /// Record panics so the JS glue can report them (a panic aborts the module as `unreachable`).
@@ -529,10 +314,16 @@ mod tests {
 
     #[test]
     fn options_convert_with_renames_and_version() {
-        let o: JsOptions = serde_json::from_str(
-            r#"{"allowDataLoss": true, "renameTables": {"a": "b"}, "renameColumns": [["b.x", "y"]], "sqliteVersion": "3.40.0"}"#,
-        )
-        .unwrap();
+        let o = JsOptions {
+            options: contract::Options {
+                allow_data_loss: true,
+                rename_tables: vec![("a".into(), "b".into())],
+                rename_columns: vec![("b.x".into(), "y".into())],
+                sqlite_version: Some("3.40.0".into()),
+                ..Default::default()
+            },
+            on_progress: None,
+        };
         let core = o.to_options().unwrap();
         assert!(core.allow_data_loss);
         assert_eq!(core.hints.tables, vec![("a".to_string(), "b".to_string())]);
@@ -540,17 +331,20 @@ mod tests {
             core.hints.columns,
             vec![("b".into(), "x".into(), "y".into())]
         );
-        assert_eq!(core.sqlite_version, Some(SqliteVersion(3, 40, 0)));
-        assert!(serde_json::from_str::<JsOptions>(r#"{"allowDataLos": true}"#).is_err());
-        let bad: JsOptions = serde_json::from_str(r#"{"sqliteVersion": "x"}"#).unwrap();
-        assert!(bad.to_options().is_err());
-        let o: JsOptions =
-            serde_json::from_str(r#"{"ignore": ["_sqlx_*"], "keepUndeclared": true}"#).unwrap();
-        let core = o.to_options().unwrap();
         assert_eq!(
-            (core.ignore, core.keep_undeclared),
-            (vec!["_sqlx_*".into()], true)
+            core.sqlite_version,
+            Some(liteshift::SqliteVersion(3, 40, 0))
         );
+        assert_eq!(core.source_name, "<schema>");
+        let bad = JsOptions {
+            options: contract::Options {
+                sqlite_version: Some("x".into()),
+                ..Default::default()
+            },
+            on_progress: None,
+        };
+        let e = bad.to_options().unwrap_err();
+        assert!(e.message.starts_with("sqliteVersion: "), "{}", e.message);
     }
 
     #[test]
@@ -561,8 +355,11 @@ mod tests {
         )
         .unwrap();
         let opts = JsOptions {
-            keep_undeclared: true,
-            ..JsOptions::default()
+            options: contract::Options {
+                keep_undeclared: true,
+                ..Default::default()
+            },
+            on_progress: None,
         };
         let p = plan_on(&conn, "CREATE TABLE t(id INTEGER PRIMARY KEY);", &opts).unwrap();
         assert!(p.in_sync, "{:?}", p.changes);
@@ -595,8 +392,7 @@ mod tests {
         let r = migrate_on(&mut conn, target, &JsOptions::default()).unwrap();
         assert_eq!(r.steps_applied, 1);
         let e = plan_on(&conn, "CREATE TABLE t(a,,);", &JsOptions::default()).unwrap_err();
-        let v = JsErrorValue::from(&e);
-        assert_eq!(v.code, "schema_error");
-        assert_eq!((v.line, v.column.is_some()), (Some(1), true));
+        assert_eq!(e.code, ErrorCode::SchemaError);
+        assert_eq!((e.line, e.column.is_some()), (Some(1), true));
     }
 }

@@ -17,16 +17,18 @@ use std::cell::{Cell, RefCell};
 use liteshift::{Error, Host, HostError, Rows, Value};
 use wasm_bindgen::prelude::*;
 
-use crate::{js_error, options, to_js, JsAdapter, JsErrorValue, JsHost, JsOptions, JsPlan};
+use liteshift_contract::{self as contract, ErrorCode, Plan, Report};
+
+use crate::{js_error, options, to_js, JsAdapter, JsHost, JsOptions};
 
 /// The adapter of a synchronous host with liteshift's own scratch SQLite.
 fn own_scratch_adapter(db: JsHost) -> Result<JsAdapter, JsValue> {
     JsAdapter::with_own_scratch(db)
-        .map_err(|message| to_js(&JsErrorValue::plain("unsupported_host", message)))
+        .map_err(|message| to_js(&contract::Error::plain(ErrorCode::UnsupportedHost, message)))
 }
 
 /// Declared virtual tables may use modules liteshift's own SQLite lacks (the host has them).
-fn host_options(opts: &JsOptions) -> Result<liteshift::Options, Error> {
+fn host_options(opts: &JsOptions) -> Result<liteshift::Options, contract::Error> {
     let mut o = opts.to_options()?;
     o.host_modules = true;
     Ok(o)
@@ -37,10 +39,10 @@ fn host_options(opts: &JsOptions) -> Result<liteshift::Options, Error> {
 pub fn plan_host_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
     let opts = options(opts)?;
     let host = own_scratch_adapter(db)?;
-    host_options(&opts)
-        .and_then(|o| liteshift::plan_migration(&host, target_sql, &o))
-        .map(|p| to_js(&JsPlan::from(&p.plan)))
-        .map_err(|e| js_error(&e))
+    let o = host_options(&opts).map_err(|e| js_error(&e))?;
+    liteshift::plan_migration(&host, target_sql, &o)
+        .map(|p| to_js(&Plan::from(p.plan)))
+        .map_err(|e| js_error(&crate::error(e)))
 }
 
 /// Migrate a synchronous host (Durable Object storage, inside `transactionSync`: the adapter
@@ -49,10 +51,10 @@ pub fn plan_host_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsVa
 pub fn migrate_host_raw(db: JsHost, target_sql: &str, opts: JsValue) -> Result<JsValue, JsValue> {
     let opts = options(opts)?;
     let mut host = own_scratch_adapter(db)?;
-    host_options(&opts)
-        .and_then(|o| liteshift::migrate(&mut host, target_sql, &o))
-        .map(|r| to_js(&crate::JsReport::from(&r)))
-        .map_err(|e| js_error(&e))
+    let o = host_options(&opts).map_err(|e| js_error(&e))?;
+    liteshift::migrate(&mut host, target_sql, &o)
+        .map(|r| to_js(&Report::from(r)))
+        .map_err(|e| js_error(&crate::error(e)))
 }
 
 /// A host's answer to one call: rows, or the error it gave.
@@ -148,7 +150,7 @@ pub fn plan_replayed(
     target_sql: &str,
     opts: &JsOptions,
     batch: bool,
-) -> Result<Replayed, Error> {
+) -> Result<Replayed, contract::Error> {
     let host = ReplayHost::new(answers);
     let o = host_options(opts)?;
     let planned = if batch {
@@ -157,15 +159,15 @@ pub fn plan_replayed(
         liteshift::plan_migration(&host, target_sql, &o)
     };
     if host.diverged() {
-        return Err(Error::InvalidOption(
+        return Err(crate::error(Error::InvalidOption(
             "liteshift asked the host differently on a second run; this is a bug, please report it"
                 .into(),
-        ));
+        )));
     }
     if let Some(sql) = host.needed() {
         return Ok(Replayed::Need(sql));
     }
-    let plan = planned?.plan;
+    let plan = planned.map_err(crate::error)?.plan;
     let statements = if batch && !plan.steps.is_empty() {
         liteshift::batch_statements(&plan)
     } else {
@@ -192,7 +194,7 @@ pub fn plan_replay_raw(
     match plan_replayed(answers, target_sql, &opts, batch).map_err(|e| js_error(&e))? {
         Replayed::Need(sql) => set("need", &JsValue::from_str(&sql)),
         Replayed::Plan(plan, statements) => {
-            set("plan", &to_js(&JsPlan::from(&*plan)));
+            set("plan", &to_js(&Plan::from(*plan)));
             let list: js_sys::Array = statements.iter().map(|s| JsValue::from_str(s)).collect();
             set("statements", &list);
         }
@@ -205,7 +207,8 @@ pub fn plan_replay_raw(
 #[wasm_bindgen(js_name = batchFailedRaw)]
 pub fn batch_failed_raw(host_message: &str) -> JsValue {
     let (code, message) = liteshift::batch_failure(host_message);
-    to_js(&JsErrorValue::plain(code, message))
+    let code = ErrorCode::parse(code).unwrap_or(ErrorCode::StepFailed);
+    to_js(&contract::Error::plain(code, message))
 }
 
 fn read_answers(v: &JsValue) -> Result<Vec<(String, Answer)>, JsValue> {

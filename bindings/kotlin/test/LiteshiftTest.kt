@@ -273,6 +273,7 @@ val tests = linkedMapOf<String, () -> Unit>(
 )
 
 fun main() {
+    tests.putAll(contractTests())
     var failed = 0
     for ((name, body) in tests) {
         try {
