@@ -64,12 +64,22 @@ fn free_table(host: &dyn Host, ot: &OnlineTable, opts: &ApplyOptions) -> Result<
         delete_null_keys(host, ot, old, &relabels, opts)?;
         relabel(host, &relabels)?;
         for r in &relabels {
-            let keys = r.columns.join(", ");
             let h = q(&r.index);
             in_chunks(host, opts, &mut |rows| {
-                Some(format!(
-                    "DELETE FROM {h} WHERE ({keys}) IN (SELECT {keys} FROM {h} LIMIT {rows})"
-                ))
+                // The entries up to the chunk's last, a range of the b-tree.
+                let quoted: Vec<String> = r.columns.iter().map(|c| format!("quote({c})")).collect();
+                let last = host.query(&format!(
+                    "SELECT {} FROM {h} LIMIT 1 OFFSET {}",
+                    quoted.join(", "),
+                    rows - 1
+                ))?;
+                Ok(Some(match last.first() {
+                    Some(row) => {
+                        let bound: Vec<String> = row.iter().filter_map(Value::text).collect();
+                        format!("DELETE FROM {h} WHERE {}", r.up_to(&bound))
+                    }
+                    None => format!("DELETE FROM {h}"),
+                }))
             })?;
             committed(host, &format!("DROP TABLE IF EXISTS {h}"))?;
         }
@@ -77,11 +87,13 @@ fn free_table(host: &dyn Host, ot: &OnlineTable, opts: &ApplyOptions) -> Result<
     let rk = &ot.source_key;
     // From the end: the b-tree's last leaves go whole, with no cells moved into them (about
     // a quarter faster than from the start). Each range holds at least the last row.
+    // (Bounds read first: a statement with no subquery deletes as it scans.)
     in_chunks(host, opts, &mut |rows| {
-        Some(format!(
-            "DELETE FROM {t} WHERE {rk} BETWEEN (SELECT max({rk}) FROM {t}) - {} AND (SELECT max({rk}) FROM {t})",
-            rows - 1
-        ))
+        let hi = query_value(host, &format!("SELECT max({rk}) FROM {t}"))?.int();
+        Ok(hi.map(|hi| {
+            let lo = hi.saturating_sub(rows as i64 - 1);
+            format!("DELETE FROM {t} WHERE {rk} BETWEEN {lo} AND {hi}")
+        }))
     })
 }
 
@@ -93,8 +105,39 @@ struct Relabel {
     table_sql: String,
     /// `k1, …, r`.
     columns: Vec<String>,
+    /// Whether each of `k1, …` is `DESC`.
+    descs: Vec<bool>,
     /// Its key terms as written (a column or an expression), where one may be NULL.
     nullable_terms: Vec<String>,
+}
+
+impl Relabel {
+    /// Its entries up to `bound` (SQL literals of `k1, …, r`) in b-tree order: with every
+    /// key ascending, the row value `(k1, …, r) <= bound` (a range of the key); else the
+    /// lexicographic comparison written out, each column ordered its way, after a range on
+    /// `k1`.
+    fn up_to(&self, bound: &[String]) -> String {
+        let cols = &self.columns;
+        if self.descs.iter().all(|d| !d) {
+            return format!("({}) <= ({})", cols.join(", "), bound.join(", "));
+        }
+        let before = |i: usize| {
+            let desc = self.descs.get(i).copied().unwrap_or(false);
+            format!("{} {} {}", cols[i], if desc { ">" } else { "<" }, bound[i])
+        };
+        let last = cols.len() - 1;
+        let mut chain = format!("{} <= {}", cols[last], bound[last]);
+        for i in (0..last).rev() {
+            chain = format!(
+                "{} OR ({} = {} AND ({chain}))",
+                before(i),
+                cols[i],
+                bound[i]
+            );
+        }
+        let first = if self.descs[0] { ">=" } else { "<=" };
+        format!("{} {first} {} AND ({chain})", cols[0], bound[0])
+    }
 }
 
 /// `name` (text `sql`, on `old`) as a `WITHOUT ROWID` table, from `PRAGMA index_xinfo`; `None`
@@ -156,6 +199,7 @@ fn as_table(
             pk.join(", ")
         ),
         columns,
+        descs: keys.iter().map(|k| k.1).collect(),
         nullable_terms,
     }))
 }
@@ -230,10 +274,10 @@ fn delete_null_keys(
         in_chunks(host, opts, &mut |rows| {
             let (lo, hi) = (after + 1, after.saturating_add(rows as i64));
             after = hi;
-            (lo <= last).then(|| format!(
+            Ok((lo <= last).then(|| format!(
                 "DELETE FROM {} WHERE {rk} IN (SELECT r FROM temp.{list} WHERE rowid BETWEEN {lo} AND {hi})",
                 q(old)
-            ))
+            )))
         })
     })();
     let _ = host.execute(&format!("DROP TABLE IF EXISTS temp.{list}"));
@@ -278,11 +322,11 @@ fn relabel(host: &dyn Host, relabels: &[Relabel]) -> Result<(), HostError> {
 fn in_chunks(
     host: &dyn Host,
     opts: &ApplyOptions,
-    chunk: &mut dyn FnMut(u64) -> Option<String>,
+    chunk: &mut dyn FnMut(u64) -> Result<Option<String>, HostError>,
 ) -> Result<(), HostError> {
     let mut rows = opts.online.first_chunk_rows.max(1);
     loop {
-        let Some(sql) = chunk(rows.min(i64::MAX as u64)) else {
+        let Some(sql) = chunk(rows.min(i64::MAX as u64))? else {
             return Ok(());
         };
         let started = now();
