@@ -115,6 +115,10 @@ fn epoch_us() -> u64 {
 
 struct Run {
     total: Duration,
+    /// When the copy's step finished (its rows copied, in either mode), and when the next
+    /// step began (online: after the indexes built in key order, the swap's first step).
+    copied: Duration,
+    next: Duration,
     /// When the last step (the swap's last) finished: the new schema in place; the rest of
     /// `total` is the old table's pages freed.
     swapped: Duration,
@@ -165,13 +169,26 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let t = Instant::now();
     let last_step = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
     let seen = last_step.clone();
+    // (copy finished, next step started)
+    let phases = std::sync::Arc::new(std::sync::Mutex::new((Duration::ZERO, Duration::ZERO)));
+    let at = phases.clone();
     let opts = Options {
-        on_progress: Some(ProgressObserver::new(move |p| {
-            if let Progress::Finished { total, done } = p {
+        on_progress: Some(ProgressObserver::new(move |p| match p {
+            Progress::Finished { total, done } => {
                 if done.number == *total {
                     *seen.lock().unwrap() = t.elapsed();
                 }
+                if done.step.rewrites_rows {
+                    at.lock().unwrap().0 = t.elapsed();
+                }
             }
+            Progress::Started { .. } => {
+                let mut a = at.lock().unwrap();
+                if a.0 > Duration::ZERO && a.1 < a.0 {
+                    a.1 = t.elapsed();
+                }
+            }
+            _ => {}
         })),
         online: online.then(online_options),
         busy_timeout: Duration::from_secs(60),
@@ -181,6 +198,7 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let report = migrate(&mut conn, after, &opts).unwrap();
     let total = t.elapsed();
     let swapped = *last_step.lock().unwrap();
+    let (copied, next) = *phases.lock().unwrap();
     assert!(report.steps_applied > 0);
     assert_eq!(report.plan.online.is_some(), online);
     std::thread::sleep(Duration::from_millis(300));
@@ -211,6 +229,8 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let worst = *times.last().unwrap();
     Run {
         total,
+        copied,
+        next,
         swapped,
         worst_ms: worst.0 as f64 / 1000.0,
         worst_at: (worst.1 as f64 - started as f64) / 1e6,
@@ -276,6 +296,20 @@ fn main() {
         for _ in 0..runs {
             b.push(run(&base, dir.path(), &after, false));
             o.push(run(&base, dir.path(), &after, true));
+            for (name, r) in [
+                ("blocking", b.last().unwrap()),
+                ("online", o.last().unwrap()),
+            ] {
+                eprintln!(
+                    "    (run: {name} {:.2} s, copy to {:.2} s, next step at {:.2} s, new schema at {:.2} s, worst wait {:.1} ms at {:+.2} s)",
+                    r.total.as_secs_f64(),
+                    r.copied.as_secs_f64(),
+                    r.next.as_secs_f64(),
+                    r.swapped.as_secs_f64(),
+                    r.worst_ms,
+                    r.worst_at
+                );
+            }
         }
         let (blocking, online) = (summary(b), summary(o));
         for (name, r) in [("blocking", &blocking), ("online", &online)] {
@@ -289,6 +323,14 @@ fn main() {
                 r.writes
             );
         }
+        println!(
+            "  {rows:>9} rows  online phases: copy to {:.2} s, indexes in key order to {:.2} s, swap to {:.2} s, free to {:.2} s (blocking: copy to {:.2} s)",
+            online.copied.as_secs_f64(),
+            online.next.as_secs_f64(),
+            online.swapped.as_secs_f64(),
+            online.total.as_secs_f64(),
+            blocking.copied.as_secs_f64(),
+        );
         println!(
             "  {rows:>9} rows  online / blocking time: {:.2}x (to the new schema in place: {:.2}x)",
             online.total.as_secs_f64() / blocking.total.as_secs_f64(),
