@@ -126,6 +126,9 @@ struct Run {
     /// When the worst insert began, from the start of `migrate`.
     worst_at: f64,
     p99_ms: f64,
+    /// The worst insert that began after the new schema was in place (online: while the
+    /// old table's pages are freed).
+    worst_free_ms: f64,
     writes: usize,
 }
 
@@ -224,6 +227,13 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
         times.len(),
         "every write is in the result"
     );
+    let swapped_at = started + swapped.as_micros() as u64;
+    let worst_free = times
+        .iter()
+        .filter(|(_, at)| *at >= swapped_at)
+        .map(|(t, _)| *t)
+        .max()
+        .unwrap_or(0);
     times.sort_unstable();
     let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)].0;
     let worst = *times.last().unwrap();
@@ -235,6 +245,7 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
         worst_ms: worst.0 as f64 / 1000.0,
         worst_at: (worst.1 as f64 - started as f64) / 1e6,
         p99_ms: p99 as f64 / 1000.0,
+        worst_free_ms: worst_free as f64 / 1000.0,
         writes: times.len(),
     }
 }
@@ -248,9 +259,11 @@ fn summary(mut runs: Vec<Run>) -> Run {
     runs.sort_by_key(|r| r.total);
     let mid = runs.len() / 2;
     let m = runs.swap_remove(mid);
+    let worst_free_ms = runs.iter().map(|r| r.worst_free_ms).fold(0.0, f64::max);
     Run {
         worst_ms: worst.0,
         worst_at: worst.1,
+        worst_free_ms: worst_free_ms.max(m.worst_free_ms),
         ..m
     }
 }
@@ -301,13 +314,14 @@ fn main() {
                 ("online", o.last().unwrap()),
             ] {
                 eprintln!(
-                    "    (run: {name} {:.2} s, copy to {:.2} s, next step at {:.2} s, new schema at {:.2} s, worst wait {:.1} ms at {:+.2} s)",
+                    "    (run: {name} {:.2} s, copy to {:.2} s, next step at {:.2} s, new schema at {:.2} s, worst wait {:.1} ms at {:+.2} s, after the new schema {:.1} ms)",
                     r.total.as_secs_f64(),
                     r.copied.as_secs_f64(),
                     r.next.as_secs_f64(),
                     r.swapped.as_secs_f64(),
                     r.worst_ms,
-                    r.worst_at
+                    r.worst_at,
+                    r.worst_free_ms
                 );
             }
         }
@@ -324,11 +338,12 @@ fn main() {
             );
         }
         println!(
-            "  {rows:>9} rows  online phases: copy to {:.2} s, indexes in key order to {:.2} s, swap to {:.2} s, free to {:.2} s (blocking: copy to {:.2} s)",
+            "  {rows:>9} rows  online phases: copy to {:.2} s, indexes in key order to {:.2} s, swap to {:.2} s, free to {:.2} s, worst wait during the free {:.1} ms (blocking: copy to {:.2} s)",
             online.copied.as_secs_f64(),
             online.next.as_secs_f64(),
             online.swapped.as_secs_f64(),
             online.total.as_secs_f64(),
+            online.worst_free_ms,
             blocking.copied.as_secs_f64(),
         );
         println!(
