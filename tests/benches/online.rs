@@ -4,7 +4,9 @@
 //! lock included; busy timeout 60 s). Reported for each mode: the migration's wall time, the
 //! writer's worst and 99th-percentile insert, and how many inserts it made; when the new
 //! schema was in place (the last step done: after it, the online rebuild frees the old
-//! table's pages in short transactions); and the online
+//! table's pages in short transactions) and the worst insert begun after that (the free's);
+//! the phases (when the copy finished, when the next step began: online, after the indexes
+//! built in key order), each run's on stderr; and the online
 //! rebuild's time as a ratio of the blocking one, measured in the same run on copies of the
 //! same file. WAL mode, `synchronous = NORMAL` (what a server sets).
 //!
