@@ -365,9 +365,9 @@ fn fill_index(
 }
 
 /// The next chunk's size: scaled toward `goal` from the last one's time (at most twice as
-/// large, or half as large). Not faster: a small chunk's time per row is the cache's best
-/// (at 10M rows, a chunk grown 8 times from one of 16,000 rows took ~200 ms, where 50 were
-/// aimed at); doubling reaches 50,000 rows from 2,000 in five short chunks.
+/// large, or half as large). Not faster: a small chunk's time per row is the cache's best,
+/// so a chunk grown much larger can hold the lock well past `goal`; doubling reaches 50,000
+/// rows from 2,000 in five short chunks.
 fn adapt(rows: u64, took: Duration, goal: Duration) -> u64 {
     let took = took.as_secs_f64().max(1e-6);
     let scaled = (rows as f64 * goal.as_secs_f64() / took) as u64;
