@@ -1160,3 +1160,29 @@ fn a_run_stopped_while_it_frees_a_relabelled_index_leaves_a_sound_file_that_the_
     assert_eq!(catalog(&conn), catalog(&blocking));
     assert_eq!(table_rows(&conn), table_rows(&blocking));
 }
+
+#[test]
+fn where_the_rows_with_a_null_key_cannot_be_listed_the_indexes_that_may_hold_one_are_dropped_whole()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let conn = free_database(&dir.path().join("online.db"));
+    let mut blocking = free_database(&dir.path().join("blocking.db"));
+    let after = free_after();
+    let mut host = Recording {
+        conn: &conn,
+        log: Default::default(),
+        fail: Some(("CREATE TEMP TABLE \"_liteshift_online_1_old_null_keys\"", 0)),
+    };
+    migrate(&mut host, &after, &online_opts(None)).unwrap();
+    migrate(&mut blocking, &after, &Options::default()).unwrap();
+    assert_eq!(
+        host.count("DROP INDEX IF EXISTS \"_liteshift_online_1_old_i"),
+        6
+    );
+    assert_eq!(host.count("UPDATE sqlite_schema SET type = 'table'"), 0);
+    assert!(host.count("DELETE FROM \"_liteshift_online_1_old\" WHERE") > 3);
+    assert_eq!(integrity(&conn), "ok");
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(catalog(&conn), catalog(&blocking));
+    assert_eq!(table_rows(&conn), table_rows(&blocking));
+}

@@ -17,7 +17,9 @@
 //! connections reload the schema) are one transaction. Whatever a crash leaves, the registry
 //! names: the next plan removes it. An index whose collation is not one SQLite always has
 //! (`BINARY`, `NOCASE`, `RTRIM`) is dropped in one transaction instead, as are the
-//! `sqlite_autoindex_…` of the old table's own UNIQUE constraints (with the table).
+//! `sqlite_autoindex_…` of the old table's own UNIQUE constraints (with the table), and,
+//! where the rows with a NULL key cannot be listed (no `TEMP` table), the indexes that may
+//! hold one.
 //!
 //! Architecture invariant: it only ever deletes from, drops or relabels what the registry
 //! names as the old tables and their indexes; every error stops it (best effort: the
@@ -60,8 +62,18 @@ fn free_table(host: &dyn Host, ot: &OnlineTable, opts: &ApplyOptions) -> Result<
             None => committed(host, &format!("DROP INDEX IF EXISTS {}", q(&name)))?,
         }
     }
+    if delete_null_keys(host, ot, old, &relabels, opts).is_err() {
+        // No `TEMP` table on this connection, or the scan failed: the indexes that may hold
+        // a NULL key are dropped whole instead.
+        let (nullable, rest): (Vec<Relabel>, Vec<Relabel>) = relabels
+            .into_iter()
+            .partition(|r| !r.nullable_terms.is_empty());
+        for r in nullable {
+            committed(host, &format!("DROP INDEX IF EXISTS {}", q(&r.index)))?;
+        }
+        relabels = rest;
+    }
     if !relabels.is_empty() {
-        delete_null_keys(host, ot, old, &relabels, opts)?;
         relabel(host, &relabels)?;
         for r in &relabels {
             let h = q(&r.index);
