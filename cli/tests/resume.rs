@@ -2,6 +2,8 @@
 //! its progress says about half the rows are copied, while another connection keeps writing;
 //! the rerun continues the copy from the last chunk the killed run committed (its registry
 //! records it), and the result is the one an uninterrupted run gives with the same writes.
+//! And a run SIGKILLed after the swap, while it frees the old table's index (made a table):
+//! the file passes `integrity_check`, and the next run removes what is left.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -271,4 +273,84 @@ fn an_online_copy_killed_at_half_resumes_and_copies_each_row_about_once() {
         .take(5)
         .collect();
     assert!(diff.is_empty(), "the same rows and rowids: {diff:?}");
+}
+
+/// The old table's index, made a table by the free, while its entries are being deleted.
+const RELABELLED: &str = "_liteshift_online_1_old_i1";
+
+#[test]
+fn a_run_killed_while_it_frees_the_old_index_leaves_a_sound_file_and_the_next_run_removes_the_rest()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.sql");
+    std::fs::write(&schema, NEW).unwrap();
+    let reference = dir.path().join("reference.db");
+    build(&reference);
+    assert!(apply(&reference, &schema).0.wait().unwrap().success());
+
+    // Killed once the free has made the old index a table (its entries then go in chunks of
+    // about 1 ms, a pause after each): tried again on a fresh file when the free ends first.
+    let db = dir.path().join("a.db");
+    let killed = (1..=3).any(|attempt| {
+        let _ = std::fs::remove_file(&db);
+        build(&db);
+        let mut run = apply_with(&db, &schema, &["--online-chunk-ms", "2"]);
+        follow(&mut run, |e| {
+            e["event"] == "step_finished" && e["step"] == e["total"]
+        });
+        let c = Connection::open(&db).unwrap();
+        c.busy_timeout(Duration::from_secs(10)).unwrap();
+        loop {
+            let kind: Option<String> = c
+                .query_row(
+                    "SELECT type FROM sqlite_schema WHERE name = ?1",
+                    [RELABELLED],
+                    |r| r.get(0),
+                )
+                .ok();
+            if kind.as_deref() == Some("table") {
+                drop(run);
+                return true;
+            }
+            // (Before the swap commits, the name is not there yet.)
+            if run.0.try_wait().unwrap().is_some() {
+                eprintln!("attempt {attempt}: the free ended before the kill; again");
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
+    assert!(killed, "the free ended before the kill, three times");
+    let (integrity, ..) = result(&db);
+    assert_eq!(integrity, "ok", "every state the free commits is sound");
+    let c = Connection::open(&db).unwrap();
+    let left: Vec<String> = c
+        .prepare("SELECT name FROM \"_liteshift_online\" ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(left.iter().any(|n| n == RELABELLED), "{left:?}");
+    drop(c);
+
+    // The next run (blocking: nothing to rebuild) removes what is left.
+    let rerun = Command::new(env!("CARGO_BIN_EXE_liteshift"))
+        .args([
+            "apply",
+            "--db",
+            db.to_str().unwrap(),
+            schema.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(rerun.status.success(), "{rerun:?}");
+    let (integrity, rows, objects) = result(&db);
+    let (_, ref_rows, ref_objects) = result(&reference);
+    assert_eq!(integrity, "ok");
+    assert_eq!(
+        objects, ref_objects,
+        "nothing of the online rebuild is left"
+    );
+    assert_eq!(rows, ref_rows);
 }

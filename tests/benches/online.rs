@@ -4,7 +4,9 @@
 //! lock included; busy timeout 60 s). Reported for each mode: the migration's wall time, the
 //! writer's worst and 99th-percentile insert, and how many inserts it made; when the new
 //! schema was in place (the last step done: after it, the online rebuild frees the old
-//! table's pages in short transactions); and the online
+//! table's pages in short transactions) and the worst insert begun after that (the free's);
+//! the phases (when the copy finished, when the next step began: online, after the indexes
+//! built in key order), each run's on stderr; and the online
 //! rebuild's time as a ratio of the blocking one, measured in the same run on copies of the
 //! same file. WAL mode, `synchronous = NORMAL` (what a server sets).
 //!
@@ -115,6 +117,10 @@ fn epoch_us() -> u64 {
 
 struct Run {
     total: Duration,
+    /// When the copy's step finished (its rows copied, in either mode), and when the next
+    /// step began (online: after the indexes built in key order, the swap's first step).
+    copied: Duration,
+    next: Duration,
     /// When the last step (the swap's last) finished: the new schema in place; the rest of
     /// `total` is the old table's pages freed.
     swapped: Duration,
@@ -122,6 +128,9 @@ struct Run {
     /// When the worst insert began, from the start of `migrate`.
     worst_at: f64,
     p99_ms: f64,
+    /// The worst insert that began after the new schema was in place (online: while the
+    /// old table's pages are freed).
+    worst_free_ms: f64,
     writes: usize,
 }
 
@@ -165,13 +174,26 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let t = Instant::now();
     let last_step = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
     let seen = last_step.clone();
+    // (copy finished, next step started)
+    let phases = std::sync::Arc::new(std::sync::Mutex::new((Duration::ZERO, Duration::ZERO)));
+    let at = phases.clone();
     let opts = Options {
-        on_progress: Some(ProgressObserver::new(move |p| {
-            if let Progress::Finished { total, done } = p {
+        on_progress: Some(ProgressObserver::new(move |p| match p {
+            Progress::Finished { total, done } => {
                 if done.number == *total {
                     *seen.lock().unwrap() = t.elapsed();
                 }
+                if done.step.rewrites_rows {
+                    at.lock().unwrap().0 = t.elapsed();
+                }
             }
+            Progress::Started { .. } => {
+                let mut a = at.lock().unwrap();
+                if a.0 > Duration::ZERO && a.1 < a.0 {
+                    a.1 = t.elapsed();
+                }
+            }
+            _ => {}
         })),
         online: online.then(online_options),
         busy_timeout: Duration::from_secs(60),
@@ -181,6 +203,7 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
     let report = migrate(&mut conn, after, &opts).unwrap();
     let total = t.elapsed();
     let swapped = *last_step.lock().unwrap();
+    let (copied, next) = *phases.lock().unwrap();
     assert!(report.steps_applied > 0);
     assert_eq!(report.plan.online.is_some(), online);
     std::thread::sleep(Duration::from_millis(300));
@@ -206,15 +229,25 @@ fn run(base: &Path, dir: &Path, after: &str, online: bool) -> Run {
         times.len(),
         "every write is in the result"
     );
+    let swapped_at = started + swapped.as_micros() as u64;
+    let worst_free = times
+        .iter()
+        .filter(|(_, at)| *at >= swapped_at)
+        .map(|(t, _)| *t)
+        .max()
+        .unwrap_or(0);
     times.sort_unstable();
     let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)].0;
     let worst = *times.last().unwrap();
     Run {
         total,
+        copied,
+        next,
         swapped,
         worst_ms: worst.0 as f64 / 1000.0,
         worst_at: (worst.1 as f64 - started as f64) / 1e6,
         p99_ms: p99 as f64 / 1000.0,
+        worst_free_ms: worst_free as f64 / 1000.0,
         writes: times.len(),
     }
 }
@@ -228,9 +261,11 @@ fn summary(mut runs: Vec<Run>) -> Run {
     runs.sort_by_key(|r| r.total);
     let mid = runs.len() / 2;
     let m = runs.swap_remove(mid);
+    let worst_free_ms = runs.iter().map(|r| r.worst_free_ms).fold(0.0, f64::max);
     Run {
         worst_ms: worst.0,
         worst_at: worst.1,
+        worst_free_ms: worst_free_ms.max(m.worst_free_ms),
         ..m
     }
 }
@@ -276,6 +311,21 @@ fn main() {
         for _ in 0..runs {
             b.push(run(&base, dir.path(), &after, false));
             o.push(run(&base, dir.path(), &after, true));
+            for (name, r) in [
+                ("blocking", b.last().unwrap()),
+                ("online", o.last().unwrap()),
+            ] {
+                eprintln!(
+                    "    (run: {name} {:.2} s, copy to {:.2} s, next step at {:.2} s, new schema at {:.2} s, worst wait {:.1} ms at {:+.2} s, after the new schema {:.1} ms)",
+                    r.total.as_secs_f64(),
+                    r.copied.as_secs_f64(),
+                    r.next.as_secs_f64(),
+                    r.swapped.as_secs_f64(),
+                    r.worst_ms,
+                    r.worst_at,
+                    r.worst_free_ms
+                );
+            }
         }
         let (blocking, online) = (summary(b), summary(o));
         for (name, r) in [("blocking", &blocking), ("online", &online)] {
@@ -289,6 +339,15 @@ fn main() {
                 r.writes
             );
         }
+        println!(
+            "  {rows:>9} rows  online phases: copy to {:.2} s, indexes in key order to {:.2} s, swap to {:.2} s, free to {:.2} s, worst wait during the free {:.1} ms (blocking: copy to {:.2} s)",
+            online.copied.as_secs_f64(),
+            online.next.as_secs_f64(),
+            online.swapped.as_secs_f64(),
+            online.total.as_secs_f64(),
+            online.worst_free_ms,
+            blocking.copied.as_secs_f64(),
+        );
         println!(
             "  {rows:>9} rows  online / blocking time: {:.2}x (to the new schema in place: {:.2}x)",
             online.total.as_secs_f64() / blocking.total.as_secs_f64(),

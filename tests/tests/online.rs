@@ -954,3 +954,235 @@ fn indexes_built_in_key_order_after_the_copy_equal_the_blocking_rebuilds_with_wr
     let again = plan_migration(&conn, KEYED_AFTER, &Options::default()).unwrap();
     assert!(again.plan.is_empty(), "{:?}", again.plan.steps);
 }
+
+/// A table with one index of each kind: plain (scattered, with NULLs), UNIQUE, partial,
+/// expression, `COLLATE NOCASE`, `DESC`.
+const FREE_BEFORE: &str =
+    "CREATE TABLE f(id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c INTEGER, d TEXT);
+CREATE INDEX f_a ON f(a);
+CREATE UNIQUE INDEX f_c ON f(c);
+CREATE INDEX f_part ON f(a, c) WHERE d IS NOT NULL;
+CREATE INDEX f_expr ON f(lower(b), c DESC);
+CREATE INDEX f_nocase ON f(b COLLATE NOCASE);
+CREATE INDEX f_desc ON f(c DESC, a);";
+
+fn free_database(path: &Path) -> Connection {
+    small(
+        path,
+        &format!(
+            "{FREE_BEFORE}
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 3000)
+             INSERT INTO f SELECT i, CASE WHEN i % 10 = 0 THEN NULL ELSE (i * 7919) % 3001 END,
+                CASE WHEN i % 7 = 0 THEN NULL WHEN i % 2 = 0 THEN 'X' || (i % 50) ELSE 'x' || (i % 50) END,
+                CASE WHEN i % 13 = 0 THEN NULL ELSE i * 3 END, CASE WHEN i % 3 = 0 THEN NULL ELSE 'd' END FROM s;"
+        ),
+    )
+}
+
+fn free_after() -> String {
+    FREE_BEFORE.replace("a INTEGER", "a TEXT")
+}
+
+/// A connection that records every statement it runs, and fails the ones beginning with
+/// `fail` after the first `pass` of them (as a process killed there would stop).
+struct Recording<'c> {
+    conn: &'c Connection,
+    log: std::cell::RefCell<Vec<String>>,
+    fail: Option<(&'static str, usize)>,
+}
+
+impl liteshift::Host for Recording<'_> {
+    fn execute(&self, sql: &str) -> Result<(), liteshift::HostError> {
+        self.record(sql)?;
+        liteshift::Host::execute(self.conn, sql)
+    }
+    fn query(&self, sql: &str) -> Result<liteshift::Rows, liteshift::HostError> {
+        self.record(sql)?;
+        liteshift::Host::query(self.conn, sql)
+    }
+    fn scratch(&self) -> Result<Box<dyn liteshift::Host>, liteshift::HostError> {
+        liteshift::Host::scratch(self.conn)
+    }
+    fn in_transaction(&self) -> Result<bool, liteshift::HostError> {
+        Ok(!self.conn.is_autocommit())
+    }
+}
+
+impl Recording<'_> {
+    fn record(&self, sql: &str) -> Result<(), liteshift::HostError> {
+        let mut log = self.log.borrow_mut();
+        if let Some((prefix, pass)) = self.fail {
+            if sql.starts_with(prefix)
+                && log.iter().filter(|s| s.starts_with(prefix)).count() >= pass
+            {
+                return Err(liteshift::HostError::new("killed here"));
+            }
+        }
+        log.push(sql.to_string());
+        Ok(())
+    }
+    fn count(&self, prefix: &str) -> usize {
+        self.log
+            .borrow()
+            .iter()
+            .filter(|s| s.starts_with(prefix))
+            .count()
+    }
+}
+
+#[test]
+fn the_old_tables_indexes_of_every_kind_are_relabelled_and_freed_in_short_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = free_database(&dir.path().join("online.db"));
+    let mut blocking = free_database(&dir.path().join("blocking.db"));
+    let after = free_after();
+    let mut host = Recording {
+        conn: &conn,
+        log: Default::default(),
+        fail: None,
+    };
+    migrate(&mut host, &after, &online_opts(None)).unwrap();
+    migrate(&mut blocking, &after, &Options::default()).unwrap();
+    assert_eq!(integrity(&conn), "ok");
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(catalog(&conn), catalog(&blocking));
+    assert_eq!(table_rows(&conn), table_rows(&blocking));
+    // Each index of the old table became a table, emptied in many chunks; the rows with a
+    // NULL key went first, through the indexes.
+    let relabels = host
+        .log
+        .borrow()
+        .iter()
+        .filter(|s| s.starts_with("UPDATE sqlite_schema SET type = 'table'"))
+        .count();
+    assert_eq!(relabels, 6, "{:#?}", host.log.borrow());
+    assert_eq!(
+        host.count("CREATE TEMP TABLE \"_liteshift_online_1_old_null_keys\""),
+        1
+    );
+    for k in 1..=6 {
+        let chunks = host.count(&format!(
+            "DELETE FROM \"_liteshift_online_1_old_i{k}\" WHERE"
+        ));
+        assert!(chunks > 3, "index {k}: {chunks} chunks");
+    }
+    assert_eq!(host.count("DROP INDEX"), 0);
+    let temp: i64 = conn
+        .query_row("SELECT count(*) FROM temp.sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(temp, 0, "the list of rows with a NULL key is removed");
+}
+
+#[test]
+fn a_run_stopped_while_it_frees_a_relabelled_index_leaves_a_sound_file_that_the_next_run_cleans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let conn = free_database(&path);
+    let mut blocking = free_database(&dir.path().join("blocking.db"));
+    let after = free_after();
+    // Stopped at the third chunk of the second index's free: the first is gone, the second
+    // half freed, the others relabelled and whole.
+    let mut host = Recording {
+        conn: &conn,
+        log: Default::default(),
+        fail: Some(("DELETE FROM \"_liteshift_online_1_old_i2\" WHERE", 2)),
+    };
+    migrate(&mut host, &after, &online_opts(None)).unwrap();
+    drop(host);
+    drop(conn);
+    let mut conn = Connection::open(&path).unwrap();
+    assert_eq!(integrity(&conn), "ok");
+    let mut left = leftovers(&conn);
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "_liteshift_online",
+            "_liteshift_online_1_old",
+            "_liteshift_online_1_old_i2",
+            "_liteshift_online_1_old_i3",
+            "_liteshift_online_1_old_i4",
+            "_liteshift_online_1_old_i5",
+            "_liteshift_online_1_old_i6"
+        ]
+    );
+    let kinds: Vec<String> = conn
+        .prepare("SELECT DISTINCT type FROM sqlite_master WHERE name LIKE '\\_liteshift\\_online\\_1\\_old\\_i%' ESCAPE '\\'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kinds, ["table"], "relabelled as tables");
+    let count = |t: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+            .unwrap()
+    };
+    // The rows with a NULL key in one of them are gone; the entries of each index are read
+    // through its key (NOCASE, DESC, an expression).
+    let rows = count("_liteshift_online_1_old");
+    assert_eq!(rows, 2136, "3000 but those with i % 10, 7 or 13 = 0");
+    for (k, entries) in [(3, rows), (4, rows), (5, rows), (6, 1424)] {
+        assert_eq!(
+            count(&format!("_liteshift_online_1_old_i{k}")),
+            entries,
+            "i{k}"
+        );
+    }
+    assert!(count("_liteshift_online_1_old_i2") < rows, "half freed");
+    // Each relabelled table finds its entries by its key (its collations and DESC are the
+    // index's): a delete by key deletes what it names.
+    for (k, keys) in [
+        (3, "k1, k2, r"),
+        (4, "k1, k2, r"),
+        (5, "k1, r"),
+        (6, "k1, k2, r"),
+    ] {
+        let h = format!("\"_liteshift_online_1_old_i{k}\"");
+        let deleted = conn
+            .execute(
+                &format!("DELETE FROM {h} WHERE ({keys}) IN (SELECT {keys} FROM {h} ORDER BY random() LIMIT 100)"),
+                [],
+            )
+            .unwrap();
+        assert_eq!(deleted, 100, "i{k}");
+    }
+    assert_eq!(integrity(&conn), "ok");
+    let schema = liteshift::introspect(&conn).unwrap();
+    assert_eq!(schema.leftovers.len(), 7, "{:?}", schema.leftovers);
+    // The new schema is in place; the next run removes what is left.
+    migrate(&mut blocking, &after, &Options::default()).unwrap();
+    let planned = plan_migration(&conn, &after, &Options::default()).unwrap();
+    assert_eq!(planned.plan.steps.len(), 1, "{:?}", planned.plan.steps);
+    migrate(&mut conn, &after, &Options::default()).unwrap();
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(integrity(&conn), "ok");
+    assert_eq!(catalog(&conn), catalog(&blocking));
+    assert_eq!(table_rows(&conn), table_rows(&blocking));
+}
+
+#[test]
+fn where_the_rows_with_a_null_key_cannot_be_listed_the_indexes_that_may_hold_one_are_dropped_whole()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let conn = free_database(&dir.path().join("online.db"));
+    let mut blocking = free_database(&dir.path().join("blocking.db"));
+    let after = free_after();
+    let mut host = Recording {
+        conn: &conn,
+        log: Default::default(),
+        fail: Some(("CREATE TEMP TABLE \"_liteshift_online_1_old_null_keys\"", 0)),
+    };
+    migrate(&mut host, &after, &online_opts(None)).unwrap();
+    migrate(&mut blocking, &after, &Options::default()).unwrap();
+    assert_eq!(
+        host.count("DROP INDEX IF EXISTS \"_liteshift_online_1_old_i"),
+        6
+    );
+    assert_eq!(host.count("UPDATE sqlite_schema SET type = 'table'"), 0);
+    assert!(host.count("DELETE FROM \"_liteshift_online_1_old\" WHERE") > 3);
+    assert_eq!(integrity(&conn), "ok");
+    assert!(leftovers(&conn).is_empty(), "{:?}", leftovers(&conn));
+    assert_eq!(catalog(&conn), catalog(&blocking));
+    assert_eq!(table_rows(&conn), table_rows(&blocking));
+}
