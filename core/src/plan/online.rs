@@ -221,14 +221,6 @@ pub(super) fn online_table(
     let rk = rowid_name(c).unwrap_or("rowid");
     let sk = rowid_name(t).unwrap_or("rowid");
     let (cols, exprs) = copied_columns_named(a, c, t, false);
-    let old = (caps.writable_schema
-        && c.canon().is_some_and(|k| k.foreign_keys.is_empty())
-        && current
-            .indexes
-            .values()
-            .filter(|i| i.table.eq_ignore_ascii_case(&c.name))
-            .all(|i| crate::sqltext::index_on(&i.sql, "x", "y").is_some()))
-    .then(|| format!("_liteshift_online_{n}_old"));
     let insert = format!(
         "INSERT INTO {} ({}) SELECT {} FROM {}",
         q(&shadow),
@@ -242,39 +234,8 @@ pub(super) fn online_table(
         shadow = q(&shadow),
         log = q(&log),
     );
-    let mut sql = vec![
-        rename_create_or_same(t, &shadow),
-        format!("CREATE TABLE {}(k INTEGER)", q(&log)),
-    ];
-    let mut registered = vec![format!("('table', {})", quote_str(&shadow))];
-    registered.push(format!("('table', {})", quote_str(&log)));
-    let prefix = log.strip_suffix("_log").unwrap_or(&log).to_string();
-    for (suffix, event, rows) in TRIGGERS {
-        let name = format!("{prefix}_{suffix}");
-        let values: Vec<String> = rows.iter().map(|r| format!("({r}.{rk})")).collect();
-        sql.push(format!(
-            "CREATE TRIGGER {} {event} ON {} BEGIN INSERT INTO {}(k) VALUES {}; END",
-            q(&name),
-            q(&c.name),
-            q(&log),
-            values.join(", ")
-        ));
-        registered.push(format!("('trigger', {})", quote_str(&name)));
-    }
-    sql.push(format!(
-        "INSERT INTO {}(kind, name) VALUES {}",
-        q(ONLINE_REGISTRY),
-        registered.join(", ")
-    ));
-    // The rows to copy: those there when the triggers begin logging (later ones are drained).
-    sql.push(format!(
-        "INSERT INTO {}(kind, name, lo, hi) SELECT 'copy', {}, (SELECT min({rk}) FROM {t}), (SELECT max({rk}) FROM {t})",
-        q(ONLINE_REGISTRY),
-        quote_str(&shadow),
-        t = q(&c.name),
-    ));
     let prepare = step(
-        sql.join(";\n"),
+        prepare_sql(c, t, &shadow, &log, rk).join(";\n"),
         format!(
             "online rebuild of {}: create the new table as {shadow}, and the triggers that log the rows other connections write meanwhile",
             t.name
@@ -300,7 +261,7 @@ pub(super) fn online_table(
         shadow_key: sk.to_string(),
         may_replace: may_replace(c, current),
         health: checks::health_check(&c.name, caps),
-        old,
+        old: renamed_away(c, current, caps, n),
         resumed: None,
         keyed: Vec::new(),
         insert,
@@ -314,6 +275,60 @@ pub(super) fn online_table(
         ..ot
     };
     (ot, prepare)
+}
+
+/// The name the old table is renamed away to in the swap, to be freed after it in short
+/// transactions; `None` where it cannot be: the connection cannot edit the schema, the table
+/// has foreign keys (its rows would still restrict writes to the parents until freed), or an
+/// index of it cannot be renamed along.
+fn renamed_away(c: &Table, current: &Schema, caps: Capabilities, n: usize) -> Option<String> {
+    (caps.writable_schema
+        && c.canon().is_some_and(|k| k.foreign_keys.is_empty())
+        && current
+            .indexes
+            .values()
+            .filter(|i| i.table.eq_ignore_ascii_case(&c.name))
+            .all(|i| crate::sqltext::index_on(&i.sql, "x", "y").is_some()))
+    .then(|| format!("_liteshift_online_{n}_old"))
+}
+
+/// The prepare step's statements: the new table `t` under the shadow's name, the log and the
+/// triggers on `c` that fill it with the rowids (`rk`) other connections write, and the
+/// registry's rows — those objects, and the rowid range to copy (the rows there when the
+/// triggers begin logging; later ones are drained).
+fn prepare_sql(c: &Table, t: &Table, shadow: &str, log: &str, rk: &str) -> Vec<String> {
+    let mut sql = vec![
+        rename_create_or_same(t, shadow),
+        format!("CREATE TABLE {}(k INTEGER)", q(log)),
+    ];
+    let mut registered = vec![format!("('table', {})", quote_str(shadow))];
+    registered.push(format!("('table', {})", quote_str(log)));
+    let prefix = log.strip_suffix("_log").unwrap_or(log).to_string();
+    for (suffix, event, rows) in TRIGGERS {
+        let name = format!("{prefix}_{suffix}");
+        let values: Vec<String> = rows.iter().map(|r| format!("({r}.{rk})")).collect();
+        sql.push(format!(
+            "CREATE TRIGGER {} {event} ON {} BEGIN INSERT INTO {}(k) VALUES {}; END",
+            q(&name),
+            q(&c.name),
+            q(log),
+            values.join(", ")
+        ));
+        registered.push(format!("('trigger', {})", quote_str(&name)));
+    }
+    sql.push(format!(
+        "INSERT INTO {}(kind, name) VALUES {}",
+        q(ONLINE_REGISTRY),
+        registered.join(", ")
+    ));
+    // The rows to copy: those there when the triggers begin logging (later ones are drained).
+    sql.push(format!(
+        "INSERT INTO {}(kind, name, lo, hi) SELECT 'copy', {}, (SELECT min({rk}) FROM {t}), (SELECT max({rk}) FROM {t})",
+        q(ONLINE_REGISTRY),
+        quote_str(shadow),
+        t = q(&c.name),
+    ));
+    sql
 }
 
 fn rename_create_or_same(t: &Table, name: &str) -> String {
