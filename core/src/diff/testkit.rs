@@ -1,4 +1,4 @@
-//! Helpers for the unit tests of the pure rules (diff, strategy, dependents, renames, rebuild):
+//! Helpers for the unit tests of the pure rules (diff, strategy, dependents, renames, rebuild, online):
 //! schemas loaded from SQL by liteshift's own SQLite, as every schema the core compares is,
 //! and their changes. Test-only; it never builds a model by hand.
 

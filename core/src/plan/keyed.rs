@@ -255,3 +255,50 @@ fn relabel_step(k: &KeyedIndex, index: &Index, t: &Table, rowid: &str) -> Step {
         ),
     )
 }
+
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::key_columns;
+    use crate::diff::testkit::schema;
+
+    /// The key columns of index `name` of `sql`'s table `t` as built in key order, or `None`
+    /// where the index is built during the copy.
+    fn keys(sql: &str, name: &str) -> Option<(Vec<String>, Vec<&'static str>)> {
+        let s = schema(sql);
+        key_columns(&s.indexes[name], &s.tables["t"])
+    }
+
+    const T: &str = "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER, r REAL, \
+                     c TEXT COLLATE NOCASE, g INTEGER GENERATED ALWAYS AS (b + 1));";
+
+    #[test]
+    fn plain_columns_are_built_in_key_order_with_their_order() {
+        let k = keys(&format!("{T} CREATE INDEX i ON t(a, b DESC);"), "i").unwrap();
+        assert_eq!(k.0, ["\"a\"", "\"b\""]);
+        assert_eq!(k.1, ["", " DESC"]);
+    }
+
+    #[test]
+    fn real_generated_collated_and_expression_keys_are_not() {
+        for (index, why) in [
+            (
+                "CREATE INDEX i ON t(r)",
+                "REAL: the index stores integral values as integers",
+            ),
+            (
+                "CREATE INDEX i ON t(g)",
+                "generated: the swap's UPDATE sets it",
+            ),
+            ("CREATE INDEX i ON t(c)", "the column's collation"),
+            (
+                "CREATE INDEX i ON t(a COLLATE NOCASE)",
+                "the key's collation",
+            ),
+            ("CREATE INDEX i ON t(lower(a))", "an expression"),
+        ] {
+            assert_eq!(keys(&format!("{T} {index};"), "i"), None, "{why}");
+        }
+        // BINARY named is the default collation.
+        assert!(keys(&format!("{T} CREATE INDEX i ON t(a COLLATE BINARY);"), "i").is_some());
+    }
+}

@@ -669,3 +669,116 @@ pub fn abandon_sql(tables: &[OnlineTable]) -> String {
     sql.push(format!("DROP TABLE IF EXISTS {}", q(ONLINE_REGISTRY)));
     sql.join(";\n")
 }
+
+#[cfg(all(test, feature = "rusqlite"))]
+mod tests {
+    use super::*;
+    use crate::diff::testkit::{changes, schema};
+    use crate::SqliteVersion;
+
+    /// Why the rebuild of the one altered table from `before` to `after` is not online
+    /// (`None`: it can be).
+    fn why_not(before: &str, after: &str) -> Option<String> {
+        let (current, target, ch) = (schema(before), schema(after), changes(before, after));
+        let a = &ch.altered_tables[0];
+        not_online(a, &current.tables[&a.from], &target.tables[&a.to], &[])
+    }
+
+    #[test]
+    fn a_table_copied_by_its_rowid_is_rebuilt_online() {
+        assert_eq!(
+            why_not(
+                "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT);",
+                "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER);"
+            ),
+            None
+        );
+        // A table without an INTEGER PRIMARY KEY: its rowid is kept by name.
+        assert_eq!(
+            why_not("CREATE TABLE t(n TEXT);", "CREATE TABLE t(n INTEGER);"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_without_rowid_table_is_not() {
+        let why = why_not(
+            "CREATE TABLE t(k TEXT PRIMARY KEY, n TEXT) WITHOUT ROWID;",
+            "CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;",
+        );
+        assert!(why.unwrap().contains("WITHOUT ROWID"));
+        let becomes = why_not(
+            "CREATE TABLE t(k TEXT PRIMARY KEY, n TEXT);",
+            "CREATE TABLE t(k TEXT PRIMARY KEY, n TEXT) WITHOUT ROWID;",
+        );
+        assert!(becomes.unwrap().contains("WITHOUT ROWID"));
+    }
+
+    #[test]
+    fn a_new_rowid_from_another_column_is_not() {
+        let why = why_not(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, other INTEGER);",
+            "CREATE TABLE t(id INTEGER, other INTEGER PRIMARY KEY);",
+        );
+        assert!(why.unwrap().contains("new rowid is not the old one"));
+    }
+
+    #[test]
+    fn the_old_table_is_renamed_away_only_without_foreign_keys_and_with_a_writable_schema() {
+        let caps = |writable| Capabilities {
+            writable_schema: writable,
+            ..Capabilities::new(SqliteVersion(3, 45, 0))
+        };
+        let plain =
+            schema("CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT); CREATE INDEX t_n ON t(n);");
+        let t = &plain.tables["t"];
+        assert_eq!(
+            renamed_away(t, &plain, caps(true), 3).as_deref(),
+            Some("_liteshift_online_3_old")
+        );
+        assert_eq!(renamed_away(t, &plain, caps(false), 3), None);
+        let child = schema("CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));");
+        assert_eq!(
+            renamed_away(&child.tables["c"], &child, caps(true), 1),
+            None
+        );
+        assert!(renamed_away(&child.tables["p"], &child, caps(true), 1).is_some());
+    }
+
+    #[test]
+    fn replace_may_delete_rows_unlogged_where_a_unique_key_is_not_the_rowid() {
+        let s = schema(
+            "CREATE TABLE a(id INTEGER PRIMARY KEY, n TEXT);
+             CREATE TABLE b(id INTEGER PRIMARY KEY, n TEXT UNIQUE);
+             CREATE TABLE c(k TEXT PRIMARY KEY, n TEXT);
+             CREATE TABLE d(id INTEGER PRIMARY KEY, n TEXT); CREATE UNIQUE INDEX d_n ON d(n);",
+        );
+        let may = |name: &str| may_replace(&s.tables[name], &s);
+        assert!(!may("a"));
+        assert!(may("b"));
+        assert!(may("c"));
+        assert!(may("d"));
+    }
+
+    #[test]
+    fn the_prepare_step_logs_every_write_and_registers_what_it_made() {
+        let t = schema("CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT);");
+        let sql = prepare_sql(
+            &t.tables["t"],
+            &t.tables["t"],
+            "_liteshift_online_1_t",
+            "_liteshift_online_1_log",
+            "\"id\"",
+        )
+        .join(";\n");
+        insta::assert_snapshot!(sql, @r#"
+        CREATE TABLE "_liteshift_online_1_t"(id INTEGER PRIMARY KEY, n TEXT);
+        CREATE TABLE "_liteshift_online_1_log"(k INTEGER);
+        CREATE TRIGGER "_liteshift_online_1_ai" AFTER INSERT ON "t" BEGIN INSERT INTO "_liteshift_online_1_log"(k) VALUES (new."id"); END;
+        CREATE TRIGGER "_liteshift_online_1_au" AFTER UPDATE ON "t" BEGIN INSERT INTO "_liteshift_online_1_log"(k) VALUES (old."id"), (new."id"); END;
+        CREATE TRIGGER "_liteshift_online_1_ad" AFTER DELETE ON "t" BEGIN INSERT INTO "_liteshift_online_1_log"(k) VALUES (old."id"); END;
+        INSERT INTO "_liteshift_online"(kind, name) VALUES ('table', '_liteshift_online_1_t'), ('table', '_liteshift_online_1_log'), ('trigger', '_liteshift_online_1_ai'), ('trigger', '_liteshift_online_1_au'), ('trigger', '_liteshift_online_1_ad');
+        INSERT INTO "_liteshift_online"(kind, name, lo, hi) SELECT 'copy', '_liteshift_online_1_t', (SELECT min("id") FROM "t"), (SELECT max("id") FROM "t")
+        "#);
+    }
+}
