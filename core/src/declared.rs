@@ -56,18 +56,12 @@ pub fn load_declared(sql: &str, source_name: &str) -> Result<Declared> {
 /// Load declared SQL into liteshift's own SQLite, with explicit [`LoadOptions`].
 #[cfg(feature = "rusqlite")]
 pub fn load_declared_opts(sql: &str, source_name: &str, opts: LoadOptions) -> Result<Declared> {
-    load_declared_on(&*own_scratch(opts.host_modules)?, sql, source_name, opts)
-}
-
-/// A scratch database of liteshift's own SQLite (with stand-in modules when asked).
-#[cfg(feature = "rusqlite")]
-pub(crate) fn own_scratch(stand_ins: bool) -> Result<Box<dyn Host>> {
-    let conn = rusqlite::Connection::open_in_memory()?;
-    Ok(if stand_ins {
-        Box::new(crate::host::StandIns(conn))
-    } else {
-        Box::new(conn)
-    })
+    load_declared_on(
+        &*crate::host::own_scratch(opts.host_modules)?,
+        sql,
+        source_name,
+        opts,
+    )
 }
 
 /// Load declared SQL into `scratch`, a fresh in-memory database of the host's SQLite (see
@@ -544,7 +538,7 @@ pub struct CatalogRow {
 /// a module this SQLite lacks is modelled with a stand-in (see `hostmod`).
 #[cfg(feature = "rusqlite")]
 pub fn load_catalog(rows: &[CatalogRow]) -> Result<Schema> {
-    load_catalog_on(&*own_scratch(true)?, rows)
+    load_catalog_on(&*crate::host::own_scratch(true)?, rows)
 }
 
 /// [`load_catalog`] into `scratch`, a fresh in-memory database.

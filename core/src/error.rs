@@ -65,32 +65,6 @@ impl From<HostError> for Error {
     }
 }
 
-#[cfg(feature = "rusqlite")]
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Sqlite(crate::host::host_error(e))
-    }
-}
-
-/// SQLite's message for an error, once: the message SQLite gave, or the description of its
-/// result code ("database disk image is malformed"), never both nor the numeric code.
-#[cfg(feature = "rusqlite")]
-pub fn sqlite_message(e: &rusqlite::Error) -> String {
-    match e {
-        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
-        rusqlite::Error::SqliteFailure(f, None) => {
-            let text = f.to_string();
-            // "Error code 11: database disk image is malformed" -> the description.
-            match text.split_once(": ") {
-                Some((_, description)) => description.to_string(),
-                None => text,
-            }
-        }
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl Error {
     /// Whether this is a refusal (exit code 1 in the CLI) rather than an error (exit code 2).
     pub fn is_refusal(&self) -> bool {

@@ -220,7 +220,7 @@ pub fn open_existing(path: &Path, write: bool, busy_timeout: Duration) -> Result
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| database(format!("cannot open: {}", crate::error::sqlite_message(&e))))?;
+        .map_err(|e| database(format!("cannot open: {}", crate::host::sqlite_message(&e))))?;
     conn.busy_timeout(busy_timeout)?;
     harden(&conn)?;
     crate::host::clear_errno();

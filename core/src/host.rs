@@ -8,8 +8,11 @@
 //! planning, apply with its checks and verification — is built on these calls, once, in Rust.
 //!
 //! Architecture invariant: the rest of the core reaches SQLite only through [`Host`]; no
-//! module but `host` and `hostmod` names a SQLite library, so every host runs the same
-//! sequence. A host adapter converts values and errors, and does nothing else.
+//! module but `host` and `hostmod` names a SQLite library (what the core needs of its own
+//! SQLite — a scratch database, its version, its errors — is in `host/rusqlite_host.rs`), so
+//! every host runs the same sequence; the exceptions are the `rusqlite`-feature sub-APIs whose
+//! purpose is files liteshift opens itself (`fleet`, `rehearse`, `testing`). A host adapter
+//! converts values and errors, and does nothing else.
 //!
 //! Architecture invariant: the core never assumes more of a host than these calls. What a
 //! host's SQLite can do is found out with SQL (`sqlite_version()`), and older SQLites get the
@@ -332,6 +335,8 @@ mod rusqlite_host;
 #[cfg(feature = "rusqlite")]
 pub(crate) use rusqlite_host::clear_errno;
 #[cfg(feature = "rusqlite")]
+pub(crate) use rusqlite_host::own_scratch;
+#[cfg(feature = "rusqlite")]
 pub(crate) use rusqlite_host::StandIns;
 #[cfg(feature = "rusqlite")]
-pub use rusqlite_host::{host_error, host_error_on};
+pub use rusqlite_host::{host_error, host_error_on, sqlite_message};

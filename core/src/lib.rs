@@ -66,11 +66,11 @@ pub use cost::thousands;
 pub use declared::{load_catalog, load_declared, load_declared_opts};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared, LoadOptions};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
-#[cfg(feature = "rusqlite")]
-pub use error::sqlite_message;
 pub use error::{Error, FrontEnd, Refusal, Result, Violation};
 #[cfg(feature = "rusqlite")]
 pub use host::host_error;
+#[cfg(feature = "rusqlite")]
+pub use host::sqlite_message;
 pub use host::{
     execute_statements, in_transaction_by_begin, ErrorKind as HostErrorKind, Host, HostError, Rows,
     Value, ValueRef,
@@ -491,7 +491,7 @@ fn check_values(host: &dyn Host, planned: &Planned, source_name: &str) -> Result
 /// yields `to_sql`.
 #[cfg(feature = "rusqlite")]
 pub fn plan_diff(from_sql: &str, from_name: &str, to_sql: &str, opts: &Options) -> Result<Planned> {
-    let scratch = declared::own_scratch(opts.host_modules)?;
+    let scratch = crate::host::own_scratch(opts.host_modules)?;
     let from = declared::load_declared_on(&*scratch, from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_opts(to_sql, &opts.source_name, opts.load_options())?;
     let version = opts.sqlite_version.unwrap_or_else(SqliteVersion::bundled);
@@ -515,8 +515,8 @@ pub fn plan_diff_for_batch(
 ) -> Result<Planned> {
     let opts = batch_options(opts)?;
     let (from_db, to_db) = (
-        declared::own_scratch(opts.host_modules)?,
-        declared::own_scratch(opts.host_modules)?,
+        crate::host::own_scratch(opts.host_modules)?,
+        crate::host::own_scratch(opts.host_modules)?,
     );
     let from = declared::load_declared_on(&*from_db, from_sql, from_name, opts.load_options())?;
     let to = declared::load_declared_on(&*to_db, to_sql, &opts.source_name, opts.load_options())?;
@@ -530,7 +530,10 @@ pub fn plan_diff_for_batch(
     check_values(&*from_db, &planned, &opts.source_name)?;
     // The declared load leaves its probe's rewrites behind: read the signatures from fresh
     // loads of both schemas (SQLite's catalog, not a model of it).
-    let (from_db, to_db) = (declared::own_scratch(false)?, declared::own_scratch(false)?);
+    let (from_db, to_db) = (
+        crate::host::own_scratch(false)?,
+        crate::host::own_scratch(false)?,
+    );
     from_db.execute_script(from_sql)?;
     to_db.execute_script(to_sql)?;
     planned.plan.batch = Some(batch::BatchGuards::read(

@@ -143,7 +143,7 @@ fn open_read_only(db: &Path) -> Result<Connection> {
     )
     .map_err(|e| Error::Database {
         path: db.display().to_string(),
-        message: crate::error::sqlite_message(&e),
+        message: crate::host::sqlite_message(&e),
     })?;
     crate::fleet::harden(&src)?;
     Ok(src)
@@ -174,7 +174,7 @@ fn copy_database(src: Connection, dest: &Path, size: u64, keep: bool) -> Result<
         path: dest.display().to_string(),
         message: format!(
             "cannot write the rehearsal copy: {}",
-            crate::error::sqlite_message(&e)
+            crate::host::sqlite_message(&e)
         ),
     })?;
     drop(src);

@@ -517,7 +517,7 @@ impl<'c, 't> TableFill<'c, 't> {
                     return Ok(());
                 }
                 Err(e) => {
-                    let msg = crate::error::sqlite_message(&e);
+                    let msg = crate::host::sqlite_message(&e);
                     if self.own && self.conn.is_autocommit() {
                         // RAISE(ROLLBACK) or ON CONFLICT ROLLBACK ended the transaction.
                         self.conn.execute_batch("BEGIN")?;
@@ -619,7 +619,7 @@ impl<'c, 't> TableFill<'c, 't> {
             Some(Ok(stmt)) => stmt.execute(rusqlite::params_from_iter(vals.iter())),
             Some(Err(e)) => Err(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(1),
-                Some(crate::error::sqlite_message(e)),
+                Some(crate::host::sqlite_message(e)),
             )),
             None => unreachable!("inserted above"),
         }
@@ -1160,7 +1160,7 @@ fn build(
         column: 0,
         message: format!(
             "this earlier version does not load: {}",
-            crate::error::sqlite_message(&e)
+            crate::host::sqlite_message(&e)
         ),
     })?;
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
@@ -1530,7 +1530,7 @@ pub fn check_queries(conn: &Connection, queries: &str) -> Vec<BrokenQuery> {
             Ok(_) => None,
             Err(e) => Some(BrokenQuery {
                 number: i + 1,
-                reason: crate::error::sqlite_message(&e),
+                reason: crate::host::sqlite_message(&e),
                 sql,
             }),
         })

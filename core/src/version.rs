@@ -20,11 +20,6 @@ impl SqliteVersion {
         }
         Some(SqliteVersion(major, minor, patch))
     }
-    /// The SQLite linked into this build.
-    #[cfg(feature = "rusqlite")]
-    pub fn bundled() -> Self {
-        Self::parse(rusqlite::version()).unwrap_or(SqliteVersion(3, 0, 0))
-    }
 }
 
 impl std::fmt::Display for SqliteVersion {

@@ -57,7 +57,7 @@ pub fn host_error(e: rusqlite::Error) -> HostError {
     };
     HostError {
         code,
-        message: crate::error::sqlite_message(&e),
+        message: sqlite_message(&e),
         offset,
     }
 }
@@ -245,7 +245,7 @@ impl Host for Connection {
             &src_path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| crate::error::sqlite_message(&e))?;
+        .map_err(|e| sqlite_message(&e))?;
         src.backup(
             rusqlite::MAIN_DB,
             dest,
@@ -259,7 +259,7 @@ impl Host for Connection {
                 p.push(suffix);
                 let _ = std::fs::remove_file(p);
             }
-            crate::error::sqlite_message(&e)
+            sqlite_message(&e)
         })
     }
 }
@@ -315,5 +315,49 @@ impl Host for StandIns {
 
     fn scratch(&self) -> Result<Box<dyn Host>, HostError> {
         Ok(Box::new(StandIns::open()?))
+    }
+}
+
+// What the rest of the core needs of liteshift's own SQLite (the `rusqlite` feature), kept here
+// so that no other module names the library.
+
+impl From<rusqlite::Error> for crate::Error {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::Error::Sqlite(host_error(e))
+    }
+}
+
+/// SQLite's message for an error, once: the message SQLite gave, or the description of its
+/// result code ("database disk image is malformed"), never both nor the numeric code.
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqliteFailure(f, None) => {
+            let text = f.to_string();
+            // "Error code 11: database disk image is malformed" -> the description.
+            match text.split_once(": ") {
+                Some((_, description)) => description.to_string(),
+                None => text,
+            }
+        }
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A scratch database of liteshift's own SQLite (with stand-in modules when asked).
+pub(crate) fn own_scratch(stand_ins: bool) -> crate::Result<Box<dyn Host>> {
+    let conn = rusqlite::Connection::open_in_memory()?;
+    Ok(if stand_ins {
+        Box::new(super::StandIns(conn))
+    } else {
+        Box::new(conn)
+    })
+}
+
+impl crate::SqliteVersion {
+    /// The SQLite linked into this build.
+    pub fn bundled() -> Self {
+        Self::parse(rusqlite::version()).unwrap_or(crate::SqliteVersion(3, 0, 0))
     }
 }
