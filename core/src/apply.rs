@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::diff::{diff, DiffOptions, Hints};
-use crate::error::{Error, Refusal, Result, Violation};
+use crate::error::{database_error, io_error_message, Error, Refusal, Result, Violation};
 use crate::host::{database_path, query_value, ErrorKind, Host, HostError, Value};
 use crate::introspect::introspect;
 use crate::model::Schema;
@@ -120,30 +120,6 @@ impl Default for ApplyOptions {
             online: OnlineOptions::default(),
         }
     }
-}
-
-/// An error from SQLite while opening the transaction or reading, as a database error.
-pub fn database_error(host: &dyn Host, e: HostError) -> Error {
-    let message = match e.kind() {
-        ErrorKind::Busy => "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string(),
-        ErrorKind::NotADatabase => "file is not a SQLite database (or is encrypted)".to_string(),
-        ErrorKind::Corrupt => "database disk image is malformed (corrupt); restore it from a backup".to_string(),
-        ErrorKind::IoErr => io_error_message(&e.message),
-        ErrorKind::ReadOnly => "database is read-only; check the file's permissions".to_string(),
-        ErrorKind::CannotOpen => "unable to open the database file".to_string(),
-        ErrorKind::Full => "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string(),
-        _ => e.message,
-    };
-    Error::Database {
-        path: database_path(host),
-        message,
-    }
-}
-
-/// A failed read, write or sync (SQLITE_IOERR): named as an I/O failure of the operating
-/// system, never as corruption — the file is usually intact, and a retry usually works.
-fn io_error_message(sqlite: &str) -> String {
-    format!("I/O error: the operating system failed to read, write or sync the database file (SQLite: {sqlite}); this is not corruption; retry, and check the disk if it happens again")
 }
 
 /// Apply `plan` to `host`, whose result must equal `target`. The plan is the caller's: if the

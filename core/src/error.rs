@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::host::HostError;
+use crate::host::{ErrorKind, HostError};
 
 /// Everything that can go wrong in liteshift.
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +220,30 @@ impl std::fmt::Display for Violation {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from SQLite while opening the transaction or reading, as a database error.
+pub fn database_error(host: &dyn crate::Host, e: HostError) -> Error {
+    let message = match e.kind() {
+        ErrorKind::Busy => "database is locked: another connection holds a write lock; retry when it is done, or raise the busy timeout".to_string(),
+        ErrorKind::NotADatabase => "file is not a SQLite database (or is encrypted)".to_string(),
+        ErrorKind::Corrupt => "database disk image is malformed (corrupt); restore it from a backup".to_string(),
+        ErrorKind::IoErr => io_error_message(&e.message),
+        ErrorKind::ReadOnly => "database is read-only; check the file's permissions".to_string(),
+        ErrorKind::CannotOpen => "unable to open the database file".to_string(),
+        ErrorKind::Full => "the disk is full (SQLite could not write the migration); nothing was changed; free some space and retry".to_string(),
+        _ => e.message,
+    };
+    Error::Database {
+        path: crate::host::database_path(host),
+        message,
+    }
+}
+
+/// A failed read, write or sync (SQLITE_IOERR): named as an I/O failure of the operating
+/// system, never as corruption — the file is usually intact, and a retry usually works.
+pub(crate) fn io_error_message(sqlite: &str) -> String {
+    format!("I/O error: the operating system failed to read, write or sync the database file (SQLite: {sqlite}); this is not corruption; retry, and check the disk if it happens again")
+}
 
 #[cfg(test)]
 mod tests {

@@ -227,7 +227,7 @@ pub fn open_existing(path: &Path, write: bool, busy_timeout: Duration) -> Result
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
     }) {
-        return Err(crate::apply::database_error(
+        return Err(crate::error::database_error(
             &conn,
             crate::host::host_error_on(&conn, e),
         ));

@@ -57,8 +57,7 @@ use std::time::Duration;
 // The crate's face: the modules above are private (but for the sub-APIs `fleet`, `probe`,
 // `rehearse` and `testing`); what a front end, a binding or a test may use is exported here.
 pub use apply::{
-    apply, database_error, ApplyOptions, OnlineOptions, Progress, ProgressObserver, Report,
-    ROWS_EVERY,
+    apply, ApplyOptions, OnlineOptions, Progress, ProgressObserver, Report, ROWS_EVERY,
 };
 pub use batch::{failure as batch_failure, statements as batch_statements};
 pub use cost::thousands;
@@ -66,7 +65,7 @@ pub use cost::thousands;
 pub use declared::{load_catalog, load_declared, load_declared_opts};
 pub use declared::{load_catalog_on, load_declared_on, CatalogRow, Declared, LoadOptions};
 pub use diff::{diff, Changes, DiffOptions, Hints, ValueHint};
-pub use error::{Error, FrontEnd, Refusal, Result, Violation};
+pub use error::{database_error, Error, FrontEnd, Refusal, Result, Violation};
 #[cfg(feature = "rusqlite")]
 pub use host::host_error;
 #[cfg(feature = "rusqlite")]
@@ -217,7 +216,7 @@ pub fn connection_version(host: &dyn Host) -> Result<SqliteVersion> {
 
 fn as_database_error(host: &dyn Host, e: Error) -> Error {
     match e {
-        Error::Sqlite(se) => apply::database_error(host, se),
+        Error::Sqlite(se) => database_error(host, se),
         other => other,
     }
 }

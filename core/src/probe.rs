@@ -489,7 +489,7 @@ fn fatal(e: &HostError) -> bool {
 }
 
 fn database_error(host: &dyn Host, doing: &str, e: HostError) -> Error {
-    match crate::apply::database_error(host, e) {
+    match crate::error::database_error(host, e) {
         Error::Database { path, message } => Error::Database {
             path,
             message: format!("{doing}: {message}"),

@@ -101,7 +101,7 @@ pub fn rehearse(
     ro: &RehearseOptions,
 ) -> Result<Rehearsal> {
     let src = open_read_only(db)?;
-    let size = database_bytes(&src).map_err(|e| crate::apply::database_error(&src, e))?;
+    let size = database_bytes(&src).map_err(|e| crate::error::database_error(&src, e))?;
     let dest = ro
         .to
         .clone()
