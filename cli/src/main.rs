@@ -341,6 +341,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            if let Some(hint) = parse_hint(&e) {
+                eprintln!("{hint}");
+            }
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitCode::SUCCESS
@@ -373,6 +376,16 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
             std::process::exit(2);
         }
     }
+}
+
+/// What clap cannot say about a rejected command line: `liteshift test --from a.sql b.sql
+/// schema.sql` gives the schema to `--from`, which takes every value after it.
+fn parse_hint(e: &clap::Error) -> Option<&'static str> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let test_from = args.first().is_some_and(|a| a == "test") && args.iter().any(|a| a == "--from");
+    (e.kind() == clap::error::ErrorKind::MissingRequiredArgument && test_from).then_some(
+        "hint: --from takes every value after it, so the schema went to --from; give the schema first: liteshift test schema.sql --from 'schemas/v*.sql'",
+    )
 }
 
 /// One function per subcommand: each returns its exit code, or the error `main` reports.

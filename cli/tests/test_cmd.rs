@@ -376,3 +376,40 @@ fn errors_exit_2() {
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("no file matches"), "{}", text(&o));
 }
+
+/// `--from` takes every value after it: a schema written after the versions goes to it, and
+/// the error says so and how to write the command.
+#[test]
+fn the_schema_written_after_from_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = dir.path().join("v1.sql");
+    let v2 = dir.path().join("v2.sql");
+    std::fs::write(&v1, "CREATE TABLE t(a);").unwrap();
+    std::fs::write(&v2, "CREATE TABLE t(a, b);").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_liteshift"))
+        .args(["test", "--from"])
+        .arg(&v1)
+        .arg(&v2)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("give the schema first: liteshift test schema.sql --from"),
+        "{err}"
+    );
+    // Written the documented way, it runs.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_liteshift"))
+        .arg("test")
+        .arg(&v2)
+        .arg("--from")
+        .arg(&v1)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
