@@ -19,7 +19,8 @@
 //!   `step_started`; the Kotlin/Swift enum case `StepStarted`). Values — error codes, cost
 //!   kinds — are the same strings in every language (`data_loss_refused`, `rewrite`).
 //! - Durations: **milliseconds, as a float** (`ProgressEvent::StepFinished::milliseconds`,
-//!   [`Options::busy_timeout_ms`] as a whole number). Python's keyword `busy_timeout` keeps
+//!   [`Options::busy_timeout_ms`], [`Options::online_chunk_ms`] and
+//!   [`Options::online_pause_ms`] as whole numbers). Python's keyword `busy_timeout` keeps
 //!   the `sqlite3` module's seconds and converts; its `ProgressEvent.seconds` is derived.
 //! - Counts (steps, rows, bytes): unsigned 64-bit integers.
 //! - The default schema name in messages: [`DEFAULT_SOURCE_NAME`] (`<schema>`); the
