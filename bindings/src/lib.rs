@@ -411,8 +411,8 @@ pub struct Plan {
     /// whole database.
     pub fk_checks: Option<Vec<FkCheck>>,
     /// Whether tables are rebuilt online (`MigrateOptions.online`, for the tables that can
-    /// be): their rows are copied in short transactions before `steps`, which are then the
-    /// swap.
+    /// be): `steps` then begin with its preparation and each table's copy (run in short
+    /// transactions), and go on with the swap.
     pub online: bool,
 }
 

@@ -338,6 +338,7 @@ pub struct FkCheck {
 pub struct Plan {
     /// Whether the database already matches the declared schema.
     pub in_sync: bool,
+    /// Every step, in the order `migrate` runs them (numbered from 1 in its progress events).
     pub steps: Vec<Step>,
     /// The whole script, exactly what `migrate` runs.
     pub sql: String,
@@ -356,20 +357,24 @@ pub struct Plan {
     /// The reasons of the steps that lose data.
     pub destructive_steps: Vec<String>,
     /// Whether tables are rebuilt online (asked with [`Options::online`], for the tables that
-    /// can be): their copy runs in short transactions before `steps`, which are then the swap.
+    /// can be): `steps` then begin with the online rebuild's preparation and each table's copy
+    /// (run in short transactions), and go on with the swap.
     pub online: bool,
 }
 
 /// By value: the core's plan is moved into the contract's, never cloned (the npm module
 /// carries the conversion; a clone of each field would be code of its own).
 impl From<liteshift::Plan> for Plan {
-    fn from(p: liteshift::Plan) -> Self {
+    fn from(mut p: liteshift::Plan) -> Self {
         let sql = liteshift::render_sql(&p);
         let destructive_steps = p.destructive_steps();
+        let in_sync = p.steps.is_empty();
+        let online = p.online.is_some();
+        let steps = steps_in_order(&mut p);
         Plan {
-            online: p.online.is_some(),
-            in_sync: p.steps.is_empty(),
-            steps: p.steps.into_iter().map(Step::from).collect(),
+            online,
+            in_sync,
+            steps,
             sql,
             checks: p
                 .checks
@@ -409,6 +414,30 @@ impl From<liteshift::Plan> for Plan {
             destructive_steps,
         }
     }
+}
+
+/// Every step of `p` in the order it runs (the core's `Plan::all_steps`), moved out of it, so
+/// that a plan's `steps` match `Report::steps_applied` and the progress events' numbers: an
+/// online rebuild's preparation and copies first.
+#[cfg(feature = "online")]
+fn steps_in_order(p: &mut liteshift::Plan) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(o) = p.online.take() {
+        steps.extend(o.prepare.into_iter().map(Step::from));
+        steps.extend(o.tables.into_iter().map(|t| Step::from(t.copy)));
+    }
+    steps.extend(std::mem::take(&mut p.steps).into_iter().map(Step::from));
+    steps
+}
+
+/// Without online rebuilds (the npm package's modules) a plan has no online steps: the
+/// module carries no code for them.
+#[cfg(not(feature = "online"))]
+fn steps_in_order(p: &mut liteshift::Plan) -> Vec<Step> {
+    std::mem::take(&mut p.steps)
+        .into_iter()
+        .map(Step::from)
+        .collect()
 }
 
 /// What `migrate` did.

@@ -189,8 +189,9 @@ class Plan:
     kept: Tuple[str, ...]
     #: The reasons of the steps that lose data.
     destructive_steps: Tuple[str, ...]
-    #: Whether tables are rebuilt online (``online=True``, for the tables that can be): their
-    #: rows are copied in short transactions before ``steps``, which are then the swap.
+    #: Whether tables are rebuilt online (``online=True``, for the tables that can be):
+    #: ``steps`` then begin with its preparation and each table's copy (run in short
+    #: transactions), and go on with the swap.
     online: bool = False
     #: The checks of existing rows run before the steps.
     checks: Tuple[Check, ...] = ()

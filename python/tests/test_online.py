@@ -56,8 +56,16 @@ def test_an_online_migrate_gives_the_blocking_ones_rows_and_schema(tmp_path):
     assert "_liteshift_online" not in liteshift.plan(blocking, NEW).sql
 
     liteshift.migrate(blocking, NEW)
-    report = liteshift.migrate(online, NEW, online=True, online_chunk_ms=5, online_pause_ms=0)
+    events = []
+    report = liteshift.migrate(
+        online, NEW, online=True, online_chunk_ms=5, online_pause_ms=0, on_progress=events.append
+    )
     assert report.plan.online is True
+    # The plan's steps are every step the migration ran, in order, the copy among them.
+    reasons = [s.reason for s in report.plan.steps]
+    assert len(reasons) == report.steps_applied
+    assert [e.reason for e in events if e.event == "step_started"] == reasons
+    assert any(r.startswith("online rebuild of items: copy every row") for r in reasons), reasons
 
     assert contents(online) == contents(blocking)
     rows, _ = contents(online)

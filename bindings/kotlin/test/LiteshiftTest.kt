@@ -163,6 +163,9 @@ val tests = linkedMapOf<String, () -> Unit>(
                     migrate(JdbcHost(b), new, MigrateOptions())
                     val report = migrate(JdbcHost(o), new, MigrateOptions(online = true, onlineChunkMs = 5u, onlinePauseMs = 0u))
                     expect(report.plan.online) { "the report's plan is not online" }
+                    // The plan's steps are every step the migration ran, the copy among them.
+                    expect(report.plan.steps.size.toULong() == report.stepsApplied) { "${report.plan.steps.size} steps, ${report.stepsApplied} applied" }
+                    expect(report.plan.steps.any { it.reason.startsWith("online rebuild of items: copy every row") }) { report.plan.steps.map { it.reason }.toString() }
                     val contents = { c: Connection ->
                         listOf(
                             c.rows("SELECT id, qty, typeof(qty), note FROM items ORDER BY id"),
