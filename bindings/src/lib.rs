@@ -178,6 +178,21 @@ pub struct MigrateOptions {
     /// absent).
     #[uniffi(default = None)]
     pub busy_timeout_ms: Option<u64>,
+    /// Rebuild tables online: other connections keep writing while the rows are copied in
+    /// short transactions, each holding the write lock about `onlineChunkMs`, then a swap in
+    /// one transaction; the result is the blocking rebuild's (`Plan.online` says whether
+    /// tables are rebuilt so). It commits as it copies: with `dryRun`, or inside the app's
+    /// open transaction, it is an `InvalidOption` error.
+    #[uniffi(default = false)]
+    pub online: bool,
+    /// With `online`: about how long one chunk of the copy holds the write lock, in
+    /// milliseconds (50 when absent). Without `online`: an `InvalidOption` error.
+    #[uniffi(default = None)]
+    pub online_chunk_ms: Option<u64>,
+    /// With `online`: at most how long the write lock is left to other connections after each
+    /// chunk, in milliseconds (25 when absent). Without `online`: an `InvalidOption` error.
+    #[uniffi(default = None)]
+    pub online_pause_ms: Option<u64>,
 }
 
 /// Map entries in key order: the plan must not depend on a hash map's order.
@@ -204,6 +219,9 @@ impl From<&MigrateOptions> for contract::Options {
             sqlite_version: o.sqlite_version.clone(),
             source_name: o.source_name.clone(),
             busy_timeout_ms: o.busy_timeout_ms,
+            online: o.online,
+            online_chunk_ms: o.online_chunk_ms,
+            online_pause_ms: o.online_pause_ms,
         }
     }
 }
@@ -392,6 +410,10 @@ pub struct Plan {
     /// The tables whose foreign keys are checked before and after the steps; `null`: the
     /// whole database.
     pub fk_checks: Option<Vec<FkCheck>>,
+    /// Whether tables are rebuilt online (`MigrateOptions.online`, for the tables that can
+    /// be): `steps` then begin with its preparation and each table's copy (run in short
+    /// transactions), and go on with the swap.
+    pub online: bool,
 }
 
 impl From<contract::Plan> for Plan {
@@ -446,6 +468,7 @@ impl From<contract::Plan> for Plan {
                     })
                     .collect()
             }),
+            online: p.online,
         }
     }
 }

@@ -19,7 +19,8 @@
 //!   `step_started`; the Kotlin/Swift enum case `StepStarted`). Values — error codes, cost
 //!   kinds — are the same strings in every language (`data_loss_refused`, `rewrite`).
 //! - Durations: **milliseconds, as a float** (`ProgressEvent::StepFinished::milliseconds`,
-//!   [`Options::busy_timeout_ms`] as a whole number). Python's keyword `busy_timeout` keeps
+//!   [`Options::busy_timeout_ms`], [`Options::online_chunk_ms`] and
+//!   [`Options::online_pause_ms`] as whole numbers). Python's keyword `busy_timeout` keeps
 //!   the `sqlite3` module's seconds and converts; its `ProgressEvent.seconds` is derived.
 //! - Counts (steps, rows, bytes): unsigned 64-bit integers.
 //! - The default schema name in messages: [`DEFAULT_SOURCE_NAME`] (`<schema>`); the
@@ -84,7 +85,20 @@ pub struct Options {
     /// How long to wait for another connection's write lock, in milliseconds (the core's
     /// default, 5,000, when absent).
     pub busy_timeout_ms: Option<u64>,
+    /// Rebuild large tables online: other connections keep writing while the rows are copied
+    /// in short transactions (the core's [`liteshift::Options::online`]). The npm package's
+    /// modules are built without online rebuilds: there it is an `invalid_option` error.
+    pub online: bool,
+    /// With `online`: about how long one chunk of the copy holds the write lock, in
+    /// milliseconds (the core's default, 50, when absent).
+    pub online_chunk_ms: Option<u64>,
+    /// With `online`: at most how long the write lock is left to other connections after each
+    /// chunk, in milliseconds (the core's default, 25, when absent).
+    pub online_pause_ms: Option<u64>,
 }
+
+/// Why the npm package refuses `online`, `onlineChunkMs` and `onlinePauseMs`.
+pub const NPM_NO_ONLINE: &str = "the npm package has no online rebuilds (the CLI and the Python and Kotlin/Swift packages have them): omit it to rebuild in one transaction";
 
 /// An option's name as `front`'s caller spells it: `name` is `(camelCase, snake_case)`, both
 /// written out (the npm module carries no conversion between them).
@@ -154,7 +168,53 @@ impl Options {
         if let Some(ms) = self.busy_timeout_ms {
             o.busy_timeout = std::time::Duration::from_millis(ms);
         }
+        o.online = self.online_options(front)?;
         Ok(o)
+    }
+
+    /// The core's online options: `None` without `online`, where `onlineChunkMs` and
+    /// `onlinePauseMs` are an error (they would silently do nothing). The npm package
+    /// ([`FrontEnd::JavaScript`]) has no online rebuilds: any of the three is an error there.
+    /// Without this crate's `online` feature (the npm package's modules) that is so for every
+    /// caller, and the core's `online` is never set: the core's code for it is left out of
+    /// the module (setting it costs the default module about 570 bytes gzipped).
+    fn online_options(
+        &self,
+        front: FrontEnd,
+    ) -> Result<Option<liteshift::OnlineOptions>, liteshift::Error> {
+        use std::time::Duration;
+        let given = [
+            (("online", "online"), self.online.then_some(0)),
+            (("onlineChunkMs", "online_chunk_ms"), self.online_chunk_ms),
+            (("onlinePauseMs", "online_pause_ms"), self.online_pause_ms),
+        ];
+        let first = given.into_iter().find(|(_, v)| v.is_some());
+        if front == FrontEnd::JavaScript || !cfg!(feature = "online") {
+            return match first {
+                Some((name, _)) => Err(liteshift::Error::InvalidOption(format!(
+                    "{}: {NPM_NO_ONLINE}",
+                    name.0
+                ))),
+                None => Ok(None),
+            };
+        }
+        if !self.online {
+            return match first {
+                Some((name, _)) => Err(liteshift::Error::InvalidOption(format!(
+                    "{n}: it sets an online rebuild's chunks, and online is off: set online as well, or leave {n} out",
+                    n = option_name(front, name)
+                ))),
+                None => Ok(None),
+            };
+        }
+        let d = liteshift::OnlineOptions::default();
+        Ok(Some(liteshift::OnlineOptions {
+            chunk_time: self
+                .online_chunk_ms
+                .map_or(d.chunk_time, Duration::from_millis),
+            pause: self.online_pause_ms.map_or(d.pause, Duration::from_millis),
+            ..d
+        }))
     }
 }
 
@@ -278,6 +338,7 @@ pub struct FkCheck {
 pub struct Plan {
     /// Whether the database already matches the declared schema.
     pub in_sync: bool,
+    /// Every step, in the order `migrate` runs them (numbered from 1 in its progress events).
     pub steps: Vec<Step>,
     /// The whole script, exactly what `migrate` runs.
     pub sql: String,
@@ -295,17 +356,25 @@ pub struct Plan {
     pub kept: Vec<String>,
     /// The reasons of the steps that lose data.
     pub destructive_steps: Vec<String>,
+    /// Whether tables are rebuilt online (asked with [`Options::online`], for the tables that
+    /// can be): `steps` then begin with the online rebuild's preparation and each table's copy
+    /// (run in short transactions), and go on with the swap.
+    pub online: bool,
 }
 
 /// By value: the core's plan is moved into the contract's, never cloned (the npm module
 /// carries the conversion; a clone of each field would be code of its own).
 impl From<liteshift::Plan> for Plan {
-    fn from(p: liteshift::Plan) -> Self {
+    fn from(mut p: liteshift::Plan) -> Self {
         let sql = liteshift::render_sql(&p);
         let destructive_steps = p.destructive_steps();
+        let in_sync = p.steps.is_empty();
+        let online = p.online.is_some();
+        let steps = steps_in_order(&mut p);
         Plan {
-            in_sync: p.steps.is_empty(),
-            steps: p.steps.into_iter().map(Step::from).collect(),
+            online,
+            in_sync,
+            steps,
             sql,
             checks: p
                 .checks
@@ -345,6 +414,30 @@ impl From<liteshift::Plan> for Plan {
             destructive_steps,
         }
     }
+}
+
+/// Every step of `p` in the order it runs (the core's `Plan::all_steps`), moved out of it, so
+/// that a plan's `steps` match `Report::steps_applied` and the progress events' numbers: an
+/// online rebuild's preparation and copies first.
+#[cfg(feature = "online")]
+fn steps_in_order(p: &mut liteshift::Plan) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(o) = p.online.take() {
+        steps.extend(o.prepare.into_iter().map(Step::from));
+        steps.extend(o.tables.into_iter().map(|t| Step::from(t.copy)));
+    }
+    steps.extend(std::mem::take(&mut p.steps).into_iter().map(Step::from));
+    steps
+}
+
+/// Without online rebuilds (the npm package's modules) a plan has no online steps: the
+/// module carries no code for them.
+#[cfg(not(feature = "online"))]
+fn steps_in_order(p: &mut liteshift::Plan) -> Vec<Step> {
+    std::mem::take(&mut p.steps)
+        .into_iter()
+        .map(Step::from)
+        .collect()
 }
 
 /// What `migrate` did.
@@ -785,6 +878,78 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidOption);
         assert!(e.message.starts_with("rename_tables: "), "{}", e.message);
+    }
+
+    #[test]
+    #[cfg(feature = "online")]
+    fn online_options_become_the_cores_and_need_online() {
+        let core = |o: &Options| o.to_core(FrontEnd::KotlinSwift).map(|c| c.online);
+        assert_eq!(core(&Options::default()).unwrap(), None);
+        let online = Options {
+            online: true,
+            ..Options::default()
+        };
+        assert_eq!(
+            core(&online).unwrap(),
+            Some(liteshift::OnlineOptions::default())
+        );
+        let tuned = core(&Options {
+            online_chunk_ms: Some(10),
+            online_pause_ms: Some(0),
+            ..online
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(tuned.chunk_time, std::time::Duration::from_millis(10));
+        assert_eq!(tuned.pause, std::time::Duration::ZERO);
+        assert_eq!(
+            tuned.first_chunk_rows,
+            liteshift::OnlineOptions::default().first_chunk_rows
+        );
+        for (front, name) in [
+            (FrontEnd::Python, "online_pause_ms"),
+            (FrontEnd::JavaScript, "onlinePauseMs"),
+        ] {
+            let without = Options {
+                online_pause_ms: Some(5),
+                ..Options::default()
+            };
+            let e = Caller::new(front).core_options(&without).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidOption);
+            assert!(e.message.starts_with(&format!("{name}: ")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn the_npm_package_refuses_every_online_option_by_its_name() {
+        let online = Options {
+            online: true,
+            ..Options::default()
+        };
+        let npm = Caller::new(FrontEnd::JavaScript);
+        let e = npm.core_options(&online).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidOption);
+        assert_eq!(e.message, format!("online: {NPM_NO_ONLINE}"));
+        let chunk = Options {
+            online_chunk_ms: Some(10),
+            ..online
+        };
+        assert_eq!(npm.core_options(&chunk).unwrap_err().message, e.message);
+        let pause = Options {
+            online_pause_ms: Some(0),
+            ..Options::default()
+        };
+        let e = npm.core_options(&pause).unwrap_err();
+        assert!(
+            e.message.starts_with("onlinePauseMs: the npm package"),
+            "{}",
+            e.message
+        );
+        assert!(npm
+            .core_options(&Options::default())
+            .unwrap()
+            .online
+            .is_none());
     }
 
     #[test]

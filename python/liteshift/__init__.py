@@ -189,6 +189,10 @@ class Plan:
     kept: Tuple[str, ...]
     #: The reasons of the steps that lose data.
     destructive_steps: Tuple[str, ...]
+    #: Whether tables are rebuilt online (``online=True``, for the tables that can be):
+    #: ``steps`` then begin with its preparation and each table's copy (run in short
+    #: transactions), and go on with the swap.
+    online: bool = False
     #: The checks of existing rows run before the steps.
     checks: Tuple[Check, ...] = ()
     #: ``PRAGMA quick_check`` of each table whose rows are rewritten.
@@ -211,6 +215,7 @@ class Plan:
             suggestions=tuple(d["suggestions"]),
             kept=tuple(d["kept"]),
             destructive_steps=tuple(d["destructive_steps"]),
+            online=d["online"],
             checks=tuple(Check(**c) for c in d["checks"]),
             health_checks=tuple(HealthCheck(**h) for h in d["health_checks"]),
             fk_checks=None
@@ -300,12 +305,21 @@ def _options(
     on_progress: Optional[Callable[[ProgressEvent], None]] = None,
     ignore: Sequence[str] = (),
     keep_undeclared: bool = False,
+    online: bool = False,
+    online_chunk_ms: Optional[int] = None,
+    online_pause_ms: Optional[int] = None,
 ) -> Dict[str, Any]:
-    if not isinstance(keep_undeclared, bool):
-        raise InvalidOption(
-            f"keep_undeclared: expected True or False, got {keep_undeclared!r}",
-            {"code": "invalid_option"},
-        )
+    for name, flag in (("keep_undeclared", keep_undeclared), ("online", online)):
+        if not isinstance(flag, bool):
+            raise InvalidOption(
+                f"{name}: expected True or False, got {flag!r}", {"code": "invalid_option"}
+            )
+    for name, ms in (("online_chunk_ms", online_chunk_ms), ("online_pause_ms", online_pause_ms)):
+        if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms < 0):
+            raise InvalidOption(
+                f"{name}: expected a whole number of milliseconds, got {ms!r}",
+                {"code": "invalid_option"},
+            )
     o: Dict[str, Any] = {
         "allow_data_loss": bool(allow_data_loss),
         "rename_tables": _pairs("rename_tables", rename_tables),
@@ -318,6 +332,9 @@ def _options(
         "source_name": source_name,
         "ignore": _patterns(ignore),
         "keep_undeclared": keep_undeclared,
+        "online": online,
+        "online_chunk_ms": online_chunk_ms,
+        "online_pause_ms": online_pause_ms,
     }
     if busy_timeout is not None:
         o["busy_timeout_ms"] = int(busy_timeout * 1000)
@@ -348,6 +365,9 @@ def migrate(
     on_progress: Optional[Callable[[ProgressEvent], None]] = None,
     ignore: Sequence[str] = (),
     keep_undeclared: bool = False,
+    online: bool = False,
+    online_chunk_ms: Optional[int] = None,
+    online_pause_ms: Optional[int] = None,
 ) -> Report:
     """Migrate the database of ``conn`` to the declared schema ``schema_sql``.
 
@@ -379,6 +399,17 @@ def migrate(
         owns (``android_metadata``, ``_cf_*``, ``_litestream_*``) are always left alone.
     :param keep_undeclared: never drop a table, column, index, view or trigger the schema
         does not declare; ``plan.kept`` names what was kept.
+    :param online: rebuild tables online: other connections (other threads, processes) keep
+        writing while the rows are copied, in short transactions that each hold the write
+        lock about ``online_chunk_ms``, then a swap in one transaction. The result is the
+        blocking rebuild's (``plan.online`` says whether tables are rebuilt so). It commits
+        as it copies, so ``dry_run=True`` or your open transaction raise
+        :class:`InvalidOption`. See README, *Online rebuilds*.
+    :param online_chunk_ms: with ``online``: about how long one chunk of the copy holds the
+        write lock, in milliseconds (default 50).
+    :param online_pause_ms: with ``online``: at most how long the lock is left to other
+        connections after each chunk, in milliseconds (default 25). Either without
+        ``online`` raises :class:`InvalidOption`.
     :raises DataLossRefused, DataViolatesSchema: refused; nothing changed.
     :raises SchemaError: the declared schema is invalid (``.line``, ``.column``).
     :raises InTransaction: see above.
@@ -398,6 +429,9 @@ def migrate(
         on_progress=on_progress,
         ignore=ignore,
         keep_undeclared=keep_undeclared,
+        online=online,
+        online_chunk_ms=online_chunk_ms,
+        online_pause_ms=online_pause_ms,
     )
     return Report._from(_native.migrate(conn, schema_sql, o))
 
@@ -416,6 +450,9 @@ def plan(
     source_name: Optional[str] = None,
     ignore: Sequence[str] = (),
     keep_undeclared: bool = False,
+    online: bool = False,
+    online_chunk_ms: Optional[int] = None,
+    online_pause_ms: Optional[int] = None,
 ) -> Plan:
     """The migration of ``conn``'s database to ``schema_sql``, without running it.
 
@@ -434,6 +471,9 @@ def plan(
         source_name=source_name,
         ignore=ignore,
         keep_undeclared=keep_undeclared,
+        online=online,
+        online_chunk_ms=online_chunk_ms,
+        online_pause_ms=online_pause_ms,
     )
     return Plan._from(_native.plan(conn, schema_sql, o))
 
@@ -452,6 +492,9 @@ def check(
     source_name: Optional[str] = None,
     ignore: Sequence[str] = (),
     keep_undeclared: bool = False,
+    online: bool = False,
+    online_chunk_ms: Optional[int] = None,
+    online_pause_ms: Optional[int] = None,
 ) -> bool:
     """Whether ``conn``'s database already matches ``schema_sql`` (nothing to migrate); the
     options are :func:`plan`'s."""
@@ -468,6 +511,9 @@ def check(
         source_name=source_name,
         ignore=ignore,
         keep_undeclared=keep_undeclared,
+        online=online,
+        online_chunk_ms=online_chunk_ms,
+        online_pause_ms=online_pause_ms,
     ).in_sync
 
 

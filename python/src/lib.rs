@@ -273,6 +273,7 @@ fn options(o: &Bound<'_, PyDict>) -> PyResult<contract::Options> {
         some(k)?.map_or(Ok(Vec::new()), |v| v.extract())
     };
     let text = |k: &str| -> PyResult<Option<String>> { some(k)?.map(|v| v.extract()).transpose() };
+    let ms = |k: &str| -> PyResult<Option<u64>> { some(k)?.map(|v| v.extract()).transpose() };
     Ok(contract::Options {
         allow_data_loss: flag("allow_data_loss")?,
         exact_column_order: flag("exact_column_order")?,
@@ -285,7 +286,10 @@ fn options(o: &Bound<'_, PyDict>) -> PyResult<contract::Options> {
         ignore: some("ignore")?.map_or(Ok(Vec::new()), |v| v.extract())?,
         sqlite_version: text("sqlite_version")?,
         source_name: text("source_name")?,
-        busy_timeout_ms: some("busy_timeout_ms")?.map(|v| v.extract()).transpose()?,
+        busy_timeout_ms: ms("busy_timeout_ms")?,
+        online: flag("online")?,
+        online_chunk_ms: ms("online_chunk_ms")?,
+        online_pause_ms: ms("online_pause_ms")?,
     })
 }
 

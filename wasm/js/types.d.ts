@@ -35,6 +35,14 @@ export interface Options {
   /** migrate: how long to wait for another connection's write lock, in milliseconds.
    * Default 5000. */
   busyTimeoutMs?: number;
+  /** Online rebuilds (other connections writing while a table is copied) are not in this
+   * package: `true` is an `invalid_option` error (use the CLI, or the Python or Kotlin/Swift
+   * package). `false`, the default, is accepted so that shared option objects work. */
+  online?: false;
+  /** Not in this package (see `online`): any value is an `invalid_option` error. */
+  onlineChunkMs?: never;
+  /** Not in this package (see `online`): any value is an `invalid_option` error. */
+  onlinePauseMs?: never;
   /** migrate and migrateBytes: told as each step starts and finishes, and every 4,096 rows a
    * step writes (on sql.js 1.11+ and sqlite-wasm, through SQLite's update hook, set only
    * while such a step runs). Called synchronously; must not use the database. */
@@ -100,6 +108,8 @@ export interface Plan {
    * `keepUndeclared`: "table extra", "column t.old", "index t_old". */
   kept: string[];
   destructiveSteps: string[];
+  /** Whether tables are rebuilt online: always false in this package (see `Options.online`). */
+  online: boolean;
 }
 
 export interface Report {

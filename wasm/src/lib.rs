@@ -174,6 +174,9 @@ pub const OPTION_NAMES: &[&str] = &[
     "keepUndeclared",
     "dryRun",
     "busyTimeoutMs",
+    "online",
+    "onlineChunkMs",
+    "onlinePauseMs",
     "onProgress",
 ];
 
@@ -201,6 +204,16 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             val.as_string()
                 .ok_or_else(|| invalid(format!("options: `{k}` must be a string")))
         };
+        let ms = || {
+            val.as_f64()
+                .filter(|ms| *ms >= 0.0 && ms.fract() == 0.0)
+                .map(|ms| ms as u64)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "options: `{k}` must be a whole number of milliseconds"
+                    ))
+                })
+        };
         let c = &mut o.options;
         match k.as_str() {
             "allowDataLoss" => c.allow_data_loss = flag()?,
@@ -217,17 +230,12 @@ fn options(v: JsValue) -> Result<JsOptions, JsValue> {
             "ignore" => c.ignore = strings(&k, &val)?,
             "keepUndeclared" => c.keep_undeclared = flag()?,
             "dryRun" => c.dry_run = flag()?,
-            "busyTimeoutMs" => {
-                c.busy_timeout_ms = Some(
-                    val.as_f64()
-                        .filter(|ms| *ms >= 0.0 && ms.fract() == 0.0)
-                        .ok_or_else(|| {
-                            invalid(format!(
-                                "options: `{k}` must be a whole number of milliseconds"
-                            ))
-                        })? as u64,
-                )
-            }
+            "busyTimeoutMs" => c.busy_timeout_ms = Some(ms()?),
+            // The npm package has no online rebuilds: the contract refuses these (by their
+            // names), and `online: false` is accepted.
+            "online" => c.online = flag()?,
+            "onlineChunkMs" => c.online_chunk_ms = Some(ms()?),
+            "onlinePauseMs" => c.online_pause_ms = Some(ms()?),
             "onProgress" => {
                 let f = val.dyn_ref::<js_sys::Function>().ok_or_else(|| {
                     invalid(format!("options: `{k}` must be a function (event) => void"))

@@ -136,6 +136,23 @@ test('errors are Errors with a stable code and a position', async () => {
   await assert.rejects(ls.migrate({ exec() {}, query() { return []; } }, NEW), (e) => e.code === 'unsupported_host' && /scratch\(\)/.test(e.message));
 });
 
+test('online rebuilds are not in the npm package: online: true is a clear invalid_option error, online: false is accepted', async () => {
+  const db = sqljsDb();
+  const before = db.exec("SELECT sql FROM sqlite_schema ORDER BY name")[0].values;
+  const refused = (name) => (e) => e instanceof ls.LiteshiftError && e.code === 'invalid_option'
+    && e.message.startsWith(`${name}: the npm package has no online rebuilds`) && /omit it/.test(e.message);
+  await assert.rejects(ls.migrate(db, NEW, { online: true }), refused('online'));
+  assert.throws(() => ls.plan(db, NEW, { online: true }), refused('online'));
+  await assert.rejects(ls.migrate(db, NEW, { online: true, onlineChunkMs: 10 }), (e) => e.code === 'invalid_option');
+  assert.throws(() => ls.plan(db, NEW, { onlinePauseMs: 0 }), refused('onlinePauseMs'));
+  // liteshift/bytes (its own SQLite) neither.
+  assert.throws(() => lb.migrateBytes(db.export(), NEW, { online: true }), refused('online'));
+  assert.deepEqual(db.exec("SELECT sql FROM sqlite_schema ORDER BY name")[0].values, before, 'nothing ran');
+  const report = await ls.migrate(db, NEW, { online: false });
+  assert.ok(report.stepsApplied > 0);
+  assert.equal(report.plan.online, false);
+});
+
 // Virtual tables: the declared schema is loaded into a scratch database of the host's SQLite,
 // which has the host's modules (liteshift/bytes models them with stand-ins).
 const FTS_OLD = (mod) => `

@@ -77,7 +77,7 @@ fun planJ(p: Plan) = mapOf(
     "fkChecks" to p.fkChecks?.map { mapOf("before" to it.before, "after" to it.after) },
     "foreignKeysOff" to p.foreignKeysOff, "fingerprint" to p.fingerprint, "sqliteVersion" to p.sqliteVersion,
     "changes" to p.changes, "warnings" to p.warnings, "suggestions" to p.suggestions, "kept" to p.kept,
-    "destructiveSteps" to p.destructiveSteps,
+    "destructiveSteps" to p.destructiveSteps, "online" to p.online,
 )
 
 fun reportJ(r: Report) = mapOf("stepsApplied" to r.stepsApplied.toLong(), "foreignKeysToggled" to r.foreignKeysToggled, "plan" to planJ(r.plan))
@@ -106,7 +106,7 @@ fun errorJ(e: LiteshiftException): Pair<Map<String, Any?>, String> = when (e) {
 @Suppress("UNCHECKED_CAST")
 fun optionsOf(o: Map<String, Any?>): MigrateOptions {
     val pairs = { k: String -> (o[k] as List<List<String>>?)?.associate { it[0] to it[1] } ?: emptyMap() }
-    for (k in o.keys) require(k in setOf("sqliteVersion", "sourceName", "keepUndeclared", "dryRun", "renameColumns", "values")) { "option $k: add it here" }
+    for (k in o.keys) require(k in setOf("sqliteVersion", "sourceName", "keepUndeclared", "dryRun", "renameColumns", "values", "online", "onlineChunkMs", "onlinePauseMs")) { "option $k: add it here" }
     return MigrateOptions(
         sqliteVersion = o["sqliteVersion"] as String?,
         sourceName = o["sourceName"] as String?,
@@ -114,6 +114,9 @@ fun optionsOf(o: Map<String, Any?>): MigrateOptions {
         dryRun = o["dryRun"] as Boolean? ?: false,
         renameColumns = pairs("renameColumns"),
         values = pairs("values"),
+        online = o["online"] as Boolean? ?: false,
+        onlineChunkMs = (o["onlineChunkMs"] as Number?)?.toLong()?.toULong(),
+        onlinePauseMs = (o["onlinePauseMs"] as Number?)?.toLong()?.toULong(),
     )
 }
 

@@ -131,6 +131,59 @@ val tests = linkedMapOf<String, () -> Unit>(
             file.delete()
         }
     },
+    "an online migrate through JDBC gives the blocking one's rows and schema; its options need online" to {
+        val old = "CREATE TABLE items(id INTEGER PRIMARY KEY, qty TEXT NOT NULL, note TEXT); CREATE INDEX items_note ON items(note);"
+        // qty's type changes: a rebuild.
+        val new = old.replace("qty TEXT", "qty INTEGER")
+        val files = listOf("blocking", "online").map { File.createTempFile("liteshift-$it", ".db").also { f -> f.delete() } }
+        try {
+            val (blocking, online) = files.map { f ->
+                DriverManager.getConnection("jdbc:sqlite:${f.path}").also { c ->
+                    c.rows("PRAGMA journal_mode = WAL")
+                    c.load(old)
+                    c.load("""
+                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+                        INSERT INTO items SELECT i, CAST(i * 7 % 1000 AS TEXT), 'note ' || (i % 97) FROM n;
+                        DELETE FROM items WHERE id BETWEEN 100 AND 199;
+                    """)
+                }
+            }
+            blocking.use { b ->
+                online.use { o ->
+                    expect(!plan(JdbcHost(b), new, MigrateOptions()).online) { "the blocking plan says online" }
+                    val planned = plan(JdbcHost(o), new, MigrateOptions(online = true))
+                    expect(planned.online && planned.sql.contains("_liteshift_online")) { planned.sql }
+                    // Either tuning option without online is refused, naming it; nothing runs.
+                    val e = thrown<LiteshiftException.InvalidOption> { migrate(JdbcHost(o), new, MigrateOptions(onlineChunkMs = 10u)) }
+                    expect(e.detail.startsWith("onlineChunkMs: ")) { e.detail }
+                    val p = thrown<LiteshiftException.InvalidOption> { plan(JdbcHost(o), new, MigrateOptions(onlinePauseMs = 0u)) }
+                    expect(p.detail.startsWith("onlinePauseMs: ")) { p.detail }
+                    expect(o.rows("SELECT typeof(qty) FROM items LIMIT 1")[0][0] == "text") { "migrated anyway" }
+
+                    migrate(JdbcHost(b), new, MigrateOptions())
+                    val report = migrate(JdbcHost(o), new, MigrateOptions(online = true, onlineChunkMs = 5u, onlinePauseMs = 0u))
+                    expect(report.plan.online) { "the report's plan is not online" }
+                    // The plan's steps are every step the migration ran, the copy among them.
+                    expect(report.plan.steps.size.toULong() == report.stepsApplied) { "${report.plan.steps.size} steps, ${report.stepsApplied} applied" }
+                    expect(report.plan.steps.any { it.reason.startsWith("online rebuild of items: copy every row") }) { report.plan.steps.map { it.reason }.toString() }
+                    val contents = { c: Connection ->
+                        listOf(
+                            c.rows("SELECT id, qty, typeof(qty), note FROM items ORDER BY id"),
+                            c.rows("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"),
+                        )
+                    }
+                    expect(contents(o) == contents(b)) { "online and blocking differ" }
+                    expect(o.rows("SELECT count(*) FROM items")[0][0] == 4900) { "rows" }
+                    expect(o.rows("SELECT DISTINCT typeof(qty) FROM items") == listOf(listOf<Any?>("integer"))) { "types" }
+                    expect(o.rows("SELECT name FROM sqlite_master WHERE name LIKE '%liteshift%'").isEmpty()) { "leftovers" }
+                    expect(o.rows("PRAGMA integrity_check")[0][0] == "ok") { "integrity" }
+                    expect(check(JdbcHost(o), new, MigrateOptions())) { "not in sync" }
+                }
+            }
+        } finally {
+            files.forEach { it.delete(); File(it.path + "-wal").delete(); File(it.path + "-shm").delete() }
+        }
+    },
     "refusals leave the database unchanged" to {
         fresh().use { c ->
             c.createStatement().use { it.execute("INSERT INTO users VALUES (3, NULL)") }
