@@ -111,6 +111,15 @@ function asPairs(options) {
 }
 
 /** Call into the module, turning its error values and crashes into `LiteshiftError`s. */
+/** The contract's `check` over an entry's `plan`: whether the database is already at the
+ * declared schema (its plan has no step). A promise where `plan` gives one (a D1 binding). */
+export function checkOf(plan) {
+  return (db, targetSql, options) => {
+    const planned = plan(db, targetSql, options);
+    return typeof planned?.then === 'function' ? planned.then((p) => p.inSync) : planned.inSync;
+  };
+}
+
 export function caller(raw, onCrash) {
   return (fn, ...args) => {
     try {

@@ -58,6 +58,10 @@ export function plan(db: D1Binding, targetSql: string, options?: Options): Promi
 export function plan(db: DurableObjectStorageLike, targetSql: string, options?: Options): Promise<Plan>;
 /** Plan the migration of `db` (a sql.js `Database`, an `oo1.DB`, or an {@link Adapter}) to `targetSql`. Reads only. */
 export function plan(db: unknown, targetSql: string, options?: Options): Plan;
+/** Whether a D1 binding or Durable Object storage is already at `targetSql` (reads only). */
+export function check(db: D1Binding | DurableObjectStorageLike, targetSql: string, options?: Options): Promise<boolean>;
+/** Whether `db` is already at `targetSql`: its plan has no step (reads only; `plan(…).inSync`). */
+export function check(db: unknown, targetSql: string, options?: Options): boolean;
 /** The migration from the declared schema `fromSql` to `targetSql`, modelled in scratch databases of `db`'s SQLite; `db` is not touched. */
 export function diff(db: unknown, fromSql: string, targetSql: string, options?: Options): Plan;
 /** Migrate `db` in one transaction on its own SQLite, verified before it commits: on a D1

@@ -4,7 +4,7 @@
 // the first time one is passed (see workers.js).
 import { readFileSync } from 'node:fs';
 import * as raw from './liteshift_wasm.js';
-import { makeApi, caller } from './api.js';
+import { makeApi, caller, checkOf } from './api.js';
 import { makeWorkersApi, isD1 } from './workers.js';
 
 const bytes = readFileSync(new URL('./liteshift_wasm_bg.wasm', import.meta.url));
@@ -28,6 +28,9 @@ export function plan(db, targetSql, options) {
   if (isD1(db)) return cloudflare().then((w) => w.planD1(db, targetSql, options));
   return api.plan(db, targetSql, options);
 }
+
+/** Whether `db` is already at `targetSql` (reads only). For a D1 binding, a promise. */
+export const check = checkOf(plan);
 
 /** Migrate `db` to `targetSql` (a D1 binding: in one self-checking batch). */
 export async function migrate(db, targetSql, options) {

@@ -2,7 +2,7 @@
 // file, or takes `{ module_or_path }`), then call the functions. This module has no SQLite
 // inside: plan and migrate run on the database you pass.
 import initWasm, * as raw from './liteshift_wasm.js';
-import { makeApi, LiteshiftError, adapterFor } from './api.js';
+import { makeApi, LiteshiftError, adapterFor, checkOf } from './api.js';
 
 let ready = null;
 /** Load the module. Safe to call more than once. */
@@ -18,6 +18,8 @@ const need = (f) => (...args) => {
   return f(...args);
 };
 export const plan = need(api.plan);
+/** Whether `db` is already at `targetSql` (reads only). */
+export const check = checkOf(plan);
 export const diff = need(api.diff);
 export const selfTestPanic = need(api.selfTestPanic);
 export async function migrate(db, targetSql, options) {

@@ -5,7 +5,7 @@
 // promises); on Durable Object storage the whole migration runs in one transactionSync.
 import * as raw from './liteshift_bytes.js';
 import wasmModule from './liteshift_bytes_bg.wasm';
-import { caller, LiteshiftError, adapterFor } from './api.js';
+import { caller, LiteshiftError, adapterFor, checkOf } from './api.js';
 import { makeWorkersApi, cloudflareHost } from './workers.js';
 
 raw.initSync({ module: wasmModule });
@@ -27,6 +27,10 @@ export async function plan(db, targetSql, options = {}) {
     default: return onOther(raw.planHostRaw, db, targetSql, options);
   }
 }
+
+/** Whether `db` (a D1 binding, Durable Object storage, or an adapter) is already at
+ * `targetSql`. Reads only. */
+export const check = checkOf(plan);
 
 /** Migrate `db` to `targetSql`: on D1 one self-checking batch; on Durable Object storage one
  * transactionSync, verified before it commits. */

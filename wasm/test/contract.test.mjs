@@ -1,7 +1,7 @@
 // The front-end contract's cases (tests/contract/cases.json) through the npm package's own
 // API, on sql.js and on the official sqlite-wasm build: each output must equal the Rust
 // facade's (tests/contract/expected.json, written by `cargo test -p liteshift-contract`),
-// with this package's message for errors. The package has no `check`: `plan(...).inSync`.
+// with this package's message for errors. `check` is the package's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ async function run(host, c) {
   let out;
   try {
     if (c.call === 'plan') out = { ok: ls.plan(db, c.schema, options) };
-    else if (c.call === 'check') out = { ok: ls.plan(db, c.schema, options).inSync };
+    else if (c.call === 'check') out = { ok: ls.check(db, c.schema, options) };
     else if (c.call === 'diff') out = { ok: ls.diff(db, c.from, c.schema, options) };
     else {
       const report = await ls.migrate(db, c.schema, { ...options, onProgress: (e) => events.push(e) });

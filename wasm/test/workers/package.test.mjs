@@ -321,9 +321,11 @@ test('D1 binding in a Worker: a refusal and a failing step leave the database un
 });
 
 test('D1 through miniflare\'s proxy in Node: the Node entry migrates it, and a batch made for another state is refused', { skip, timeout: TIMEOUT }, async () => {
-  const { migrate, plan } = await import(join(PKG, 'index.node.js'));
+  const { migrate, plan, check } = await import(join(PKG, 'index.node.js'));
   const db = await mf.getD1Database('DB2');
   assert.equal((await plan(db, FROM)).inSync, true, 'DB2 is at FROM, with its rows (the test before)');
+  assert.equal(await check(db, FROM), true, 'check on a D1 binding: a promise of the plan\'s inSync');
+  assert.equal(await check(db, TO), false);
   // Plan TO, then move the database: the batch made for the state before is refused.
   const planned = await plan(db, TO);
   assert.ok(planned.statements.length > 0);
@@ -335,6 +337,7 @@ test('D1 through miniflare\'s proxy in Node: the Node entry migrates it, and a b
   assert.ok(report.stepsApplied > 0);
   assert.equal((await db.prepare('SELECT count(*) FROM child_cascade').raw())[0][0], before);
   assert.equal((await migrate(db, TO)).stepsApplied, 0);
+  assert.equal(await check(db, TO), true);
 });
 
 test('D1: two clients migrating at once both succeed: the one whose batch finds the schema moved plans again', { skip, timeout: TIMEOUT }, async () => {
