@@ -34,7 +34,7 @@
 //!   language's option names).
 //!
 //! The contract test (`tests/contract/cases.json`, with the outputs of this crate checked in
-//! under `tests/contract/expected/`) runs the same cases through this crate and through each
+//! as `tests/contract/expected.json`) runs the same cases through this crate and through each
 //! binding's own API.
 
 // The contract's `Error` is a plain value handed to another language once per call, with
